@@ -1,0 +1,28 @@
+"""Stream-option filtering of events (twin of the native ``filter_events``)."""
+
+from __future__ import annotations
+
+from ..events import Event
+
+__all__ = ["filter_events", "keeps"]
+
+
+def keeps(event: Event, emit_text_deltas: bool, emit_tool_deltas: bool, include_raw_chunks: bool) -> bool:
+    """Whether the stream options let ``event`` through (usage chunks always pass)."""
+    kind = event.type
+    if kind == "text_delta":
+        return emit_text_deltas
+    if kind == "tool_call_delta":
+        return emit_tool_deltas
+    if kind == "raw_chunk":
+        return include_raw_chunks or event[0] == "usage"
+    return True
+
+
+def filter_events(
+    events: list[Event], emit_text_deltas: bool, emit_tool_deltas: bool, include_raw_chunks: bool
+) -> list[Event]:
+    """The events the stream options let through, in order."""
+    if emit_text_deltas and emit_tool_deltas and include_raw_chunks:
+        return list(events)
+    return [e for e in events if keeps(e, emit_text_deltas, emit_tool_deltas, include_raw_chunks)]
