@@ -1,0 +1,63 @@
+"""Shared fixtures: every behavioural test runs on both backends through ``backend``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from allm import _backend, _pure
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
+OWN_FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _native() -> tuple[ModuleType | None, str]:
+    try:
+        return _backend._load_native(), ""
+    except ImportError as exc:
+        return None, str(exc)
+
+
+NATIVE, NATIVE_PROBLEM = _native()
+BACKENDS: dict[str, ModuleType | None] = {"rust": NATIVE, "python": _pure}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if os.environ.get("ALLM_EXPECT_NATIVE") and NATIVE is None:
+        raise pytest.UsageError(f"ALLM_EXPECT_NATIVE is set but the native backend did not load: {NATIVE_PROBLEM}")
+
+
+def use_backend(name: str) -> ModuleType:
+    """The backend module called ``name``; skips (or fails under ALLM_EXPECT_NATIVE) when absent."""
+    module = BACKENDS[name]
+    if module is None:
+        if os.environ.get("ALLM_EXPECT_NATIVE"):
+            pytest.fail(f"native backend expected but missing: {NATIVE_PROBLEM}")
+        pytest.skip(f"native backend not built: {NATIVE_PROBLEM}")
+    return module
+
+
+@pytest.fixture(params=["rust", "python"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The backend under test, also installed as the one the façade uses."""
+    module = use_backend(request.param)
+    monkeypatch.setattr(_backend, "backend", module)
+    return module
+
+
+@pytest.fixture
+def native() -> ModuleType:
+    """The native backend (for parity tests)."""
+    return use_backend("rust")
+
+
+@pytest.fixture
+def shared_fixtures() -> Path:
+    """``../shared/fixtures``; skips cleanly when that folder is absent."""
+    if not SHARED_FIXTURES.is_dir():
+        pytest.skip("../shared/fixtures is not present")
+    return SHARED_FIXTURES
