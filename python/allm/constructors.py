@@ -1,0 +1,73 @@
+"""Short constructors for messages, tools, response formats and requests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from .messages import ImagePart, Message, Part, TextPart, Thread
+from .request import Request
+from .tool import Tool
+
+__all__ = ["assistant", "json_schema", "request", "system", "tool", "tool_result", "user"]
+
+
+def system(text: str) -> Message:
+    """A system message."""
+    return Message(role="system", content=text)
+
+
+def user(content: str | Iterable[str | Part]) -> Message:
+    """A user message from text, or from parts (strings become TextParts)."""
+    if isinstance(content, str):
+        return Message(role="user", content=content)
+    parts = tuple(TextPart(p) if isinstance(p, str) else p for p in content)
+    return Message(role="user", content=parts)
+
+
+def assistant(text: str) -> Message:
+    """An assistant message."""
+    return Message(role="assistant", content=text)
+
+
+def tool_result(tool_call_id: str, content: str) -> Message:
+    """A tool message answering the tool call ``tool_call_id``."""
+    return Message(role="tool", content=content, tool_call_id=tool_call_id)
+
+
+def tool(
+    name: str,
+    description: str = "",
+    schema: dict[str, Any] | None = None,
+    handler: Callable[..., Any] | None = None,
+    manual: bool = False,
+    metadata: dict[str, Any] | None = None,
+) -> Tool:
+    """A tool the model may call; ``schema`` is the JSON schema of its arguments."""
+    return Tool(
+        name=name,
+        description=description,
+        schema=schema if schema is not None else {"type": "object", "properties": {}},
+        handler=handler,
+        manual=manual,
+        metadata=metadata or {},
+    )
+
+
+def json_schema(name: str, schema: dict[str, Any], strict: bool = True) -> dict[str, Any]:
+    """A ``response_format`` asking for JSON that matches ``schema``."""
+    return {"type": "json_schema", "name": name, "schema": schema, "strict": strict}
+
+
+def request(messages: Thread | Sequence[Message], **fields: Any) -> Request:
+    """A Request for ``messages`` (a thread or a list) with any Request fields."""
+    msgs = messages.messages if isinstance(messages, Thread) else tuple(messages)
+    if "tools" in fields:
+        fields["tools"] = tuple(fields["tools"])
+    return Request(messages=msgs, **fields)
+
+
+def image(url: str | None = None, *, data: str | None = None, media_type: str | None = None,
+          detail: str = "auto") -> ImagePart:
+    """An image part by URL or base64 data."""
+    return ImagePart(url=url, data=data, media_type=media_type, detail=detail)  # type: ignore[arg-type]
