@@ -25,6 +25,11 @@ class ServerSentEvent:
 
 
 
-from ._backend import backend as _backend  # noqa: E402  (ServerSentEvent must exist first)
 
-SSEDecoder = _backend.SSEDecoder
+def __getattr__(name: str) -> object:
+    # Resolved lazily: the backends import this module to build ServerSentEvents.
+    if name == "SSEDecoder":
+        from . import _backend
+
+        return _backend.backend.SSEDecoder
+    raise AttributeError(f"module 'allm.sse' has no attribute {name!r}")

@@ -49,13 +49,13 @@ class _Common:
 
     def _observe(self, batch: list[Event]) -> list[Event]:
         options = self._options
+        if batch and batch[-1].type == "error":  # an error is terminal, so always last
+            _stamp(batch[-1].error, options.request_id)
         if options.on_event is not None:
             for event in batch:
                 options.on_event(event)
             if not options.passes_everything:
                 batch = _backend.backend.filter_events(batch, *options.filters)
-        if batch and batch[-1].type == "error":
-            _stamp(batch[-1].error, options.request_id)
         return batch
 
     def _final(self) -> Response:
