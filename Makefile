@@ -27,7 +27,7 @@ demo: build
 	$(PY) -m allm.demo
 
 test: build
-	cargo test --release --workspace --exclude allm-native
+	cargo test -p allm-core
 	ALLM_EXPECT_NATIVE=1 $(PY) -m pytest -q -p no:cacheprovider
 
 bench: build
