@@ -569,3 +569,28 @@ def test_register_refuses_rebinding_a_tag():
 def test_register_refuses_non_dataclasses():
     with pytest.raises(TypeError):
         register("Thing", object)
+
+
+def _json_depth(j) -> int:
+    if isinstance(j, dict):
+        return 1 + max((_json_depth(v) for v in j.values()), default=0)
+    if isinstance(j, list):
+        return 1 + max((_json_depth(v) for v in j), default=0)
+    return 0
+
+
+def test_depth_limit_counts_json_nesting_exactly():
+    text = to_json(CHAT)
+    depth = _json_depth(json.loads(text))
+    assert from_json(text, max_depth=depth) == CHAT
+    assert_invalid(text, max_depth=depth - 1)
+    with pytest.raises(ValidationError):
+        to_json(CHAT, max_depth=depth - 1)
+
+
+def test_lone_surrogates_round_trip():
+    assert roundtrip("\ud800x") == "\ud800x"
+
+
+def test_tagged_value_in_a_plain_dict_field_is_refused():
+    assert_invalid(doc(tagged("Message", role="user", metadata=tagged("Usage"))))

@@ -312,7 +312,7 @@ class _DictField(_Spec):
 
     def decode(self, j: Any, path: str, depth: int, ctx: _Ctx) -> Any:
         if not self.accepts_json(j):
-            ctx.fail(path, f"expected an object, got {_json_kind(j)}")
+            ctx.fail(path, f"expected a plain object, got {_json_desc(j)}")
             return _BAD
         return _decode_any(j, path, depth, ctx)
 
@@ -583,7 +583,7 @@ def to_json(
         )
     except (ValueError, TypeError, RecursionError) as exc:  # pragma: no cover - guarded above
         raise _invalid([("$", f"cannot encode: {exc}")]) from None
-    if len(text) > max_bytes or len(text.encode("utf-8")) > max_bytes:
+    if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
         raise _invalid([("$", f"document larger than {max_bytes} bytes")])
     return text
 
