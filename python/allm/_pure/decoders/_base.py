@@ -1,0 +1,202 @@
+"""What every wire decoder shares: the message lifecycle, text, usage, tool calls.
+
+A wire decoder turns ``ServerSentEvent`` values into allm events, appending to
+the list it is given (one list per network chunk). Subclasses implement
+``ids`` (message id and model of the first payload) and ``payload``; the base
+class owns ``message_started``, the end-of-message ordering, terminal errors,
+and tool-call accumulation (docs/internals.md §4, §6.3).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ...errors import AllmError, StreamError
+from ...events import (
+    ErrorEvent,
+    Event,
+    MessageCompleted,
+    MessageStarted,
+    RawChunk,
+    TextCompleted,
+    TextDelta,
+    ToolCallCompleted,
+    ToolCallDelta,
+    ToolCallStarted,
+)
+from ...sse import ServerSentEvent
+from ...usage import Usage
+from ._json import JSONError, loads, parse_arguments
+
+__all__ = ["ToolCall", "WireDecoder", "get_dict", "get_list", "get_str"]
+
+_new = tuple.__new__
+
+
+def get_str(obj: dict[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    return value if isinstance(value, str) else None
+
+
+def get_dict(obj: dict[str, Any], key: str) -> dict[str, Any] | None:
+    value = obj.get(key)
+    return value if isinstance(value, dict) else None
+
+
+def get_list(obj: dict[str, Any], key: str) -> list[Any] | None:
+    value = obj.get(key)
+    return value if isinstance(value, list) else None
+
+
+class ToolCall:
+    """One tool call being assembled."""
+
+    __slots__ = ("key", "id", "name", "parts", "nbytes", "final", "metadata", "started", "completed")
+
+    def __init__(self, key: Any, id: str | None = None, name: str | None = None) -> None:
+        self.key = key
+        self.id = id
+        self.name = name
+        self.parts: list[str] = []
+        self.nbytes = 0
+        self.final: str | None = None
+        self.metadata: dict[str, Any] = {}
+        self.started = False
+        self.completed = False
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+class WireDecoder:
+    """Base of the four wire decoders."""
+
+    provider: ClassVar[str] = ""
+
+    def __init__(self, max_argument_bytes: int | None) -> None:
+        self.max_argument_bytes = max_argument_bytes
+        self.started = False
+        self.done = False
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
+        self.usage: Usage | None = None
+        self.calls: list[ToolCall] = []
+
+    # -- entry points (the pipeline calls these) -------------------------
+
+    def event(self, sse: ServerSentEvent, out: list[Event]) -> None:
+        """Decode one SSE event."""
+        data = sse.data
+        if data == "[DONE]":
+            self.done_marker(out)
+            return
+        try:
+            payload = loads(data)
+        except JSONError:
+            self.fail(StreamError("malformed_event", "event data is not valid JSON"), out)
+            return
+        if not isinstance(payload, dict):
+            self.fail(StreamError("malformed_event", "event data is not a JSON object"), out)
+            return
+        if not self.started:
+            self.start(out, *self.ids(payload))
+        try:
+            self.payload(payload, sse.event, out)
+        except StreamError as error:  # a tool-argument limit
+            self.fail(error, out)
+
+    def close(self, out: list[Event]) -> None:
+        """End of body before a terminal event."""
+        self.fail(StreamError("incomplete", "stream ended before the provider's terminal event"), out)
+
+    def fail(self, error: AllmError, out: list[Event]) -> None:
+        """Terminal error: the usage so far (if any), then the error."""
+        if self.usage is not None:
+            out.append(_new(RawChunk, ("usage", self.usage)))
+        out.append(_new(ErrorEvent, (error,)))
+        self.done = True
+
+    # -- for subclasses ---------------------------------------------------
+
+    def ids(self, payload: dict[str, Any]) -> tuple[str | None, str | None]:
+        raise NotImplementedError
+
+    def payload(self, payload: dict[str, Any], event: str, out: list[Event]) -> None:
+        raise NotImplementedError
+
+    def done_marker(self, out: list[Event]) -> None:
+        """``data: [DONE]``: ignored unless the wire says otherwise."""
+
+    def start(self, out: list[Event], id: str | None = None, model: str | None = None) -> None:
+        out.append(_new(MessageStarted, (id, model)))
+        self.started = True
+
+    def emit_text(self, text: Any, out: list[Event]) -> None:
+        if isinstance(text, str) and text:
+            self.text.append(text)
+            out.append(_new(TextDelta, (text, None)))
+
+    def emit_reasoning(self, text: Any, out: list[Event]) -> None:
+        if isinstance(text, str) and text:
+            self.reasoning.append(text)
+            out.append(_new(RawChunk, ("reasoning_delta", text)))
+
+    def finish(self, finish_reason: str | None, raw_finish_reason: str | None, out: list[Event]) -> None:
+        """End of message: pending calls, text_completed, usage, message_completed."""
+        for call in self.calls:
+            if not call.completed:
+                if not call.started:
+                    if call.id is None:
+                        call.id = f"call_{call.key}"
+                    if call.name is None:
+                        call.name = ""
+                    self.start_call(call, out)
+                self.complete_call(call, out)
+        if self.text:
+            out.append(_new(TextCompleted, ("".join(self.text), None)))
+        if self.usage is not None:
+            out.append(_new(RawChunk, ("usage", self.usage)))
+        metadata = {"reasoning": "".join(self.reasoning)} if self.reasoning else {}
+        out.append(_new(MessageCompleted, (finish_reason, raw_finish_reason, metadata)))
+        self.done = True
+
+    # -- tool calls ---------------------------------------------------------
+
+    def new_call(self, key: Any, id: str | None = None, name: str | None = None) -> ToolCall:
+        call = ToolCall(key, id, name)
+        self.calls.append(call)
+        return call
+
+    def start_call(self, call: ToolCall, out: list[Event]) -> None:
+        """``tool_call_started``, then the fragments that arrived before it."""
+        call.started = True
+        out.append(_new(ToolCallStarted, (call.id, call.name)))
+        for part in call.parts:
+            out.append(_new(ToolCallDelta, (call.id, part)))
+
+    def add_arguments(self, call: ToolCall, fragment: Any, out: list[Event]) -> None:
+        """Append a non-empty fragment (a delta once the call has started)."""
+        if not isinstance(fragment, str) or not fragment:
+            return
+        call.nbytes += _utf8_len(fragment)
+        self._check_arguments(call.nbytes)
+        call.parts.append(fragment)
+        if call.started:
+            out.append(_new(ToolCallDelta, (call.id, fragment)))
+
+    def set_final_arguments(self, call: ToolCall, text: Any) -> None:
+        """The provider's final argument text; preferred over the deltas."""
+        if isinstance(text, str):
+            self._check_arguments(_utf8_len(text))
+            call.final = text
+
+    def complete_call(self, call: ToolCall, out: list[Event]) -> None:
+        raw = call.final if call.final is not None else "".join(call.parts)
+        call.completed = True
+        out.append(_new(ToolCallCompleted, (call.id, call.name, parse_arguments(raw), raw, call.metadata)))
+
+    def _check_arguments(self, nbytes: int) -> None:
+        limit = self.max_argument_bytes
+        if limit is not None and nbytes > limit:
+            raise StreamError("limit_exceeded", f"tool call arguments exceed max_argument_bytes ({limit})")

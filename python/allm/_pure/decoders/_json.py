@@ -1,0 +1,118 @@
+"""Strict JSON as both backends read it (docs/internals.md §6.2).
+
+serde_json's defaults are the reference: no NaN/Infinity, no lone surrogate
+escapes, integers outside 64 bits become floats, numbers that overflow are
+invalid, at most 127 nested containers. orjson agrees except on the depth
+limit; the stdlib parser is made to agree through its hooks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+try:  # optional fast path; results are the same
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised where orjson is absent
+    _orjson = None
+
+__all__ = ["JSONError", "loads", "parse_arguments", "canonical_dumps"]
+
+_MAX_DEPTH = 127
+_INT_MIN = -(2**63)
+_INT_MAX = 2**64 - 1
+
+
+class JSONError(ValueError):
+    """The text is not JSON under the strict rules."""
+
+
+def _parse_constant(name: str) -> Any:
+    raise JSONError(f"{name} is not JSON")
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise JSONError("number out of range")
+    return value
+
+
+def _parse_int(text: str) -> int | float:
+    value = int(text)
+    if _INT_MIN <= value <= _INT_MAX:
+        return value
+    return _parse_float(text)
+
+
+_decoder = json.JSONDecoder(parse_float=_parse_float, parse_int=_parse_int, parse_constant=_parse_constant)
+
+
+def _has_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if any(0xD800 <= ord(ch) <= 0xDFFF for ch in item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _depth(value: Any) -> int:
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            deepest = max(deepest, level)
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            deepest = max(deepest, level)
+            stack.extend((v, level + 1) for v in item)
+    return deepest
+
+
+def _stdlib_loads(text: str) -> Any:
+    try:
+        value = _decoder.decode(text)
+    except (ValueError, RecursionError) as exc:
+        raise JSONError(str(exc)) from None
+    if ("\\u" in text or "\\U" in text) and _has_surrogate(value):
+        raise JSONError("lone surrogate escape")
+    return value
+
+
+def loads(text: str) -> Any:
+    """Parse ``text`` strictly; raises ``JSONError``."""
+    if _orjson is not None:
+        try:
+            value = _orjson.loads(text)
+        except ValueError:
+            value = _stdlib_loads(text)  # the hooks decide (big ints, and to give the same errors)
+    else:
+        value = _stdlib_loads(text)
+    if text.count("[") + text.count("{") > _MAX_DEPTH and _depth(value) > _MAX_DEPTH:
+        raise JSONError("nesting too deep")
+    return value
+
+
+def parse_arguments(raw: str) -> dict[str, Any]:
+    """Tool-call arguments: a JSON object, else ``{}`` (empty text included)."""
+    if not raw:
+        return {}
+    try:
+        value = loads(raw)
+    except JSONError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def canonical_dumps(value: Any) -> str:
+    """The canonical JSON text of a parsed value (Gemini ``raw_arguments``)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

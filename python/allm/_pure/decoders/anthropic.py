@@ -1,0 +1,134 @@
+"""anthropic: Messages API streaming events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...events import Event
+from ...usage import Usage
+from ._base import ToolCall, WireDecoder, get_dict, get_str
+from ._errors import provider_error
+from ._usage import count, nested_count
+
+__all__ = ["AnthropicDecoder"]
+
+_STOP = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+_COUNTS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+
+
+def _counts(usage: dict[str, Any]) -> dict[str, int]:
+    found = {key: value for key in _COUNTS if (value := count(usage, key)) is not None}
+    thinking = nested_count(usage, "output_tokens_details", "thinking_tokens")
+    if thinking is not None:
+        found["thinking_tokens"] = thinking
+    return found
+
+
+class AnthropicDecoder(WireDecoder):
+    provider = "anthropic"
+
+    def __init__(self, max_argument_bytes: int | None) -> None:
+        super().__init__(max_argument_bytes)
+        self.counts: dict[str, int] = {}
+        self.stop_reason: str | None = None
+        self.tool_blocks: dict[int, ToolCall] = {}
+        self.handlers = {
+            "message_start": self.message_start,
+            "content_block_start": self.block_start,
+            "content_block_delta": self.block_delta,
+            "content_block_stop": self.block_stop,
+            "message_delta": self.message_delta,
+            "message_stop": self.message_stop,
+            "error": self.error,
+        }
+
+    def ids(self, payload: dict[str, Any]) -> tuple[str | None, str | None]:
+        message = get_dict(payload, "message")
+        if message is None:
+            return None, None
+        return get_str(message, "id"), get_str(message, "model")
+
+    def payload(self, payload: dict[str, Any], event: str, out: list[Event]) -> None:
+        kind = get_str(payload, "type")
+        handler = self.handlers.get(kind if kind is not None else event)
+        if handler is not None:
+            handler(payload, out)
+
+    def _merge_usage(self, usage: dict[str, Any] | None) -> None:
+        """A count present in the newer usage replaces the older one; never summed."""
+        if usage is None:
+            return
+        self.counts.update(_counts(usage))
+        c = self.counts
+        uncached = c.get("input_tokens", 0)
+        cache_read = c.get("cache_read_input_tokens", 0)
+        cache_write = c.get("cache_creation_input_tokens", 0)
+        total_input = uncached + cache_read + cache_write
+        output = c.get("output_tokens", 0)
+        self.usage = Usage(
+            input_tokens=total_input,
+            output_tokens=output,
+            total_tokens=total_input + output,
+            cached_input_tokens=cache_read,
+            cache_write_input_tokens=cache_write,
+            reasoning_tokens=c.get("thinking_tokens", 0),
+            extra={"uncached_input_tokens": uncached},
+        )
+
+    def message_start(self, payload: dict[str, Any], out: list[Event]) -> None:
+        message = get_dict(payload, "message")
+        if message is not None:
+            self._merge_usage(get_dict(message, "usage"))
+
+    def block_start(self, payload: dict[str, Any], out: list[Event]) -> None:
+        index = payload.get("index")
+        block = get_dict(payload, "content_block")
+        if type(index) is not int or block is None or block.get("type") != "tool_use":
+            return
+        call = self.new_call(index, get_str(block, "id") or "", get_str(block, "name") or "")
+        self.tool_blocks[index] = call
+        self.start_call(call, out)
+
+    def block_delta(self, payload: dict[str, Any], out: list[Event]) -> None:
+        delta = get_dict(payload, "delta")
+        if delta is None:
+            return
+        kind = delta.get("type")
+        if kind == "text_delta":
+            self.emit_text(delta.get("text"), out)
+        elif kind == "input_json_delta":
+            call = self._block_call(payload)
+            if call is not None and not call.completed:
+                self.add_arguments(call, delta.get("partial_json"), out)
+        elif kind == "thinking_delta":
+            self.emit_reasoning(delta.get("thinking"), out)
+
+    def _block_call(self, payload: dict[str, Any]) -> ToolCall | None:
+        index = payload.get("index")
+        return self.tool_blocks.get(index) if type(index) is int else None
+
+    def block_stop(self, payload: dict[str, Any], out: list[Event]) -> None:
+        call = self._block_call(payload)
+        if call is not None and not call.completed:
+            self.complete_call(call, out)
+
+    def message_delta(self, payload: dict[str, Any], out: list[Event]) -> None:
+        delta = get_dict(payload, "delta")
+        if delta is not None:
+            stop = get_str(delta, "stop_reason")
+            if stop is not None:
+                self.stop_reason = stop
+        self._merge_usage(get_dict(payload, "usage"))
+
+    def message_stop(self, payload: dict[str, Any], out: list[Event]) -> None:
+        stop = self.stop_reason
+        self.finish(None if stop is None else _STOP.get(stop, "other"), stop, out)
+
+    def error(self, payload: dict[str, Any], out: list[Event]) -> None:
+        self.fail(provider_error(get_dict(payload, "error") or {}, self.provider), out)

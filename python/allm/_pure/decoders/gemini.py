@@ -1,0 +1,102 @@
+"""gemini: ``streamGenerateContent?alt=sse`` GenerateContentResponse payloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...errors import AdapterError
+from ...events import Event
+from ...usage import Usage
+from ._base import WireDecoder, get_dict, get_list, get_str
+from ._errors import provider_error
+from ._json import canonical_dumps
+from ._usage import count
+
+__all__ = ["GeminiDecoder"]
+
+_FINISH = {
+    "STOP": "stop",
+    "MAX_TOKENS": "length",
+    "SAFETY": "content_filter",
+    "RECITATION": "content_filter",
+    "LANGUAGE": "content_filter",
+    "BLOCKLIST": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter",
+    "SPII": "content_filter",
+    "IMAGE_SAFETY": "content_filter",
+    "MALFORMED_FUNCTION_CALL": "error",
+    "UNEXPECTED_TOOL_CALL": "error",
+}
+
+
+def _usage(meta: dict[str, Any]) -> Usage:
+    output = count(meta, "candidatesTokenCount")
+    if output is None:
+        output = count(meta, "responseTokenCount")
+    return Usage(
+        input_tokens=count(meta, "promptTokenCount") or 0,
+        output_tokens=output or 0,
+        total_tokens=count(meta, "totalTokenCount") or 0,
+        cached_input_tokens=count(meta, "cachedContentTokenCount") or 0,
+        reasoning_tokens=count(meta, "thoughtsTokenCount") or 0,
+    )
+
+
+class GeminiDecoder(WireDecoder):
+    provider = "gemini"
+
+    def ids(self, payload: dict[str, Any]) -> tuple[str | None, str | None]:
+        return get_str(payload, "responseId"), get_str(payload, "modelVersion")
+
+    def payload(self, payload: dict[str, Any], event: str, out: list[Event]) -> None:
+        error = get_dict(payload, "error")
+        if error is not None:
+            self.fail(provider_error(error, self.provider), out)
+            return
+        meta = get_dict(payload, "usageMetadata")
+        if meta is not None:
+            self.usage = _usage(meta)
+        candidates = get_list(payload, "candidates")
+        if not candidates:
+            feedback = get_dict(payload, "promptFeedback")
+            block = get_str(feedback, "blockReason") if feedback is not None else None
+            if block is not None:
+                error = AdapterError("content_filter", f"prompt blocked: {block}", provider=self.provider)
+                self.fail(error, out)
+            return
+        candidate = candidates[0]
+        if not isinstance(candidate, dict):
+            return
+        content = get_dict(candidate, "content")
+        parts = get_list(content, "parts") if content is not None else None
+        for part in parts or ():
+            if isinstance(part, dict):
+                self.part(part, out)
+        finish = get_str(candidate, "finishReason")
+        if finish is not None:
+            reason = _FINISH.get(finish, "other")
+            if reason == "stop" and self.calls:
+                reason = "tool_calls"
+            self.finish(reason, finish, out)
+
+    def part(self, part: dict[str, Any], out: list[Event]) -> None:
+        text = part.get("text")
+        if part.get("thought") is True:
+            self.emit_reasoning(text, out)
+        else:
+            self.emit_text(text, out)
+        function = get_dict(part, "functionCall")
+        if function is None:
+            return
+        call_id = get_str(function, "id") or f"call_{len(self.calls)}"
+        call = self.new_call(len(self.calls), call_id, get_str(function, "name") or "")
+        args = function.get("args")
+        if args is None:
+            args = {}
+        signature = get_str(part, "thoughtSignature")
+        if signature is not None:
+            call.metadata = {"thought_signature": signature}
+        self.start_call(call, out)
+        raw = canonical_dumps(args)
+        self.add_arguments(call, raw, out)
+        self.complete_call(call, out)

@@ -1,0 +1,136 @@
+"""Sans-IO pipelines: raw stream bytes → events (``StreamDecoder``) or a Response (``collect``).
+
+Twin of the native pipeline (docs/internals.md §1, §4, §6). The internal fold
+sees every event unfiltered; ``feed``/``close``/``fail`` return the events the
+stream options let through.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ..errors import AllmError
+from ..events import Event
+from ..results import Response
+from ..sse import DEFAULT_LIMIT
+from .decoders import make_decoder
+from .filter import filter_events
+from .fold import Fold
+from .sse import SSEDecoder
+
+__all__ = ["StreamDecoder", "collect"]
+
+
+class StreamDecoder:
+    """Bytes of one provider stream in, allm events out, one batch per chunk."""
+
+    __slots__ = ("wire", "_sse", "_decoder", "_fold", "_options", "_unfiltered", "started")
+
+    def __init__(
+        self,
+        wire: str,
+        *,
+        emit_text_deltas: bool = True,
+        emit_tool_deltas: bool = True,
+        include_raw_chunks: bool = False,
+        max_line_bytes: int | None = DEFAULT_LIMIT,
+        max_event_bytes: int | None = DEFAULT_LIMIT,
+        max_argument_bytes: int | None = DEFAULT_LIMIT,
+    ) -> None:
+        self._decoder = make_decoder(wire, max_argument_bytes)
+        self.wire = wire
+        self._sse = SSEDecoder(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
+        self._fold = Fold()
+        self._options = (bool(emit_text_deltas), bool(emit_tool_deltas), bool(include_raw_chunks))
+        self._unfiltered = all(self._options)
+        self.started = False
+
+    @property
+    def done(self) -> bool:
+        """A terminal event (``message_completed`` or ``error``) was produced."""
+        return self._decoder.done
+
+    # -- producing events ---------------------------------------------------
+
+    def _produce_feed(self, chunk: bytes) -> list[Event]:
+        out: list[Event] = []
+        decoder = self._decoder
+        if decoder.done:
+            return out
+        sse_events: list[Any] = []
+        limit_error = self._sse._feed(chunk, sse_events)
+        for sse in sse_events:
+            decoder.event(sse, out)
+            if decoder.done:
+                return self._folded(out)
+        if limit_error is not None:
+            decoder.fail(limit_error, out)
+        return self._folded(out)
+
+    def _produce_close(self) -> list[Event]:
+        out: list[Event] = []
+        if not self._decoder.done:
+            self._sse.close()
+            self._decoder.close(out)
+        return self._folded(out)
+
+    def _produce_fail(self, error: AllmError) -> list[Event]:
+        out: list[Event] = []
+        if not self._decoder.done:
+            self._decoder.fail(error, out)
+        return self._folded(out)
+
+    def _folded(self, out: list[Event]) -> list[Event]:
+        if out:
+            self.started = True
+            self._fold.apply_many(out)
+        return out
+
+    def _filtered(self, events: list[Event]) -> list[Event]:
+        if self._unfiltered or not events:
+            return events
+        return filter_events(events, *self._options)
+
+    # -- the contract -----------------------------------------------------
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        """Decode one network chunk; returns its events after filtering."""
+        return self._filtered(self._produce_feed(chunk))
+
+    def close(self) -> list[Event]:
+        """End of body; a stream without its terminal event ends in ``incomplete``."""
+        return self._filtered(self._produce_close())
+
+    def fail(self, error: AllmError) -> list[Event]:
+        """A transport failure: the usage so far (if any) and ``ErrorEvent(error)``, unless done."""
+        return self._filtered(self._produce_fail(error))
+
+    def feed_quiet(self, chunk: bytes) -> int:
+        """Like ``feed`` but only folds; returns how many events were produced."""
+        return len(self._produce_feed(chunk))
+
+    def close_quiet(self) -> int:
+        return len(self._produce_close())
+
+    def fail_quiet(self, error: AllmError) -> int:
+        return len(self._produce_fail(error))
+
+    def response(self) -> Response:
+        """The fold of every event so far (unfiltered)."""
+        return self._fold.response()
+
+
+_LIMITS = frozenset({"max_line_bytes", "max_event_bytes", "max_argument_bytes"})
+
+
+def collect(wire: str, chunks: Iterable[bytes], **limits: Any) -> Response:
+    """Fold a whole stream of raw network chunks into its Response."""
+    unknown = set(limits) - _LIMITS
+    if unknown:
+        raise TypeError(f"collect() got unexpected keyword argument(s) {sorted(unknown)}")
+    decoder = StreamDecoder(wire, **limits)
+    for chunk in chunks:
+        if decoder.feed_quiet(chunk) and decoder.done:
+            break
+    decoder.close_quiet()
+    return decoder.response()
