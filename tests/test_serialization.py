@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -28,36 +29,85 @@ from allm.usage import Usage
 # Sample values
 # ---------------------------------------------------------------------------
 
-CALL = ToolCall(id="call_1", name="get_weather", arguments={"city": "Paris", "days": [1, 2]},
-                raw_arguments='{"city": "Paris", "days": [1, 2]}', metadata={"index": 0})
+CALL = ToolCall(
+    id="call_1",
+    name="get_weather",
+    arguments={"city": "Paris", "days": [1, 2]},
+    raw_arguments='{"city": "Paris", "days": [1, 2]}',
+    metadata={"index": 0},
+)
 ASSISTANT = Message("assistant", "Let me check.", tool_calls=(CALL,))
 TOOL_MSG = Message("tool", '{"temp": 21.5}', name="get_weather", tool_call_id="call_1")
-USER_PARTS = Message("user", (TextPart("what is this?"),
-                              ImagePart(data="aGVsbG8=", media_type="image/png", detail="high"),
-                              ImagePart(url="https://example.com/a.png")))
-THREAD = Thread((Message("system", "be brief"), USER_PARTS, ASSISTANT, TOOL_MSG), metadata={"id": "t1"})
-USAGE = Usage(input_tokens=10, output_tokens=5, total_tokens=15, cached_input_tokens=2,
-              cache_write_input_tokens=1, reasoning_tokens=3, extra={"service_tier": "default"})
-ERROR = AdapterError("rate_limited", "slow down", provider="openai", status=429,
-                     retry_after_ms=1500, request_id="req_9", metadata={"attempt": 2})
-RESPONSE = Response(
-    message=ASSISTANT, output_text="Let me check.", tool_calls=(CALL,), finish_reason="error",
-    raw_finish_reason="error", usage=USAGE, id="resp_1", request_id="req_9", model="gpt-x",
-    raw={"choices": [{"index": 0}]}, metadata={"error": ERROR},
+USER_PARTS = Message(
+    "user",
+    (
+        TextPart("what is this?"),
+        ImagePart(data="aGVsbG8=", media_type="image/png", detail="high"),
+        ImagePart(url="https://example.com/a.png"),
+    ),
 )
-TOOL = Tool(name="get_weather", description="Weather by city",
-            schema={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-            manual=True, metadata={"tags": ("a", "b")})
-REQUEST = Request(messages=THREAD.messages, model="gpt-x", tools=(TOOL,),
-                  tool_choice={"type": "tool", "name": "get_weather"}, temperature=0.7, max_tokens=256,
-                  response_format={"type": "json_schema", "name": "w", "schema": {"type": "object"},
-                                   "strict": True},
-                  options={"seed": 1}, metadata={"trace": "x"})
-STEP = StepResult(thread=THREAD, response=RESPONSE, tool_results=(TOOL_MSG,), done=False,
-                  metadata={"step": 1})
-CHAT = ChatResult(thread=THREAD.add(Message("assistant", "21.5 degrees")), final_response=RESPONSE,
-                  steps=(STEP, STEP), halted_reason="completed", pending_question=None,
-                  pending_tool_call_id="call_1", metadata={"n": 2})
+THREAD = Thread((Message("system", "be brief"), USER_PARTS, ASSISTANT, TOOL_MSG), metadata={"id": "t1"})
+USAGE = Usage(
+    input_tokens=10,
+    output_tokens=5,
+    total_tokens=15,
+    cached_input_tokens=2,
+    cache_write_input_tokens=1,
+    reasoning_tokens=3,
+    extra={"service_tier": "default"},
+)
+ERROR = AdapterError(
+    "rate_limited",
+    "slow down",
+    provider="openai",
+    status=429,
+    retry_after_ms=1500,
+    request_id="req_9",
+    metadata={"attempt": 2},
+)
+RESPONSE = Response(
+    message=ASSISTANT,
+    output_text="Let me check.",
+    tool_calls=(CALL,),
+    finish_reason="error",
+    raw_finish_reason="error",
+    usage=USAGE,
+    id="resp_1",
+    request_id="req_9",
+    model="gpt-x",
+    raw={"choices": [{"index": 0}]},
+    metadata={"error": ERROR},
+)
+TOOL = Tool(
+    name="get_weather",
+    description="Weather by city",
+    schema={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    manual=True,
+    metadata={"tags": ("a", "b")},
+)
+REQUEST = Request(
+    messages=THREAD.messages,
+    model="gpt-x",
+    tools=(TOOL,),
+    tool_choice={"type": "tool", "name": "get_weather"},
+    temperature=0.7,
+    max_tokens=256,
+    response_format={"type": "json_schema", "name": "w", "schema": {"type": "object"}, "strict": True},
+    options={"seed": 1},
+    metadata={"trace": "x"},
+)
+STEP = StepResult(
+    thread=THREAD, response=RESPONSE, tool_results=(TOOL_MSG,), done=False, metadata={"step": 1}
+)
+CHAT = ChatResult(
+    thread=THREAD.add(Message("assistant", "21.5 degrees")),
+    final_response=RESPONSE,
+    steps=(STEP, STEP),
+    halted_reason="completed",
+    pending_question=None,
+    pending_tool_call_id="call_1",
+    metadata={"n": 2},
+)
 
 
 def roundtrip(value):
@@ -119,7 +169,9 @@ def test_every_layer_a_type_round_trips_equal(value):
         ERROR,
         StreamError("incomplete", "stream ended early", metadata={"bytes": 12}),
         ToolError("handler_raised", "boom", tool_name="t", tool_call_id="c1"),
-        ValidationError("invalid_request", errors=[("messages", "empty"), ("temperature", "must be between 0 and 2")]),
+        ValidationError(
+            "invalid_request", errors=[("messages", "empty"), ("temperature", "must be between 0 and 2")]
+        ),
         SessionError("unknown_tool_call_id"),
     ],
     ids=lambda e: type(e).__name__,
@@ -174,8 +226,23 @@ def test_free_form_tuples_and_lists_keep_their_type():
 
 @pytest.mark.parametrize(
     "value",
-    [None, True, False, 0, -7, 2**62, 1.5, -0.0, "", "héllo \u2603 \n", [], (), {}, [1, "a", None],
-     {"a": {"b": [1, 2.5, (3,)]}}],
+    [
+        None,
+        True,
+        False,
+        0,
+        -7,
+        2**62,
+        1.5,
+        -0.0,
+        "",
+        "héllo \u2603 \n",
+        [],
+        (),
+        {},
+        [1, "a", None],
+        {"a": {"b": [1, 2.5, (3,)]}},
+    ],
     ids=repr,
 )
 def test_plain_values_round_trip_with_their_types(value):
@@ -229,18 +296,33 @@ def test_omitted_fields_with_defaults_take_their_defaults():
 # ---------------------------------------------------------------------------
 
 _text = st.text(max_size=20)
-_json_leaf = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False, allow_infinity=False) | _text
+_json_leaf = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _text
+)
 _json_value = st.recursive(
     _json_leaf,
-    lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner)
-    | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=10,
 )
 _meta = st.dictionaries(st.text(max_size=8), _json_value, max_size=3)
 _parts = st.one_of(
     st.builds(TextPart, text=_text, metadata=_meta),
-    st.builds(ImagePart, url=st.none() | _text, data=st.none() | _text,
-              media_type=st.none() | _text, detail=st.sampled_from(["auto", "low", "high"]), metadata=_meta),
+    st.builds(
+        ImagePart,
+        url=st.none() | _text,
+        data=st.none() | _text,
+        media_type=st.none() | _text,
+        detail=st.sampled_from(["auto", "low", "high"]),
+        metadata=_meta,
+    ),
 )
 _calls = st.builds(ToolCall, id=_text, name=_text, arguments=_meta, raw_arguments=_text, metadata=_meta)
 _messages = st.builds(
@@ -306,8 +388,18 @@ def test_unknown_tag_is_refused():
     assert "unknown type tag" in err.errors[0][1]
 
 
-@pytest.mark.parametrize("tag", ["os.system", "builtins.eval", "subprocess.Popen", "allm.engine.Engine",
-                                 "Engine", "__builtins__", "Message.__class__"])
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "os.system",
+        "builtins.eval",
+        "subprocess.Popen",
+        "allm.engine.Engine",
+        "Engine",
+        "__builtins__",
+        "Message.__class__",
+    ],
+)
 def test_tag_naming_an_importable_class_is_refused(tag):
     assert_invalid(doc(tagged(tag, command="echo pwned")))
 
@@ -447,9 +539,18 @@ def test_default_size_limit_is_64_mib():
 
 @pytest.mark.parametrize(
     "text",
-    ["", "null", "[]", '"x"', '{"allm": 1}', '{"allm": 1, "value": {"__type__": "tuple", "data": {}}}',
-     '{"allm": 1, "value": {"__type__": "dict", "data": []}}', '{"allm": 1, "value": {"__type__": "Thread", "data": []}}',
-     '{"allm": 1, "value": {"__type__": "Thread", "data": {"messages": {}}}}', "\ud800"],
+    [
+        "",
+        "null",
+        "[]",
+        '"x"',
+        '{"allm": 1}',
+        '{"allm": 1, "value": {"__type__": "tuple", "data": {}}}',
+        '{"allm": 1, "value": {"__type__": "dict", "data": []}}',
+        '{"allm": 1, "value": {"__type__": "Thread", "data": []}}',
+        '{"allm": 1, "value": {"__type__": "Thread", "data": {"messages": {}}}}',
+        "\ud800",
+    ],
     ids=repr,
 )
 def test_malformed_documents_raise_only_validation_error(text):
@@ -459,23 +560,30 @@ def test_malformed_documents_raise_only_validation_error(text):
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=200) | st.binary(max_size=200))
 def test_random_input_raises_only_validation_error(text):
-    try:
+    with contextlib.suppress(ValidationError):
         from_json(text)
-    except ValidationError:
-        pass
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5)
-                    | st.sampled_from(["Message", "Thread", "Tool", "__type__", "data", "role", "user"]),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-                        st.sampled_from(["__type__", "data", "role", "content", "messages", "x"]), inner, max_size=3),
-                    max_leaves=15))
+@given(
+    st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.text(max_size=5)
+        | st.sampled_from(["Message", "Thread", "Tool", "__type__", "data", "role", "user"]),
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(
+                st.sampled_from(["__type__", "data", "role", "content", "messages", "x"]), inner, max_size=3
+            )
+        ),
+        max_leaves=15,
+    )
+)
 def test_random_json_shapes_raise_only_validation_error(value):
-    try:
+    with contextlib.suppress(ValidationError):
         from_json(json.dumps({"allm": 1, "value": value}))
-    except ValidationError:
-        pass
 
 
 # ---------------------------------------------------------------------------
@@ -489,8 +597,21 @@ class _Client:
 
 @pytest.mark.parametrize(
     "value",
-    [object(), _Client(), print, lambda: 1, {1, 2}, b"bytes", {"nested": _Client()}, [open],
-     {1: "int key"}, float("nan"), float("inf"), 10 ** 1001, Message("user", "x", metadata={"c": _Client()})],
+    [
+        object(),
+        _Client(),
+        print,
+        lambda: 1,
+        {1, 2},
+        b"bytes",
+        {"nested": _Client()},
+        [open],
+        {1: "int key"},
+        float("nan"),
+        float("inf"),
+        10**1001,
+        Message("user", "x", metadata={"c": _Client()}),
+    ],
     ids=lambda v: type(v).__name__,
 )
 def test_to_json_refuses_non_layer_a_values(value):

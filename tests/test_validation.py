@@ -49,8 +49,14 @@ def test_full_valid_request_is_valid():
         req(
             [
                 Message("system", "be brief"),
-                Message("user", (TextPart("what?"), ImagePart(url="https://x/a.png"),
-                                 ImagePart(data="AAAA", media_type="image/png", detail="low"))),
+                Message(
+                    "user",
+                    (
+                        TextPart("what?"),
+                        ImagePart(url="https://x/a.png"),
+                        ImagePart(data="AAAA", media_type="image/png", detail="low"),
+                    ),
+                ),
                 Message("assistant", "", tool_calls=(call,)),
                 Message("tool", "21", tool_call_id="c1"),
             ],
@@ -59,7 +65,12 @@ def test_full_valid_request_is_valid():
             tool_choice="get_weather",
             temperature=2,
             max_tokens=1,
-            response_format={"type": "json_schema", "name": "w", "schema": {"type": "object"}, "strict": True},
+            response_format={
+                "type": "json_schema",
+                "name": "w",
+                "schema": {"type": "object"},
+                "strict": True,
+            },
         )
     )
 
@@ -91,7 +102,9 @@ def test_unknown_role_is_refused():
 
 
 def test_tool_message_without_tool_call_id_is_refused():
-    assert problems(req([USER, Message("tool", "21")])) == [("messages[1].tool_call_id", "required for tool messages")]
+    assert problems(req([USER, Message("tool", "21")])) == [
+        ("messages[1].tool_call_id", "required for tool messages")
+    ]
 
 
 def test_non_message_in_messages_is_refused():
@@ -204,8 +217,9 @@ def test_validate_tools_uses_the_given_path():
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("choice", [None, "auto", "none", "required", "get_weather",
-                                    {"type": "tool", "name": "get_weather"}])
+@pytest.mark.parametrize(
+    "choice", [None, "auto", "none", "required", "get_weather", {"type": "tool", "name": "get_weather"}]
+)
 def test_legal_tool_choices_are_accepted(choice):
     validate_request(req(tools=(WEATHER,), tool_choice=choice))
 
@@ -215,10 +229,14 @@ def test_tool_choice_naming_an_absent_tool_is_refused():
 
 
 def test_tool_choice_dict_naming_an_absent_tool_is_refused():
-    assert paths(req(tools=(WEATHER,), tool_choice={"type": "tool", "name": "search"})) == {"tool_choice.name"}
+    assert paths(req(tools=(WEATHER,), tool_choice={"type": "tool", "name": "search"})) == {
+        "tool_choice.name"
+    }
 
 
-@pytest.mark.parametrize("choice", [{"type": "function", "name": "get_weather"}, {"name": "get_weather"}, 3, ["auto"]])
+@pytest.mark.parametrize(
+    "choice", [{"type": "function", "name": "get_weather"}, {"name": "get_weather"}, 3, ["auto"]]
+)
 def test_tool_choice_of_an_illegal_shape_is_refused(choice):
     assert paths(req(tools=(WEATHER,), tool_choice=choice)) == {"tool_choice"}
 

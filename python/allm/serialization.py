@@ -56,12 +56,14 @@ tuple.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
 import types
 import typing
-from typing import Any, Iterable, Union
+from collections.abc import Iterable
+from typing import Any, Union
 
 from .errors import (
     AdapterError,
@@ -78,7 +80,7 @@ from .results import ChatResult, Response, StepResult
 from .tool import Tool
 from .usage import Usage
 
-__all__ = ["FORMAT_VERSION", "DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "from_json", "to_json"]
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "FORMAT_VERSION", "from_json", "to_json"]
 
 FORMAT_VERSION = 1
 DEFAULT_MAX_DEPTH = 64
@@ -122,7 +124,7 @@ _REGISTRY: dict[str, type] = {
 _EXCLUDED: dict[type, frozenset[str]] = {Tool: frozenset({"handler"})}
 
 _TAG_OF: dict[type, str] = {cls: tag for tag, cls in _REGISTRY.items()}
-_SCHEMAS: dict[type, "_ClassSchema"] = {}
+_SCHEMAS: dict[type, _ClassSchema] = {}
 
 
 def register(tag: str, cls: type, *, exclude: Iterable[str] = ()) -> None:
@@ -236,8 +238,9 @@ class _Scalar(_Spec):
         return j
 
     def describe(self) -> str:
-        return {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
-                type(None): "null"}[self.t]
+        return {str: "a string", int: "an integer", float: "a number", bool: "a boolean", type(None): "null"}[
+            self.t
+        ]
 
 
 class _Literal(_Spec):
@@ -594,8 +597,15 @@ def to_json(
 
 
 def _json_kind(j: Any) -> str:
-    return {dict: "object", list: "array", str: "string", int: "integer", float: "number",
-            bool: "boolean", type(None): "null"}.get(type(j), type(j).__name__)
+    return {
+        dict: "object",
+        list: "array",
+        str: "string",
+        int: "integer",
+        float: "number",
+        bool: "boolean",
+        type(None): "null",
+    }.get(type(j), type(j).__name__)
 
 
 def _json_desc(j: Any) -> str:
@@ -657,8 +667,7 @@ def _decode_any(j: Any, path: str, depth: int, ctx: _Ctx) -> Any:
     return _decode_dataclass(cls, tag, data, path, depth + 2, ctx)
 
 
-def _decode_dataclass(cls: type, tag: str, data: dict[str, Any], path: str, depth: int,
-                      ctx: _Ctx) -> Any:
+def _decode_dataclass(cls: type, tag: str, data: dict[str, Any], path: str, depth: int, ctx: _Ctx) -> Any:
     schema = _schema(cls)
     before = len(ctx.errors)
     kwargs: dict[str, Any] = {}
@@ -679,8 +688,7 @@ def _decode_dataclass(cls: type, tag: str, data: dict[str, Any], path: str, dept
         return _BAD
 
 
-def _decode_error(cls: type, tag: str, data: dict[str, Any], path: str, depth: int,
-                  ctx: _Ctx) -> Any:
+def _decode_error(cls: type, tag: str, data: dict[str, Any], path: str, depth: int, ctx: _Ctx) -> Any:
     allowed = _error_fields(cls)
     before = len(ctx.errors)
     for name in data:
@@ -825,12 +833,12 @@ def _from_json(text: Any, max_depth: int, max_bytes: int) -> Any:
         raise _invalid([("$", f"unexpected top-level keys {extra}")])
     version = doc["allm"]
     if type(version) is not int or version != FORMAT_VERSION:
-        raise _invalid([("$.allm", f"unsupported format version {_short(version)}; expected {FORMAT_VERSION}")])
+        why = f"unsupported format version {_short(version)}; expected {FORMAT_VERSION}"
+        raise _invalid([("$.allm", why)])
     ctx = _Ctx(max_depth)
-    try:
+    value = None
+    with contextlib.suppress(_Abort):
         value = _decode_any(doc["value"], "$", 1, ctx)
-    except _Abort:
-        pass
     if ctx.errors:
         raise _invalid(ctx.errors)
     return value

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .errors import ValidationError
 from .messages import ROLES, ImagePart, Message, TextPart, ToolCall
@@ -23,8 +24,8 @@ from .request import Request
 from .tool import Tool
 
 __all__ = [
-    "TOOL_NAME_PATTERN",
     "RESERVED_TOOL_NAMES",
+    "TOOL_NAME_PATTERN",
     "message_errors",
     "request_errors",
     "tool_errors",
@@ -211,8 +212,11 @@ def request_errors(request: Any, *, known_tools: Iterable[str] = ()) -> Errors:
     if request.model is not None and not (isinstance(request.model, str) and request.model):
         errors.append(("model", "must be a non-empty string or None"))
     errors += tool_errors(request.tools, "tools")
-    names = {t.name for t in request.tools if isinstance(t, Tool)} if isinstance(
-        request.tools, (tuple, list)) else set()
+    names = (
+        {t.name for t in request.tools if isinstance(t, Tool)}
+        if isinstance(request.tools, (tuple, list))
+        else set()
+    )
     names.update(known_tools)
     _check_tool_choice(request.tool_choice, names, errors)
     t = request.temperature
@@ -255,10 +259,12 @@ def _check_tool_choice(choice: Any, names: set[str], errors: Errors) -> None:
         if not isinstance(name, str) or name not in names:
             errors.append(("tool_choice.name", f"unknown tool {_short(name)}"))
         return
-    errors.append((
-        "tool_choice",
-        'must be None, "auto", "none", "required", a tool name or {"type": "tool", "name": ...}',
-    ))
+    errors.append(
+        (
+            "tool_choice",
+            'must be None, "auto", "none", "required", a tool name or {"type": "tool", "name": ...}',
+        )
+    )
 
 
 def _check_response_format(rf: Any, errors: Errors) -> None:
