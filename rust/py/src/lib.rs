@@ -5,9 +5,6 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("VERSION", allm_core::VERSION)?;
-    m.add(
-        "BUILD_PROFILE",
-        if cfg!(debug_assertions) { "debug" } else { "release" },
-    )?;
+    m.add("BUILD_PROFILE", if cfg!(debug_assertions) { "debug" } else { "release" })?;
     Ok(())
 }

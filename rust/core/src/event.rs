@@ -1,0 +1,197 @@
+//! Message-level events, generic over how their payloads are represented.
+//!
+//! The native pipeline uses [`Core`] (plain Rust values); the bindings use a
+//! Python-backed implementation of [`Types`] so that the same [`crate::fold::Fold`]
+//! runs over Python event objects.
+
+use std::hash::Hash;
+
+use serde_json::{Map, Value};
+
+/// How event payloads are represented, and the few operations the fold needs.
+pub trait Types {
+    /// Strings: text pieces, names, finish reasons, message ids and models.
+    type Str;
+    /// Tool-call ids.
+    type Id;
+    /// What tool calls are keyed by.
+    type Key: Hash + Eq;
+    /// Parsed tool-call arguments.
+    type Args;
+    /// A metadata mapping.
+    type Meta;
+    /// A raw chunk (kind and data).
+    type Raw;
+    /// Usage as carried by a `raw_chunk` of kind "usage".
+    type Usage;
+    /// An error value.
+    type Error;
+    /// Accumulated text.
+    type Text: Default;
+    /// Accumulated message metadata.
+    type MetaAcc: Default;
+
+    fn key(id: &Self::Id) -> Self::Key;
+    fn text_push(acc: &mut Self::Text, piece: Self::Str);
+    fn text_set(acc: &mut Self::Text, text: Self::Str);
+    fn is_empty(s: &Self::Str) -> bool;
+    fn meta_update(acc: &mut Self::MetaAcc, meta: Self::Meta);
+    /// The usage a raw chunk carries, if its kind is "usage".
+    fn raw_usage(raw: Self::Raw) -> Option<Self::Usage>;
+}
+
+/// One message-level event (the ones the fold and the wire decoders know).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event<T: Types> {
+    MessageStarted {
+        id: Option<T::Str>,
+        model: Option<T::Str>,
+    },
+    TextDelta {
+        delta: T::Str,
+    },
+    TextCompleted {
+        text: T::Str,
+    },
+    ToolCallStarted {
+        id: T::Id,
+        name: T::Str,
+    },
+    ToolCallDelta {
+        id: T::Id,
+        delta: T::Str,
+    },
+    ToolCallCompleted {
+        id: T::Id,
+        name: T::Str,
+        arguments: T::Args,
+        raw_arguments: T::Str,
+        metadata: T::Meta,
+    },
+    MessageCompleted {
+        finish_reason: Option<T::Str>,
+        raw_finish_reason: Option<T::Str>,
+        metadata: T::Meta,
+    },
+    RawChunk(T::Raw),
+    Error(T::Error),
+    /// Any event the fold ignores.
+    Other,
+}
+
+impl<T: Types> Event<T> {
+    /// Whether this event ends the message (`message_completed` or `error`).
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Event::MessageCompleted { .. } | Event::Error(_))
+    }
+}
+
+/// Token counts (mirrors `allm.usage.Usage`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Usage {
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub total_tokens: i64,
+    pub cached_input_tokens: i64,
+    pub cache_write_input_tokens: i64,
+    pub reasoning_tokens: i64,
+    pub extra: Map<String, Value>,
+}
+
+/// Raw chunks the decoders produce.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawData {
+    /// kind "usage": the final usage.
+    Usage(Usage),
+    /// kind "reasoning_delta": a piece of reasoning text.
+    ReasoningDelta(String),
+}
+
+impl RawData {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RawData::Usage(_) => "usage",
+            RawData::ReasoningDelta(_) => "reasoning_delta",
+        }
+    }
+}
+
+/// Which allm error class an error maps to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// `allm.errors.StreamError`.
+    Stream,
+    /// `allm.errors.AdapterError` with the given provider.
+    Adapter { provider: &'static str },
+    /// An error supplied from outside (e.g. the transport error given to `fail`);
+    /// the bindings keep the actual object.
+    External,
+}
+
+/// An error produced by the core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreError {
+    pub class: ErrorClass,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl CoreError {
+    pub fn stream(reason: &'static str, message: impl Into<String>) -> Self {
+        CoreError { class: ErrorClass::Stream, reason, message: message.into() }
+    }
+    pub fn adapter(provider: &'static str, reason: &'static str, message: impl Into<String>) -> Self {
+        CoreError { class: ErrorClass::Adapter { provider }, reason, message: message.into() }
+    }
+    pub fn external() -> Self {
+        CoreError { class: ErrorClass::External, reason: "unknown", message: String::new() }
+    }
+}
+
+/// Plain-Rust payloads: what the wire decoders produce.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Core;
+
+impl Types for Core {
+    type Str = String;
+    type Id = String;
+    type Key = String;
+    type Args = Map<String, Value>;
+    type Meta = Map<String, Value>;
+    type Raw = RawData;
+    type Usage = Usage;
+    type Error = CoreError;
+    type Text = String;
+    type MetaAcc = Map<String, Value>;
+
+    fn key(id: &String) -> String {
+        id.clone()
+    }
+    fn text_push(acc: &mut String, piece: String) {
+        if acc.is_empty() {
+            *acc = piece;
+        } else {
+            acc.push_str(&piece);
+        }
+    }
+    fn text_set(acc: &mut String, text: String) {
+        *acc = text;
+    }
+    fn is_empty(s: &String) -> bool {
+        s.is_empty()
+    }
+    fn meta_update(acc: &mut Map<String, Value>, meta: Map<String, Value>) {
+        for (k, v) in meta {
+            acc.insert(k, v);
+        }
+    }
+    fn raw_usage(raw: RawData) -> Option<Usage> {
+        match raw {
+            RawData::Usage(u) => Some(u),
+            RawData::ReasoningDelta(_) => None,
+        }
+    }
+}
+
+/// A core event.
+pub type CoreEvent = Event<Core>;

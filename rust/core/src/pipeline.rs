@@ -1,0 +1,205 @@
+//! Bytes in, core events out: the SSE decoder feeding a wire decoder.
+
+use crate::event::{CoreError, CoreEvent, Event};
+use crate::fold::Fold;
+use crate::sse::SseDecoder;
+use crate::wire::{AnyDecoder, Wire, WireDecoder};
+
+/// The default size limit (128 MiB).
+pub const DEFAULT_LIMIT: usize = 128 * 1024 * 1024;
+
+/// Size limits; `None` disables one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_line_bytes: Option<usize>,
+    pub max_event_bytes: Option<usize>,
+    pub max_argument_bytes: Option<usize>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line_bytes: Some(DEFAULT_LIMIT),
+            max_event_bytes: Some(DEFAULT_LIMIT),
+            max_argument_bytes: Some(DEFAULT_LIMIT),
+        }
+    }
+}
+
+/// A sans-IO stream decoder for one wire format.
+pub struct Pipeline {
+    sse: SseDecoder,
+    decoder: AnyDecoder,
+    done: bool,
+    started: bool,
+}
+
+impl Pipeline {
+    pub fn new(wire: Wire, limits: Limits) -> Self {
+        Pipeline {
+            sse: SseDecoder::new(limits.max_line_bytes, limits.max_event_bytes),
+            decoder: AnyDecoder::new(wire, limits.max_argument_bytes),
+            done: false,
+            started: false,
+        }
+    }
+
+    /// A terminal event was produced.
+    pub fn done(&self) -> bool {
+        self.done
+    }
+
+    /// At least one event was produced.
+    pub fn started(&self) -> bool {
+        self.started
+    }
+
+    /// Decodes one network chunk, appending its events to `out`.
+    pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<CoreEvent>) {
+        if self.done {
+            return;
+        }
+        let before = out.len();
+        let Pipeline { sse, decoder, done, .. } = self;
+        let result = sse.feed(chunk, |event| {
+            if *done {
+                return;
+            }
+            match decoder.on_event(event, out) {
+                Ok(()) => {
+                    if out.last().is_some_and(|e| e.is_terminal()) && out.len() > before {
+                        *done = true;
+                    }
+                }
+                Err(err) => {
+                    out.push(Event::Error(err));
+                    *done = true;
+                }
+            }
+        });
+        if let Err(err) = result {
+            if !self.done {
+                out.push(Event::Error(CoreError::stream("limit_exceeded", err.to_string())));
+                self.done = true;
+            }
+        }
+        self.started |= out.len() > before;
+    }
+
+    /// End of body: a clean end if the wire allows it, else an `incomplete` error.
+    pub fn close(&mut self, out: &mut Vec<CoreEvent>) {
+        if self.done {
+            return;
+        }
+        let before = out.len();
+        self.sse.close();
+        if let Err(err) = self.decoder.on_close(out) {
+            out.push(Event::Error(err));
+        }
+        self.done = true;
+        self.started |= out.len() > before;
+    }
+
+    /// A transport failure: an error event unless the stream is done.
+    pub fn fail(&mut self, error: CoreError, out: &mut Vec<CoreEvent>) {
+        if self.done {
+            return;
+        }
+        out.push(Event::Error(error));
+        self.done = true;
+        self.started = true;
+    }
+}
+
+/// Folds a whole stream of chunks (the `collect` path): no per-event allocation
+/// beyond the events' own strings.
+pub fn collect<'c, I: IntoIterator<Item = &'c [u8]>>(
+    wire: Wire,
+    chunks: I,
+    limits: Limits,
+) -> Fold<crate::event::Core> {
+    let mut pipeline = Pipeline::new(wire, limits);
+    let mut fold = Fold::new();
+    let mut buf = Vec::new();
+    for chunk in chunks {
+        pipeline.feed(chunk, &mut buf);
+        for e in buf.drain(..) {
+            fold.apply(e);
+        }
+        if pipeline.done() {
+            break;
+        }
+    }
+    pipeline.close(&mut buf);
+    for e in buf.drain(..) {
+        fold.apply(e);
+    }
+    fold
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Runs a whole body through a pipeline, checking every 2-way split and
+    /// byte-at-a-time feeding give the same events.
+    pub(crate) fn run(wire: &str, body: &[u8]) -> Vec<CoreEvent> {
+        let wire: Wire = wire.parse().unwrap();
+        let whole = {
+            let mut p = Pipeline::new(wire, Limits::default());
+            let mut out = Vec::new();
+            p.feed(body, &mut out);
+            p.close(&mut out);
+            out
+        };
+        let mut p = Pipeline::new(wire, Limits::default());
+        let mut out = Vec::new();
+        for b in body {
+            p.feed(std::slice::from_ref(b), &mut out);
+        }
+        p.close(&mut out);
+        assert_eq!(out, whole, "byte at a time");
+        for i in (0..=body.len()).step_by(7) {
+            let mut p = Pipeline::new(wire, Limits::default());
+            let mut out = Vec::new();
+            p.feed(&body[..i], &mut out);
+            p.feed(&body[i..], &mut out);
+            p.close(&mut out);
+            assert_eq!(out, whole, "split at {i}");
+        }
+        whole
+    }
+
+    #[test]
+    fn done_and_limits() {
+        let mut p = Pipeline::new(Wire::OpenAiChat, Limits::default());
+        let mut out = Vec::new();
+        p.feed(b"data: [DONE]\n\ndata: {\"choices\":[]}\n\n", &mut out);
+        assert!(p.done());
+        assert_eq!(out.len(), 2);
+        p.feed(b"data: x\n\n", &mut out);
+        p.close(&mut out);
+        p.fail(CoreError::stream("timeout", "t"), &mut out);
+        assert_eq!(out.len(), 2);
+
+        let limits = Limits { max_line_bytes: Some(8), ..Limits::default() };
+        let mut p = Pipeline::new(Wire::OpenAiChat, limits);
+        let mut out = Vec::new();
+        p.feed(b"data: 123456789", &mut out);
+        assert!(matches!(out.last(), Some(Event::Error(e)) if e.reason == "limit_exceeded"));
+
+        let limits = Limits { max_argument_bytes: Some(3), ..Limits::default() };
+        let mut p = Pipeline::new(Wire::Anthropic, limits);
+        let mut out = Vec::new();
+        p.feed(b"data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\"}}\n\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"[1,2]\"}}\n\n", &mut out);
+        assert!(matches!(out.last(), Some(Event::Error(e)) if e.reason == "limit_exceeded"));
+    }
+
+    #[test]
+    fn collect_folds() {
+        let body: &[u8] = b"data: {\"id\":\"x\",\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"b\"},\"finish_reason\":\"stop\"}]}\n\n";
+        let fold = collect(Wire::OpenAiChat, body.chunks(5), Limits::default());
+        assert_eq!(fold.text, "ab");
+        assert_eq!(fold.id.as_deref(), Some("x"));
+    }
+}

@@ -1,0 +1,297 @@
+//! Anthropic Messages streams.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::{adapter_reason, int, parse, string, Call, Common, WireDecoder, MSG_INCOMPLETE};
+use crate::event::{CoreError, CoreEvent, Usage};
+use crate::lenient::{LInt, LObj, LStr};
+use crate::sse::SseEventRef;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Payload<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: LStr<'a>,
+    index: LInt,
+    #[serde(borrow)]
+    delta: LObj<Delta<'a>>,
+    #[serde(borrow)]
+    content_block: LObj<Block<'a>>,
+    message: LObj<Map<String, Value>>,
+    usage: LObj<Map<String, Value>>,
+    error: LObj<Map<String, Value>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Delta<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: LStr<'a>,
+    #[serde(borrow)]
+    text: LStr<'a>,
+    #[serde(borrow)]
+    partial_json: LStr<'a>,
+    #[serde(borrow)]
+    thinking: LStr<'a>,
+    #[serde(borrow)]
+    stop_reason: LStr<'a>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Block<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: LStr<'a>,
+    #[serde(borrow)]
+    id: LStr<'a>,
+    #[serde(borrow)]
+    name: LStr<'a>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BlockKind {
+    Text,
+    Thinking,
+    Tool(usize),
+}
+
+/// The anthropic decoder.
+pub struct Decoder {
+    c: Common,
+    blocks: Vec<(i64, BlockKind)>,
+    usage: Map<String, Value>,
+    usage_seen: bool,
+    stop_reason: Option<String>,
+}
+
+const USAGE_FIELDS: [&str; 4] =
+    ["input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"];
+
+/// Maps an Anthropic stop_reason.
+pub fn map_stop(raw: &str) -> &'static str {
+    match raw {
+        "end_turn" | "stop_sequence" => "stop",
+        "max_tokens" => "length",
+        "tool_use" => "tool_calls",
+        "refusal" => "content_filter",
+        _ => "other",
+    }
+}
+
+/// Usage from merged Anthropic usage fields.
+pub fn usage(u: &Map<String, Value>) -> Usage {
+    let input = int(u, "input_tokens").unwrap_or(0);
+    let read = int(u, "cache_read_input_tokens").unwrap_or(0);
+    let write = int(u, "cache_creation_input_tokens").unwrap_or(0);
+    let output = int(u, "output_tokens").unwrap_or(0);
+    let total_input = input + read + write;
+    let mut extra = Map::new();
+    extra.insert("uncached_input_tokens".to_owned(), Value::from(input));
+    Usage {
+        input_tokens: total_input,
+        output_tokens: output,
+        total_tokens: total_input + output,
+        cached_input_tokens: read,
+        cache_write_input_tokens: write,
+        reasoning_tokens: 0,
+        extra,
+    }
+}
+
+impl Decoder {
+    pub fn new(max_argument_bytes: Option<usize>) -> Self {
+        Decoder {
+            c: Common::new(max_argument_bytes),
+            blocks: Vec::new(),
+            usage: Map::new(),
+            usage_seen: false,
+            stop_reason: None,
+        }
+    }
+
+    fn block(&self, index: Option<i64>) -> Option<BlockKind> {
+        let index = index?;
+        self.blocks.iter().rev().find(|(i, _)| *i == index).map(|(_, k)| *k)
+    }
+
+    fn merge_usage(&mut self, u: &Map<String, Value>) {
+        for key in USAGE_FIELDS {
+            if let Some(v) = u.get(key).filter(|v| v.as_i64().is_some()) {
+                self.usage.insert(key.to_owned(), v.clone());
+                self.usage_seen = true;
+            }
+        }
+    }
+}
+
+impl WireDecoder for Decoder {
+    fn on_event(&mut self, event: SseEventRef<'_>, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
+        let LObj(p) = parse::<LObj<Payload>>(event.data)?;
+        let Some(p) = p else {
+            return Ok(());
+        };
+        let kind = p.kind.as_deref().unwrap_or(event.event);
+        let message = p.message.0.as_ref();
+        if kind == "message_start" {
+            self.c.start(message.and_then(|m| string(m, "id")), message.and_then(|m| string(m, "model")), out);
+        } else {
+            self.c.start(None, None, out);
+        }
+        match kind {
+            "message_start" => {
+                if let Some(u) = message.and_then(|m| m.get("usage")).and_then(Value::as_object) {
+                    self.merge_usage(u);
+                }
+            }
+            "content_block_start" => {
+                let Some(index) = p.index.0 else { return Ok(()) };
+                let Some(block) = &p.content_block.0 else { return Ok(()) };
+                let kind = match block.kind.as_deref() {
+                    Some("text") => BlockKind::Text,
+                    Some("thinking") => BlockKind::Thinking,
+                    Some("tool_use") => {
+                        self.c.calls.push(Call {
+                            id: Some(block.id.as_deref().unwrap_or("").to_owned()),
+                            name: Some(block.name.as_deref().unwrap_or("").to_owned()),
+                            ..Call::default()
+                        });
+                        let i = self.c.calls.len() - 1;
+                        self.c.maybe_start_call(i, out);
+                        BlockKind::Tool(i)
+                    }
+                    _ => return Ok(()),
+                };
+                self.blocks.push((index, kind));
+            }
+            "content_block_delta" => {
+                let Some(delta) = &p.delta.0 else { return Ok(()) };
+                match delta.kind.as_deref() {
+                    Some("text_delta") => {
+                        if let Some(t) = delta.text.as_deref() {
+                            self.c.text_delta(t, out);
+                        }
+                    }
+                    Some("input_json_delta") => {
+                        if let (Some(BlockKind::Tool(i)), Some(j)) =
+                            (self.block(p.index.0), delta.partial_json.as_deref())
+                        {
+                            self.c.call_delta(i, j, out)?;
+                        }
+                    }
+                    Some("thinking_delta") => {
+                        if let Some(t) = delta.thinking.as_deref() {
+                            self.c.reasoning_delta(t, out);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            "content_block_stop" => {
+                if let Some(BlockKind::Tool(i)) = self.block(p.index.0) {
+                    self.c.complete_call(i, out);
+                }
+            }
+            "message_delta" => {
+                if let Some(reason) = p.delta.0.as_ref().and_then(|d| d.stop_reason.as_deref()) {
+                    self.stop_reason = Some(reason.to_owned());
+                }
+                if let Some(u) = &p.usage.0 {
+                    self.merge_usage(u);
+                }
+            }
+            "message_stop" => {
+                if self.usage_seen {
+                    self.c.usage = Some(usage(&self.usage));
+                }
+                let raw = self.stop_reason.take();
+                let mapped = raw.as_deref().map(map_stop);
+                self.c.finish(mapped, raw, out);
+            }
+            "error" => {
+                let err = p.error.0.as_ref();
+                let kind = err.and_then(|e| string(e, "type"));
+                let message = err.and_then(|e| string(e, "message")).unwrap_or("provider error").to_owned();
+                return Err(CoreError::adapter("anthropic", adapter_reason(kind, None), message));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn on_close(&mut self, _out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
+        Err(CoreError::stream("incomplete", MSG_INCOMPLETE))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Event, RawData};
+    use crate::pipeline::tests::run;
+    use serde_json::json;
+
+    #[test]
+    fn tool_thinking_usage_merge() {
+        let body = concat!(
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m1\",\"model\":\"claude\",\"usage\":{\"input_tokens\":10,\"cache_read_input_tokens\":5,\"output_tokens\":1}}}\n\n",
+            "event: ping\ndata: {\"type\": \"ping\"}\n\n",
+            "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}\n\n",
+            "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hm\"}}\n\n",
+            "data: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+            "data: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+            "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"ok\"}}\n\n",
+            "data: {\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"f\",\"input\":{}}}\n\n",
+            "data: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"[1]\"}}\n\n",
+            "data: {\"type\":\"content_block_stop\",\"index\":2}\n\n",
+            "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":9,\"input_tokens\":10}}\n\n",
+            "data: {\"type\":\"message_stop\"}\n\n",
+        );
+        let events = run("anthropic", body.as_bytes());
+        let mut extra = Map::new();
+        extra.insert("uncached_input_tokens".into(), json!(10));
+        let mut meta = Map::new();
+        meta.insert("reasoning".into(), json!("hm"));
+        assert_eq!(
+            events,
+            vec![
+                Event::MessageStarted { id: Some("m1".into()), model: Some("claude".into()) },
+                Event::RawChunk(RawData::ReasoningDelta("hm".into())),
+                Event::TextDelta { delta: "ok".into() },
+                Event::ToolCallStarted { id: "t1".into(), name: "f".into() },
+                Event::ToolCallDelta { id: "t1".into(), delta: "[1]".into() },
+                Event::ToolCallCompleted {
+                    id: "t1".into(),
+                    name: "f".into(),
+                    arguments: Map::new(),
+                    raw_arguments: "[1]".into(),
+                    metadata: Map::new()
+                },
+                Event::TextCompleted { text: "ok".into() },
+                Event::RawChunk(RawData::Usage(Usage {
+                    input_tokens: 15,
+                    output_tokens: 9,
+                    total_tokens: 24,
+                    cached_input_tokens: 5,
+                    extra,
+                    ..Usage::default()
+                })),
+                Event::MessageCompleted {
+                    finish_reason: Some("tool_calls".into()),
+                    raw_finish_reason: Some("tool_use".into()),
+                    metadata: meta
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn error_event() {
+        let body = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+        let events = run("anthropic", body.as_bytes());
+        assert_eq!(
+            events.last(),
+            Some(&Event::Error(CoreError::adapter("anthropic", "provider_unavailable", "Overloaded")))
+        );
+    }
+}

@@ -1,0 +1,231 @@
+//! Gemini `streamGenerateContent?alt=sse` streams.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::{adapter_reason, int, parse, Call, Common, WireDecoder, MSG_INCOMPLETE};
+use crate::event::{CoreError, CoreEvent, Usage};
+use crate::lenient::{LArr, LBool, LObj, LStr};
+use crate::sse::SseEventRef;
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Payload<'a> {
+    #[serde(borrow)]
+    response_id: LStr<'a>,
+    #[serde(borrow)]
+    model_version: LStr<'a>,
+    #[serde(borrow)]
+    candidates: LArr<LObj<Candidate<'a>>>,
+    #[serde(borrow)]
+    prompt_feedback: LObj<PromptFeedback<'a>>,
+    usage_metadata: LObj<Map<String, Value>>,
+    error: LObj<Map<String, Value>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct PromptFeedback<'a> {
+    #[serde(borrow)]
+    block_reason: LStr<'a>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Candidate<'a> {
+    #[serde(borrow)]
+    content: LObj<Content<'a>>,
+    #[serde(borrow)]
+    finish_reason: LStr<'a>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Content<'a> {
+    #[serde(borrow)]
+    parts: LArr<LObj<Part<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct Part<'a> {
+    #[serde(borrow)]
+    text: LStr<'a>,
+    thought: LBool,
+    function_call: LObj<Map<String, Value>>,
+    #[serde(borrow)]
+    thought_signature: LStr<'a>,
+}
+
+/// The gemini decoder.
+pub struct Decoder {
+    c: Common,
+    calls_seen: usize,
+}
+
+/// Maps a Gemini finishReason.
+pub fn map_finish(raw: &str, calls_seen: bool) -> &'static str {
+    match raw {
+        "STOP" if calls_seen => "tool_calls",
+        "STOP" => "stop",
+        "MAX_TOKENS" => "length",
+        "SAFETY" | "RECITATION" | "LANGUAGE" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII" | "IMAGE_SAFETY" => {
+            "content_filter"
+        }
+        "MALFORMED_FUNCTION_CALL" | "UNEXPECTED_TOOL_CALL" => "error",
+        _ => "other",
+    }
+}
+
+/// Usage from a Gemini `usageMetadata` object.
+pub fn usage(u: &Map<String, Value>) -> Usage {
+    Usage {
+        input_tokens: int(u, "promptTokenCount").unwrap_or(0),
+        output_tokens: int(u, "candidatesTokenCount").or_else(|| int(u, "responseTokenCount")).unwrap_or(0),
+        total_tokens: int(u, "totalTokenCount").unwrap_or(0),
+        cached_input_tokens: int(u, "cachedContentTokenCount").unwrap_or(0),
+        cache_write_input_tokens: 0,
+        reasoning_tokens: int(u, "thoughtsTokenCount").unwrap_or(0),
+        extra: Map::new(),
+    }
+}
+
+/// The JSON text of a functionCall's args, as `tool_call_delta` carries it.
+pub fn args_json(args: &Map<String, Value>) -> String {
+    serde_json::to_string(args).unwrap_or_else(|_| "{}".to_owned())
+}
+
+impl Decoder {
+    pub fn new(max_argument_bytes: Option<usize>) -> Self {
+        Decoder { c: Common::new(max_argument_bytes), calls_seen: 0 }
+    }
+}
+
+impl WireDecoder for Decoder {
+    fn on_event(&mut self, event: SseEventRef<'_>, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
+        if event.data == "[DONE]" {
+            return Ok(());
+        }
+        let LObj(p) = parse::<LObj<Payload>>(event.data)?;
+        let Some(p) = p else {
+            return Ok(());
+        };
+        self.c.start(p.response_id.as_deref(), p.model_version.as_deref(), out);
+        if let Some(err) = &p.error.0 {
+            let status = err.get("status").and_then(Value::as_str);
+            let message = err.get("message").and_then(Value::as_str).unwrap_or("provider error").to_owned();
+            return Err(CoreError::adapter("gemini", adapter_reason(status, None), message));
+        }
+        if let Some(u) = &p.usage_metadata.0 {
+            self.c.usage = Some(usage(u));
+        }
+        let candidate = p.candidates.items().first().and_then(|c| c.0.as_ref());
+        if candidate.is_none() {
+            if let Some(reason) = p.prompt_feedback.0.as_ref().and_then(|f| f.block_reason.as_deref()) {
+                return Err(CoreError::adapter("gemini", "content_filter", format!("prompt blocked: {reason}")));
+            }
+            return Ok(());
+        }
+        let candidate = candidate.expect("checked above");
+        if let Some(content) = &candidate.content.0 {
+            for part in content.parts.items() {
+                let Some(part) = &part.0 else { continue };
+                if let Some(fc) = &part.function_call.0 {
+                    let id = match fc.get("id").and_then(Value::as_str) {
+                        Some(id) if !id.is_empty() => id.to_owned(),
+                        _ => format!("call_{}", self.calls_seen),
+                    };
+                    self.calls_seen += 1;
+                    let name = fc.get("name").and_then(Value::as_str).unwrap_or("").to_owned();
+                    let empty = Map::new();
+                    let args = fc.get("args").and_then(Value::as_object).unwrap_or(&empty);
+                    let raw = args_json(args);
+                    let mut call = Call { id: Some(id), name: Some(name), ..Call::default() };
+                    if let Some(sig) = part.thought_signature.as_deref() {
+                        call.metadata.insert("thought_signature".to_owned(), Value::String(sig.to_owned()));
+                    }
+                    self.c.calls.push(call);
+                    let i = self.c.calls.len() - 1;
+                    self.c.maybe_start_call(i, out);
+                    self.c.call_delta(i, &raw, out)?;
+                    self.c.complete_call(i, out);
+                } else if let Some(text) = part.text.as_deref() {
+                    if part.thought.0 == Some(true) {
+                        self.c.reasoning_delta(text, out);
+                    } else {
+                        self.c.text_delta(text, out);
+                    }
+                }
+            }
+        }
+        if let Some(raw) = candidate.finish_reason.as_deref() {
+            let mapped = map_finish(raw, self.calls_seen > 0);
+            self.c.reasoning = None; // Gemini reports reasoning only as raw chunks
+            self.c.finish(Some(mapped), Some(raw.to_owned()), out);
+        }
+        Ok(())
+    }
+
+    fn on_close(&mut self, _out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
+        Err(CoreError::stream("incomplete", MSG_INCOMPLETE))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Event, RawData};
+    use crate::pipeline::tests::run;
+    use serde_json::json;
+
+    #[test]
+    fn text_calls_usage_finish() {
+        let body = concat!(
+            "data: {\"responseId\":\"g1\",\"modelVersion\":\"gemini-2.5\",\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"hm\",\"thought\":true},{\"text\":\"Hi\"}]}}]}\n\n",
+            "data: {\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{\"name\":\"f\",\"args\":{\"a\":1}},\"thoughtSignature\":\"sig\"}]},\"finishReason\":\"STOP\"}],\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":2,\"totalTokenCount\":5,\"thoughtsTokenCount\":1}}\n\n",
+        );
+        let events = run("gemini", body.as_bytes());
+        let mut meta = Map::new();
+        meta.insert("thought_signature".into(), json!("sig"));
+        assert_eq!(
+            events,
+            vec![
+                Event::MessageStarted { id: Some("g1".into()), model: Some("gemini-2.5".into()) },
+                Event::RawChunk(RawData::ReasoningDelta("hm".into())),
+                Event::TextDelta { delta: "Hi".into() },
+                Event::ToolCallStarted { id: "call_0".into(), name: "f".into() },
+                Event::ToolCallDelta { id: "call_0".into(), delta: args_json(json!({"a": 1}).as_object().unwrap()) },
+                Event::ToolCallCompleted {
+                    id: "call_0".into(),
+                    name: "f".into(),
+                    arguments: json!({"a": 1}).as_object().unwrap().clone(),
+                    raw_arguments: args_json(json!({"a": 1}).as_object().unwrap()),
+                    metadata: meta
+                },
+                Event::TextCompleted { text: "Hi".into() },
+                Event::RawChunk(RawData::Usage(Usage {
+                    input_tokens: 3,
+                    output_tokens: 2,
+                    total_tokens: 5,
+                    reasoning_tokens: 1,
+                    ..Usage::default()
+                })),
+                Event::MessageCompleted {
+                    finish_reason: Some("tool_calls".into()),
+                    raw_finish_reason: Some("STOP".into()),
+                    metadata: Map::new()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn blocked_and_incomplete() {
+        let body = "data: {\"promptFeedback\":{\"blockReason\":\"SAFETY\"}}\n\n";
+        let events = run("gemini", body.as_bytes());
+        assert!(matches!(events.last(), Some(Event::Error(e)) if e.reason == "content_filter"));
+        let body = "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\"}]}}]}\n\n";
+        let events = run("gemini", body.as_bytes());
+        assert!(matches!(events.last(), Some(Event::Error(e)) if e.reason == "incomplete"));
+    }
+}

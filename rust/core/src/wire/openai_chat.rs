@@ -1,0 +1,258 @@
+//! OpenAI Chat Completions streams (also every OpenAI-compatible server).
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::{adapter_reason, int, obj, parse, string, Call, Common, WireDecoder, MSG_INCOMPLETE};
+use crate::event::{CoreError, CoreEvent, Event, Usage};
+use crate::lenient::{LArr, LInt, LObj, LStr};
+use crate::sse::SseEventRef;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Chunk<'a> {
+    #[serde(borrow)]
+    id: LStr<'a>,
+    #[serde(borrow)]
+    model: LStr<'a>,
+    #[serde(borrow)]
+    choices: LArr<LObj<Choice<'a>>>,
+    usage: LObj<Map<String, Value>>,
+    error: LObj<Map<String, Value>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Choice<'a> {
+    #[serde(borrow)]
+    delta: LObj<Delta<'a>>,
+    #[serde(borrow)]
+    finish_reason: LStr<'a>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Delta<'a> {
+    #[serde(borrow)]
+    content: LStr<'a>,
+    #[serde(borrow)]
+    tool_calls: LArr<LObj<ToolCallDelta<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ToolCallDelta<'a> {
+    index: LInt,
+    #[serde(borrow)]
+    id: LStr<'a>,
+    #[serde(borrow)]
+    function: LObj<FunctionDelta<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct FunctionDelta<'a> {
+    #[serde(borrow)]
+    name: LStr<'a>,
+    #[serde(borrow)]
+    arguments: LStr<'a>,
+}
+
+/// The openai-chat decoder.
+pub struct Decoder {
+    c: Common,
+    /// Tool-call `index` of each entry of `c.calls`.
+    indices: Vec<i64>,
+    finish: Option<String>,
+}
+
+impl Decoder {
+    pub fn new(max_argument_bytes: Option<usize>) -> Self {
+        Decoder { c: Common::new(max_argument_bytes), indices: Vec::new(), finish: None }
+    }
+
+    fn end(&mut self, out: &mut Vec<CoreEvent>) {
+        let raw = self.finish.take();
+        let mapped = raw.as_deref().map(map_finish);
+        self.c.finish(mapped, raw, out);
+    }
+}
+
+/// Maps a Chat Completions finish_reason.
+pub fn map_finish(raw: &str) -> &'static str {
+    match raw {
+        "stop" => "stop",
+        "length" => "length",
+        "tool_calls" | "function_call" => "tool_calls",
+        "content_filter" => "content_filter",
+        _ => "other",
+    }
+}
+
+/// Usage from a Chat Completions `usage` object.
+pub fn usage(u: &Map<String, Value>) -> Usage {
+    let prompt = obj(u, "prompt_tokens_details");
+    let completion = obj(u, "completion_tokens_details");
+    Usage {
+        input_tokens: int(u, "prompt_tokens").unwrap_or(0),
+        output_tokens: int(u, "completion_tokens").unwrap_or(0),
+        total_tokens: int(u, "total_tokens").unwrap_or(0),
+        cached_input_tokens: prompt.and_then(|p| int(p, "cached_tokens")).unwrap_or(0),
+        cache_write_input_tokens: prompt.and_then(|p| int(p, "cache_write_tokens")).unwrap_or(0),
+        reasoning_tokens: completion.and_then(|c| int(c, "reasoning_tokens")).unwrap_or(0),
+        extra: Map::new(),
+    }
+}
+
+/// An AdapterError from an OpenAI error object.
+pub fn openai_error(err: &Map<String, Value>) -> CoreError {
+    let kind = string(err, "type");
+    let code = string(err, "code");
+    let message = string(err, "message").unwrap_or("provider error").to_owned();
+    CoreError::adapter("openai", adapter_reason(kind, code), message)
+}
+
+impl WireDecoder for Decoder {
+    fn on_event(&mut self, event: SseEventRef<'_>, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
+        let data = event.data;
+        if data == "[DONE]" {
+            self.c.start(None, None, out);
+            self.end(out);
+            return Ok(());
+        }
+        let LObj(chunk) = parse::<LObj<Chunk>>(data)?;
+        let Some(chunk) = chunk else {
+            return Ok(()); // valid JSON that is not an object: ignored
+        };
+        self.c.start(chunk.id.as_deref(), chunk.model.as_deref(), out);
+        if let Some(err) = &chunk.error.0 {
+            return Err(openai_error(err));
+        }
+        if let Some(LObj(Some(choice))) = chunk.choices.items().first() {
+            if let Some(delta) = &choice.delta.0 {
+                if let Some(text) = delta.content.as_deref() {
+                    self.c.text_delta(text, out);
+                }
+                for (pos, tc) in delta.tool_calls.items().iter().enumerate() {
+                    let Some(tc) = &tc.0 else { continue };
+                    let index = tc.index.0.unwrap_or(pos as i64);
+                    let i = match self.indices.iter().position(|&x| x == index) {
+                        Some(i) => i,
+                        None => {
+                            self.indices.push(index);
+                            self.c.calls.push(Call::default());
+                            self.c.calls.len() - 1
+                        }
+                    };
+                    let function = tc.function.0.as_ref();
+                    {
+                        let call = &mut self.c.calls[i];
+                        if call.id.is_none() {
+                            call.id = tc.id.non_empty().map(str::to_owned);
+                        }
+                        if call.name.is_none() {
+                            call.name = function.and_then(|f| f.name.non_empty()).map(str::to_owned);
+                        }
+                    }
+                    self.c.maybe_start_call(i, out);
+                    if let Some(args) = function.and_then(|f| f.arguments.as_deref()) {
+                        self.c.call_delta(i, args, out)?;
+                    }
+                }
+            }
+            if let Some(reason) = choice.finish_reason.as_deref() {
+                self.finish = Some(reason.to_owned());
+            }
+        }
+        if let Some(u) = &chunk.usage.0 {
+            self.c.usage = Some(usage(u));
+        }
+        Ok(())
+    }
+
+    fn on_close(&mut self, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
+        if self.finish.is_some() {
+            self.end(out);
+            Ok(())
+        } else {
+            Err(CoreError::stream("incomplete", MSG_INCOMPLETE))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::RawData;
+    use crate::pipeline::tests::run;
+    use serde_json::json;
+
+    #[test]
+    fn text_tools_usage_done() {
+        let body = concat!(
+            "data: {\"id\":\"c1\",\"model\":\"gpt\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n",
+            "data: {\"id\":\"c1\",\"choices\":[{\"delta\":{\"content\":\"Hi\"}}],\"usage\":null}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":\"{\\\"a\\\"\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"call_1\",\"function\":{\"name\":\"f\",\"arguments\":\":1}\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"function_call\"}]}\n\n",
+            "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2,\"total_tokens\":7,\"prompt_tokens_details\":{\"cached_tokens\":3},\"completion_tokens_details\":{\"reasoning_tokens\":1}}}\n\n",
+            "data: [DONE]\n\n",
+        );
+        let events = run("openai-chat", body.as_bytes());
+        let args = json!({"a": 1}).as_object().unwrap().clone();
+        assert_eq!(
+            events,
+            vec![
+                Event::MessageStarted { id: Some("c1".into()), model: Some("gpt".into()) },
+                Event::TextDelta { delta: "Hi".into() },
+                Event::ToolCallStarted { id: "call_1".into(), name: "f".into() },
+                Event::ToolCallDelta { id: "call_1".into(), delta: "{\"a\"".into() },
+                Event::ToolCallDelta { id: "call_1".into(), delta: ":1}".into() },
+                Event::ToolCallCompleted {
+                    id: "call_1".into(),
+                    name: "f".into(),
+                    arguments: args,
+                    raw_arguments: "{\"a\":1}".into(),
+                    metadata: Map::new()
+                },
+                Event::TextCompleted { text: "Hi".into() },
+                Event::RawChunk(RawData::Usage(Usage {
+                    input_tokens: 5,
+                    output_tokens: 2,
+                    total_tokens: 7,
+                    cached_input_tokens: 3,
+                    reasoning_tokens: 1,
+                    ..Usage::default()
+                })),
+                Event::MessageCompleted {
+                    finish_reason: Some("tool_calls".into()),
+                    raw_finish_reason: Some("function_call".into()),
+                    metadata: Map::new()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn close_without_done() {
+        let body = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"},\"finish_reason\":\"length\"}]}\n\n";
+        let events = run("openai-chat", body.as_bytes());
+        assert!(matches!(events.last(), Some(Event::MessageCompleted { finish_reason: Some(r), .. }) if r == "length"));
+        let body = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n";
+        let events = run("openai-chat", body.as_bytes());
+        assert!(matches!(events.last(), Some(Event::Error(e)) if e.reason == "incomplete"));
+    }
+
+    #[test]
+    fn malformed_and_error_object() {
+        let body = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: {nope\n\n";
+        let events = run("openai-chat", body.as_bytes());
+        assert!(matches!(events.last(), Some(Event::Error(e)) if e.reason == "malformed_event"));
+        let body = "data: {\"error\":{\"type\":\"invalid_request_error\",\"code\":\"context_length_exceeded\",\"message\":\"too long\"}}\n\n";
+        let events = run("openai-chat", body.as_bytes());
+        assert_eq!(
+            events.last(),
+            Some(&Event::Error(CoreError::adapter("openai", "context_length_exceeded", "too long")))
+        );
+    }
+}
