@@ -1,0 +1,240 @@
+"""openai-chat stream decoding (docs/internals.md §4, §6), on both backends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from allm.errors import AdapterError, StreamError
+from allm.events import (
+    ErrorEvent,
+    MessageCompleted,
+    MessageStarted,
+    RawChunk,
+    TextCompleted,
+    TextDelta,
+    ToolCallCompleted,
+    ToolCallDelta,
+    ToolCallStarted,
+)
+from allm.usage import Usage
+
+WIRE = "openai-chat"
+OWN = Path(__file__).parent / "fixtures" / WIRE
+
+
+def run(backend: ModuleType, data: bytes, **options):
+    decoder = backend.StreamDecoder(WIRE, include_raw_chunks=True, **options)
+    events = decoder.feed(data) + decoder.close()
+    return events, decoder.response()
+
+
+def sse(*payloads) -> bytes:
+    return b"".join(
+        b"data: " + (p if isinstance(p, bytes) else json.dumps(p).encode()) + b"\n\n" for p in payloads
+    )
+
+
+def chunk(delta=None, finish=None, **extra):
+    return {"id": "c1", "model": "m", "choices": [{"index": 0, "delta": delta or {}, "finish_reason": finish}], **extra}
+
+
+def test_text_deltas_then_text_completed_and_finish(backend, shared_fixtures) -> None:
+    events, response = run(backend, (shared_fixtures / "openai/synthesized/happy_text_stream.sse").read_bytes())
+    assert events == [
+        MessageStarted("chatcmpl-stream-1", "gpt-4o-mini"),
+        TextDelta("hel"),
+        TextDelta("lo"),
+        TextCompleted("hello"),
+        MessageCompleted("stop", "stop", {}),
+    ]
+    assert (response.output_text, response.finish_reason, response.id) == ("hello", "stop", "chatcmpl-stream-1")
+
+
+def test_non_ascii_text_crlf_stream_with_length_finish(backend) -> None:
+    events, response = run(backend, (OWN / "text_usage_crlf.sse").read_bytes())
+    assert [e for e in events if e.type == "text_delta"] == [TextDelta("Grüß "), TextDelta("dich 👋")]
+    assert (response.output_text, response.finish_reason, response.raw_finish_reason) == (
+        "Grüß dich 👋",
+        "length",
+        "length",
+    )
+
+
+def test_usage_with_cache_write_and_reasoning_tokens(backend) -> None:
+    _, response = run(backend, (OWN / "text_usage_crlf.sse").read_bytes())
+    assert response.usage == Usage(
+        input_tokens=100,
+        output_tokens=40,
+        total_tokens=140,
+        cached_input_tokens=64,
+        cache_write_input_tokens=8,
+        reasoning_tokens=16,
+    )
+
+
+def test_usage_is_one_raw_chunk_just_before_message_completed(backend) -> None:
+    events, _ = run(backend, (OWN / "text_usage_crlf.sse").read_bytes())
+    assert [e.type for e in events[-3:]] == ["text_completed", "raw_chunk", "message_completed"]
+    assert sum(e.type == "raw_chunk" for e in events) == 1
+
+
+def test_usage_only_chunk_with_empty_choices(backend, shared_fixtures) -> None:
+    _, response = run(backend, (shared_fixtures / "openai/synthesized/usage_chunk.sse").read_bytes())
+    assert response.usage == Usage(input_tokens=12, output_tokens=3, total_tokens=15)
+    assert response.output_text == "hi"
+
+
+def test_cached_tokens_in_recorded_stream_with_unknown_fields(backend, shared_fixtures) -> None:
+    path = shared_fixtures / "openai/chat_completions/recorded/prompt_cache_stream.sse"
+    _, response = run(backend, path.read_bytes())
+    assert (response.output_text, response.finish_reason) == ("ok", "stop")
+    assert response.usage == Usage(input_tokens=6263, output_tokens=4, total_tokens=6267, cached_input_tokens=5888)
+
+
+def test_cache_write_tokens_from_synthesized_stream(backend, shared_fixtures) -> None:
+    _, response = run(backend, (shared_fixtures / "openai/synthesized/cache_usage_chat_stream.sse").read_bytes())
+    assert response.usage == Usage(
+        input_tokens=2048, output_tokens=20, total_tokens=2068, cached_input_tokens=1536, cache_write_input_tokens=256
+    )
+
+
+def test_tool_call_fragments_split_mid_key_assemble(backend, shared_fixtures) -> None:
+    events, response = run(backend, (shared_fixtures / "openai/synthesized/tool_call_deltas.sse").read_bytes())
+    assert events[1:] == [
+        ToolCallStarted("call_abc123", "get_weather"),
+        ToolCallDelta("call_abc123", '{"ci'),
+        ToolCallDelta("call_abc123", 'ty":"Boston"}'),
+        ToolCallCompleted("call_abc123", "get_weather", {"city": "Boston"}, '{"city":"Boston"}', {}),
+        MessageCompleted("tool_calls", "tool_calls", {}),
+    ]
+    assert response.tool_calls[0].arguments == {"city": "Boston"}
+
+
+def test_interleaved_parallel_tool_calls_are_keyed_by_index(backend, shared_fixtures) -> None:
+    path = shared_fixtures / "openai/synthesized/parallel_tool_calls_stream.sse"
+    _, response = run(backend, path.read_bytes())
+    assert [(c.id, c.name, c.arguments) for c in response.tool_calls] == [
+        ("call_a", "get_weather", {"city": "Boston"}),
+        ("call_b", "get_time", {"tz": "UTC"}),
+    ]
+
+
+def test_fragments_before_id_and_name_are_emitted_right_after_the_start(backend) -> None:
+    events, response = run(backend, (OWN / "interleaved_late_id.sse").read_bytes())
+    tool_events = [e for e in events if e.type.startswith("tool_call")]
+    assert tool_events == [
+        ToolCallStarted("call_x", "search"),
+        ToolCallDelta("call_x", '{"q":'),
+        ToolCallDelta("call_x", '"cats"}'),
+        ToolCallStarted("call_y", "count"),
+        ToolCallDelta("call_y", '{"n":'),
+        ToolCallDelta("call_y", "3}"),
+        ToolCallCompleted("call_x", "search", {"q": "cats"}, '{"q":"cats"}', {}),
+        ToolCallCompleted("call_y", "count", {"n": 3}, '{"n":3}', {}),
+    ]
+    assert [c.id for c in response.tool_calls] == ["call_x", "call_y"]
+
+
+def test_call_never_given_an_id_is_completed_as_call_index(backend) -> None:
+    data = sse(chunk({"tool_calls": [{"index": 2, "function": {"arguments": "{}"}}]}, "tool_calls"), b"[DONE]")
+    events, _ = run(backend, data)
+    assert events[1:4] == [ToolCallStarted("call_2", ""), ToolCallDelta("call_2", "{}"), ToolCallCompleted("call_2", "", {}, "{}", {})]
+
+
+def test_invalid_argument_json_gives_empty_arguments_and_keeps_raw(backend) -> None:
+    data = sse(
+        chunk({"tool_calls": [{"index": 0, "id": "c", "function": {"name": "f", "arguments": "{oops"}}]}, "tool_calls"),
+        b"[DONE]",
+    )
+    _, response = run(backend, data)
+    assert (response.tool_calls[0].arguments, response.tool_calls[0].raw_arguments) == ({}, "{oops")
+
+
+def test_arguments_that_are_not_an_object_give_empty_arguments(backend) -> None:
+    data = sse(chunk({"tool_calls": [{"index": 0, "id": "c", "function": {"name": "f", "arguments": "[1]"}}]}, "stop"), b"[DONE]")
+    _, response = run(backend, data)
+    assert (response.tool_calls[0].arguments, response.tool_calls[0].raw_arguments) == ({}, "[1]")
+
+
+@pytest.mark.parametrize(
+    ("raw", "finish"),
+    [("stop", "stop"), ("length", "length"), ("tool_calls", "tool_calls"), ("content_filter", "content_filter"),
+     ("function_call", "tool_calls"), ("eos", "other")],
+)
+def test_finish_reason_mapping(backend, raw: str, finish: str) -> None:
+    _, response = run(backend, sse(chunk({"content": "x"}, raw), b"[DONE]"))
+    assert (response.finish_reason, response.raw_finish_reason) == (finish, raw)
+
+
+def test_content_filter_stream(backend, shared_fixtures) -> None:
+    _, response = run(backend, (shared_fixtures / "openai/synthesized/content_filter_stream.sse").read_bytes())
+    assert (response.output_text, response.finish_reason) == ("this is about to be ", "content_filter")
+
+
+def test_done_only_stream_completes_without_finish_reason(backend, shared_fixtures) -> None:
+    events, response = run(backend, (shared_fixtures / "openai/synthesized/done_only.sse").read_bytes())
+    assert events == [MessageStarted(None, None), MessageCompleted(None, None, {})]
+    assert response.finish_reason is None
+
+
+def test_close_after_a_finish_reason_without_done_ends_cleanly(backend) -> None:
+    events, response = run(backend, sse(chunk({"content": "hi"}, "stop")))
+    assert events[-1] == MessageCompleted("stop", "stop", {})
+    assert response.metadata == {}
+
+
+def test_missing_done_and_finish_is_incomplete(backend, shared_fixtures) -> None:
+    events, response = run(backend, (shared_fixtures / "openai/synthesized/no_done_marker.sse").read_bytes())
+    assert events[-1] == ErrorEvent(StreamError("incomplete", "stream ended before the provider's terminal event"))
+    assert (response.output_text, response.finish_reason) == ("ok", "error")
+
+
+def test_malformed_json_is_an_error_event_with_partial_text_kept(backend, shared_fixtures) -> None:
+    events, response = run(backend, (shared_fixtures / "openai/synthesized/malformed_event.sse").read_bytes())
+    assert events[-1] == ErrorEvent(StreamError("malformed_event", "event data is not valid JSON"))
+    assert (response.output_text, response.finish_reason) == ("hi ", "error")
+
+
+def test_payload_that_is_not_an_object_is_malformed(backend) -> None:
+    events, _ = run(backend, sse(b"[1, 2]"))
+    assert events == [ErrorEvent(StreamError("malformed_event", "event data is not a JSON object"))]
+
+
+def test_error_chunk_maps_to_adapter_error(backend) -> None:
+    events, response = run(backend, (OWN / "error_chunk.sse").read_bytes())
+    assert events[-1] == ErrorEvent(AdapterError("rate_limited", "Rate limit reached", provider="openai"))
+    assert (response.output_text, response.finish_reason) == ("par", "error")
+
+
+def test_transport_failure_after_partial_text(backend, shared_fixtures) -> None:
+    decoder = backend.StreamDecoder(WIRE)
+    decoder.feed((shared_fixtures / "openai/synthesized/mid_stream_error.sse").read_bytes())
+    failure = AdapterError("provider_unavailable", "HTTP 503", provider="openai", status=503)
+    assert decoder.fail(failure) == [ErrorEvent(failure)]
+    assert (decoder.response().output_text, decoder.response().metadata["error"]) == ("partial", failure)
+
+
+def test_events_after_done_are_ignored(backend) -> None:
+    events, response = run(backend, sse(chunk({"content": "a"}, "stop"), b"[DONE]", chunk({"content": "b"})))
+    assert response.output_text == "a"
+    assert events[-1].type == "message_completed"
+
+
+def test_argument_text_over_max_argument_bytes_is_a_limit_error(backend) -> None:
+    data = sse(chunk({"tool_calls": [{"index": 0, "id": "c", "function": {"name": "f", "arguments": '{"a":"xyz"}'}}]}))
+    events, _ = run(backend, data, max_argument_bytes=5)
+    assert events[-1] == ErrorEvent(
+        StreamError("limit_exceeded", "tool call arguments exceed max_argument_bytes (5)")
+    )
+
+
+def test_wrongly_typed_fields_count_as_absent(backend) -> None:
+    data = sse({"id": 5, "model": None, "choices": [{"delta": {"content": 7}, "finish_reason": "stop"}], "usage": {"prompt_tokens": "9", "completion_tokens": True}}, b"[DONE]")
+    events, response = run(backend, data)
+    assert events[0] == MessageStarted(None, None)
+    assert response.usage == Usage()
+    assert response.output_text == ""
