@@ -1,0 +1,488 @@
+"""Running the tool calls of one step: validation, concurrency, timeouts, results, events.
+
+A handler takes the parsed arguments, or the arguments and a :class:`ToolContext`
+(the engine's context, the session id, the request id and the ToolCall). It may be
+a plain function (run in a daemon thread of its own) or a coroutine function (run
+as a task on the caller's loop; in synchronous code, on a private loop inside the
+worker thread). Every call of a step runs concurrently, each bounded by
+``tool_timeout`` seconds (default 30; ``None`` waits forever). A timed-out
+coroutine is cancelled; a timed-out plain function cannot be stopped by Python, so
+its thread is abandoned (it is a daemon thread and never blocks interpreter exit)
+and its eventual result is ignored.
+
+Before a handler runs, its arguments are checked against the tool's JSON schema
+with the ``jsonschema`` library. When ``jsonschema`` is not installed that check
+is skipped (arguments that are not valid JSON are still rejected); install
+``allm-engine[schema]`` to get it.
+
+What a handler returns decides the outcome:
+
+* any value: success, encoded as the tool message's text (strings verbatim,
+  everything else as JSON);
+* :class:`allm.ToolError` (returned or raised) or any other exception: an error,
+  handled by ``on_tool_error``;
+* :func:`ask_user` (``allm.ask_user(question, **options)``): suspend the loop and
+  ask the human;
+* :func:`halt` (``allm.halt(reason, result)``): stop the loop with a custom reason.
+  Reasons allm uses itself (:data:`RESERVED_HALT_REASONS`) are rejected as a tool
+  error.
+
+``on_tool_error`` is ``"continue"`` (the error goes back to the model as the
+tool's result; the default), ``"halt"`` (the loop stops with ``tool_error`` once
+the step's other tools are done), or a callable ``(tool_call, error)`` returning
+``("continue", value)`` (``value`` becomes the tool's result) or ``"halt"``; a
+callable that raises or returns anything else halts.
+
+An unknown tool name is a ``ToolError("not_found")``, handled like any other error,
+so by default the model is told and can recover.
+
+Per call, once it finishes, the runner yields one batch of events:
+``tool_execution_started``, ``tool_execution_completed`` and one of
+``tool_result_encoded`` / ``ask_user_requested`` / ``tool_halt``. Batches come in
+completion order; the collector puts the tool messages back in the order the
+model asked for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import queue
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import telemetry
+from .errors import ToolError, ValidationError
+from .events import (
+    AskUserRequested,
+    Event,
+    ToolExecutionCompleted,
+    ToolExecutionStarted,
+    ToolHalt,
+    ToolResultEncoded,
+)
+from .messages import ToolCall
+from .tool import Tool
+
+try:  # optional: argument validation against the tool's JSON schema
+    import jsonschema
+    from jsonschema import validators as _validators
+except ImportError:  # pragma: no cover - exercised only without the optional dependency
+    jsonschema = None
+    _validators = None
+
+__all__ = [
+    "AWAITING_USER",
+    "DEFAULT_TOOL_TIMEOUT",
+    "RESERVED_HALT_REASONS",
+    "AskUser",
+    "Halt",
+    "ToolContext",
+    "ToolRunner",
+    "ask_user",
+    "encode_result",
+    "halt",
+]
+
+DEFAULT_TOOL_TIMEOUT = 30.0
+"""Seconds a tool handler may run before it fails with ``ToolError("timeout")``."""
+
+AWAITING_USER = "<awaiting user response>"
+"""The tool message content of a call whose handler asked the user a question."""
+
+RESERVED_HALT_REASONS: frozenset[str] = frozenset(
+    {"ask_user", "max_turns", "halt_when", "tool_error", "cancelled", "completed", "error", "manual_tool_calls"}
+)
+"""Halt reasons allm uses itself; a handler's :func:`halt` may not use them."""
+
+OnToolError = str | Callable[[ToolCall, ToolError], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolContext:
+    """What a two-argument handler receives besides the arguments."""
+
+    context: Mapping[str, Any]
+    session_id: str | None
+    request_id: str
+    tool_call: ToolCall
+    engine: Any = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AskUser:
+    """A handler's request to suspend the loop and ask the human ``question``."""
+
+    question: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Halt:
+    """A handler's request to stop the loop with a custom ``reason``."""
+
+    reason: str
+    result: Any = None
+
+
+def ask_user(question: str, **options: Any) -> AskUser:
+    """Return this from a handler to ask the human ``question`` (``options`` travel with it)."""
+    return AskUser(question, dict(options))
+
+
+def halt(reason: str, result: Any = None) -> Halt:
+    """Return this from a handler to stop the chat loop with ``reason``; ``result`` is kept."""
+    return Halt(reason, result)
+
+
+def encode_result(value: Any) -> str:
+    """The text a model sees for a tool result: strings verbatim, anything else as JSON.
+
+    Raises ``TypeError``/``ValueError`` for values JSON cannot hold (NaN included).
+    """
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def encode_error(error: ToolError) -> str:
+    """The JSON text a model sees for a failed tool call."""
+    return encode_result({"error": {"reason": error.reason, "message": error.message}})
+
+
+def check_on_tool_error(policy: Any) -> OnToolError:
+    """Validate an ``on_tool_error`` option; raise ValidationError if it is unusable."""
+    if policy in ("continue", "halt") or (callable(policy) and not isinstance(policy, str)):
+        return policy
+    raise ValidationError(
+        "invalid_options", errors=[("on_tool_error", "must be 'continue', 'halt' or a callable (tool_call, error)")]
+    )
+
+
+def check_timeout(timeout: Any) -> float | None:
+    """Validate a ``tool_timeout`` option (seconds, or None for no limit)."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise ValidationError("invalid_options", errors=[("tool_timeout", "must be a positive number of seconds or None")])
+    return float(timeout)
+
+
+# ---------------------------------------------------------------------------
+# Handler invocation
+# ---------------------------------------------------------------------------
+
+
+def _arity(handler: Callable[..., Any]) -> int:
+    """How many positional arguments to pass: 2 when the handler takes a context, else 1."""
+    try:
+        params = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if any(p.kind is p.VAR_POSITIONAL for p in params) or len(positional) >= 2:
+        return 2
+    return len(positional)
+
+
+def _is_async(handler: Callable[..., Any]) -> bool:
+    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(getattr(handler, "__call__", None))
+
+
+def _call_handler(handler: Callable[..., Any], arguments: dict[str, Any], context: ToolContext) -> Any:
+    arity = _arity(handler)
+    if arity == 2:
+        return handler(arguments, context)
+    if arity == 1:
+        return handler(arguments)
+    raise ToolError("invalid_return", "a tool handler must take (arguments) or (arguments, context)")
+
+
+async def _await(value: Any) -> Any:
+    return await value
+
+
+def _run_in_thread(handler: Callable[..., Any], arguments: dict[str, Any], context: ToolContext,
+                   timeout: float | None) -> Any:
+    """The body of a worker thread: call the handler, running a returned awaitable to completion."""
+    value = _call_handler(handler, arguments, context)
+    if inspect.isawaitable(value):
+        return asyncio.run(asyncio.wait_for(_await(value), timeout))
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Outcomes: what a finished call turns into
+# ---------------------------------------------------------------------------
+
+
+class _Failure:
+    """Marks a handler that raised (kept apart from a handler that returned an exception)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _as_tool_error(error: BaseException, call: ToolCall) -> ToolError:
+    if isinstance(error, ToolError):
+        return ToolError(error.reason, error.message, tool_name=error.tool_name or call.name,
+                         tool_call_id=error.tool_call_id or call.id, cause=error.cause, metadata=error.metadata)
+    if isinstance(error, (asyncio.TimeoutError, TimeoutError)):
+        return ToolError("timeout", f"tool {call.name!r} timed out", tool_name=call.name, tool_call_id=call.id)
+    message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return ToolError("handler_raised", message, tool_name=call.name, tool_call_id=call.id, cause=error)
+
+
+def _timeout_error(call: ToolCall, timeout: float) -> ToolError:
+    return ToolError("timeout", f"tool {call.name!r} did not finish within {timeout:g} s",
+                     tool_name=call.name, tool_call_id=call.id)
+
+
+class ToolRunner:
+    """Runs the tool calls of one step and yields their events as each call finishes."""
+
+    def __init__(
+        self,
+        tools: Mapping[str, Tool],
+        *,
+        on_tool_error: OnToolError = "continue",
+        tool_timeout: float | None = DEFAULT_TOOL_TIMEOUT,
+        request_id: str = "",
+        session_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        engine: Any = None,
+    ) -> None:
+        self.tools = dict(tools)
+        self.on_tool_error = check_on_tool_error(on_tool_error)
+        self.tool_timeout = check_timeout(tool_timeout)
+        self.request_id = request_id
+        self.session_id = session_id
+        self.context = dict(context or {})
+        self.engine = engine
+
+    # -- preparation -------------------------------------------------------
+
+    def _context(self, call: ToolCall) -> ToolContext:
+        return ToolContext(self.context, self.session_id, self.request_id, call, self.engine)
+
+    def _precheck(self, call: ToolCall) -> ToolError | None:
+        """The error that stops ``call`` before its handler runs, if any."""
+        tool = self.tools.get(call.name)
+        if tool is None:
+            known = ", ".join(sorted(self.tools)) or "none"
+            return ToolError("not_found", f"unknown tool {call.name!r}; available tools: {known}",
+                             tool_name=call.name, tool_call_id=call.id)
+        if tool.handler is None:
+            return ToolError("not_found", f"tool {call.name!r} has no handler", tool_name=call.name,
+                             tool_call_id=call.id)
+        problem = _argument_problem(tool, call)
+        if problem is not None:
+            return ToolError("invalid_arguments", problem, tool_name=call.name, tool_call_id=call.id)
+        return None
+
+    def _span(self, call: ToolCall) -> Any:
+        cm = telemetry.span("tool", request_id=self.request_id, tool=call.name, tool_call=call,
+                            session_id=self.session_id)
+        extra = cm.__enter__()
+        return cm, extra
+
+    # -- synchronous -------------------------------------------------------
+
+    def run(self, calls: Sequence[ToolCall]) -> Iterator[list[Event]]:
+        """Run ``calls`` concurrently in threads; yield each call's events as it finishes."""
+        done: queue.Queue[tuple[int, Any]] = queue.Queue()
+        deadlines: dict[int, float] = {}
+        spans: dict[int, Any] = {}
+        for index, call in enumerate(calls):
+            spans[index] = self._span(call)
+            error = self._precheck(call)
+            if error is not None:
+                done.put((index, error))
+                continue
+            deadlines[index] = time.monotonic() + self.tool_timeout if self.tool_timeout else float("inf")
+            self._start_thread(index, call, done)
+        finished: set[int] = set()
+        while len(finished) < len(calls):
+            index, outcome = self._next_outcome(done, deadlines, finished, calls)
+            if index in finished:
+                continue  # a late result of a call that already timed out
+            finished.add(index)
+            yield self._finish(calls[index], outcome, spans[index])
+
+    def _start_thread(self, index: int, call: ToolCall, done: queue.Queue[tuple[int, Any]]) -> None:
+        handler = self.tools[call.name].handler
+        context = self._context(call)
+
+        def work() -> None:
+            try:
+                done.put((index, _run_in_thread(handler, call.arguments, context, self.tool_timeout)))
+            except BaseException as exc:  # noqa: BLE001 - every failure becomes a tool error
+                done.put((index, _Failure(exc)))
+
+        threading.Thread(target=work, name=f"allm-tool-{call.name}", daemon=True).start()
+
+    def _next_outcome(self, done: queue.Queue[tuple[int, Any]], deadlines: dict[int, float],
+                      finished: set[int], calls: Sequence[ToolCall]) -> tuple[int, Any]:
+        while True:
+            waiting = {i: d for i, d in deadlines.items() if i not in finished}
+            nearest = min(waiting.values(), default=float("inf"))
+            wait = None if nearest == float("inf") else max(0.0, nearest - time.monotonic())
+            try:
+                return done.get(timeout=wait)
+            except queue.Empty:
+                for index, deadline in waiting.items():
+                    if deadline <= time.monotonic():
+                        return index, _Failure(_timeout_error(calls[index], self.tool_timeout or 0.0))
+
+    # -- asynchronous ------------------------------------------------------
+
+    async def arun(self, calls: Sequence[ToolCall]) -> AsyncIterator[list[Event]]:
+        """Async twin of :meth:`run`: coroutine handlers as tasks, plain ones in threads."""
+        spans = {index: self._span(call) for index, call in enumerate(calls)}
+        tasks = [asyncio.ensure_future(self._one_async(index, call)) for index, call in enumerate(calls)]
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                index, outcome = await next_done
+                yield self._finish(calls[index], outcome, spans[index])
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _one_async(self, index: int, call: ToolCall) -> tuple[int, Any]:
+        error = self._precheck(call)
+        if error is not None:
+            return index, error
+        handler = self.tools[call.name].handler
+        context = self._context(call)
+        try:
+            if _is_async(handler):
+                value = await asyncio.wait_for(_await(_call_handler(handler, call.arguments, context)),
+                                               self.tool_timeout)
+            else:
+                value = await asyncio.wait_for(self._thread_future(handler, call, context), self.tool_timeout)
+        except (asyncio.TimeoutError, TimeoutError):
+            return index, _Failure(_timeout_error(call, self.tool_timeout or 0.0))
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a tool error
+            return index, _Failure(exc)
+        return index, value
+
+    def _thread_future(self, handler: Callable[..., Any], call: ToolCall, context: ToolContext) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+
+        def settle(value: Any, error: BaseException | None) -> None:
+            if not future.done():
+                if error is None:
+                    future.set_result(value)
+                else:
+                    future.set_exception(error)
+
+        def work() -> None:
+            try:
+                value, error = _run_in_thread(handler, call.arguments, context, self.tool_timeout), None
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+                value, error = None, exc
+            try:
+                loop.call_soon_threadsafe(settle, value, error)
+            except RuntimeError:
+                pass  # the loop is gone; nobody is waiting any more
+
+        threading.Thread(target=work, name=f"allm-tool-{call.name}", daemon=True).start()
+        return future
+
+    # -- outcomes ----------------------------------------------------------
+
+    def _finish(self, call: ToolCall, outcome: Any, span: Any) -> list[Event]:
+        """The events of one finished call (and the end of its telemetry span)."""
+        cm, extra = span
+        raised = isinstance(outcome, (_Failure, ToolError))
+        value = outcome.error if isinstance(outcome, _Failure) else outcome
+        events = self._events(call, value)
+        if raised or isinstance(value, BaseException):
+            error = _as_tool_error(value, call)
+            cm.__exit__(type(error), error, None)
+        else:
+            extra["result"] = value
+            cm.__exit__(None, None, None)
+        return events
+
+    def _events(self, call: ToolCall, value: Any) -> list[Event]:
+        started = ToolExecutionStarted(call.id, call.name, call.arguments)
+        if isinstance(value, AskUser):
+            return [started, ToolExecutionCompleted(call.id, call.name, value),
+                    AskUserRequested(call.id, call.name, value.question, dict(value.options))]
+        if isinstance(value, Halt) and _legal_halt(value):
+            return [started, ToolExecutionCompleted(call.id, call.name, value),
+                    ToolHalt(call.id, value.reason, value.result, _encode_halt_result(value.result))]
+        if isinstance(value, Halt):
+            value = ToolError("invalid_return", f"halt reason {value.reason!r} is reserved or not a non-empty string")
+        if not isinstance(value, BaseException):
+            try:
+                content = encode_result(value)
+            except (TypeError, ValueError) as exc:
+                value = ToolError("encoding_failed", f"the result cannot be encoded as JSON: {exc}", cause=exc)
+            else:
+                return [started, ToolExecutionCompleted(call.id, call.name, value),
+                        ToolResultEncoded(call.id, call.name, content)]
+        error = _as_tool_error(value, call)
+        completed = ToolExecutionCompleted(call.id, call.name, error, True)
+        return [started, completed, self._on_error(call, error)]
+
+    def _on_error(self, call: ToolCall, error: ToolError) -> Event:
+        policy = self.on_tool_error
+        content = encode_error(error)
+        if policy == "continue":
+            return ToolResultEncoded(call.id, call.name, content)
+        if policy != "halt":
+            try:
+                decision = policy(call, error)
+            except Exception as exc:  # noqa: BLE001 - a failing policy halts the loop
+                error.metadata["on_tool_error_exception"] = f"{type(exc).__name__}: {exc}"
+                decision = "halt"
+            if isinstance(decision, tuple) and len(decision) == 2 and decision[0] == "continue":
+                try:
+                    return ToolResultEncoded(call.id, call.name, encode_result(decision[1]))
+                except (TypeError, ValueError) as exc:
+                    error.metadata["on_tool_error_exception"] = f"cannot encode the value: {exc}"
+            elif decision != "halt":
+                error.metadata["on_tool_error_exception"] = f"invalid decision {decision!r}"
+        return ToolHalt(call.id, "tool_error", error, content)
+
+
+def _legal_halt(value: Halt) -> bool:
+    return isinstance(value.reason, str) and bool(value.reason) and value.reason not in RESERVED_HALT_REASONS
+
+
+def _encode_halt_result(result: Any) -> str:
+    try:
+        return encode_result(result)
+    except (TypeError, ValueError):
+        return repr(result)
+
+
+def _argument_problem(tool: Tool, call: ToolCall) -> str | None:
+    """Why ``call``'s arguments are unacceptable for ``tool``, or None."""
+    if not call.arguments and call.raw_arguments.strip():
+        try:
+            parsed = json.loads(call.raw_arguments)
+        except ValueError:
+            return f"the arguments are not valid JSON: {call.raw_arguments[:200]!r}"
+        if not isinstance(parsed, dict):
+            return "the arguments must be a JSON object"
+    if _validators is None:
+        return None
+    try:
+        cls = _validators.validator_for(tool.schema)
+        cls.check_schema(tool.schema)
+    except jsonschema.SchemaError as exc:
+        return f"the tool's schema is invalid: {exc.message}"
+    problems = sorted(cls(tool.schema).iter_errors(call.arguments), key=lambda e: list(map(str, e.path)))
+    if not problems:
+        return None
+    return "; ".join(f"{'/'.join(map(str, e.path)) or '(arguments)'}: {e.message}" for e in problems[:10])
