@@ -20,8 +20,25 @@ from .serialization import from_json, to_json
 from .stream import AsyncEventStream, EventStream
 from .tool import Tool
 from .usage import Usage
+from .errors import ToolError
+from .tool_runner import ToolContext, ask_user, halt
+from .chat import achat, astep, astream, astream_step, chat, step, stream, stream_step
+from .session import Session
 
 __all__ = [
+    "Session",
+    "ToolContext",
+    "ToolError",
+    "achat",
+    "ask_user",
+    "astep",
+    "astream",
+    "astream_step",
+    "chat",
+    "halt",
+    "step",
+    "stream",
+    "stream_step",
     "AsyncEventStream",
     "ChatResult",
     "Engine",

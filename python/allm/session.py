@@ -1,0 +1,454 @@
+"""Sessions (Layer D): an immutable, serializable conversation that can be resumed anywhere.
+
+Every operation returns a new session (and a result); the old one is untouched::
+
+    session, result = allm.Session().start(engine, [allm.user("Book me a table")])
+    if session.status == "awaiting_user":
+        session, result = session.reply(engine, "Tomorrow at 8")
+    text = allm.to_json(session)            # later, maybe in another process:
+    session = allm.from_json(text)
+    session, result = session.continue_(engine)
+
+A session holds the thread, a status and what it is waiting for; never keys,
+clients or tool handlers (the engine supplies tools at call time), so a session
+saved with :func:`allm.to_json` and loaded in a fresh process continues exactly
+where it stopped.
+
+Statuses and the operations legal in each (anything else raises
+``SessionError("invalid_status_for_operation")``; every operation on a session in
+``error`` raises ``SessionError("session_in_error_state")``):
+
+============== ==========================================================
+idle           start (only while the thread is empty), reply, continue_, step
+awaiting_user  reply (answers the pending question)
+awaiting_tools submit_tool_result (once per pending call; then idle)
+completed      reply, continue_, step
+error          none
+============== ==========================================================
+
+Statuses after a chat: ``ask_user`` → awaiting_user; ``manual_tool_calls`` →
+awaiting_tools; ``error`` and ``tool_error`` → error (the error in
+``metadata["error"]``); anything else → completed. After a single step the same,
+except that a step the loop would continue from leaves the session idle. A stream
+closed early (``cancelled``) leaves the session as it was.
+
+Each operation has a streaming twin (``stream_start``, ``stream_reply``,
+``stream_continue``, ``stream_step``) whose events fold through a
+:class:`SessionReducer`; the plain operation is that fold. Async twins:
+``astart``, ``areply``, ``acontinue``, ``astep`` and ``astream_*``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from types import TracebackType
+from typing import Any, Literal
+
+from . import chat as _chat
+from .collector import StreamCollector
+from .constructors import user
+from .engine import Engine
+from .errors import SessionError, ValidationError
+from .events import Event
+from .messages import Message, Thread, ToolCall
+from .options import new_request_id
+from .results import ChatResult, StepResult
+from .serialization import register
+from .tool_runner import encode_result
+
+__all__ = ["SCHEMA_VERSION", "AsyncSessionStream", "Session", "SessionReducer", "SessionStream", "Status"]
+
+SCHEMA_VERSION = 1
+"""The version of the session's serialized shape; a session of another version is refused."""
+
+Status = Literal["idle", "awaiting_user", "awaiting_tools", "completed", "error"]
+_STATUSES = ("idle", "awaiting_user", "awaiting_tools", "completed", "error")
+
+_LEGAL: dict[str, frozenset[str]] = {
+    "start": frozenset({"idle"}),
+    "reply": frozenset({"idle", "completed", "awaiting_user"}),
+    "continue": frozenset({"idle", "completed"}),
+    "step": frozenset({"idle", "completed"}),
+    "submit_tool_result": frozenset({"awaiting_tools"}),
+}
+_HINTS = {
+    "awaiting_user": "it is waiting for the answer to {question!r}: call reply(engine, text)",
+    "awaiting_tools": "it is waiting for the results of tool calls {ids}: call submit_tool_result("
+                      "tool_call_id, content) for each, then continue_(engine)",
+    "idle": "no tool calls are pending",
+    "completed": "no tool calls are pending",
+}
+
+
+def _new_id() -> str:
+    return new_request_id()
+
+
+@dataclass(frozen=True)
+class Session:
+    """An immutable conversation with a status; see the module docstring for the rules."""
+
+    id: str = field(default_factory=_new_id)
+    thread: Thread = field(default_factory=Thread)
+    status: Status = "idle"
+    pending_tool_calls: tuple[ToolCall, ...] = ()
+    pending_question: str | None = None
+    pending_tool_call_id: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        problems = _problems(self)
+        if problems:
+            raise ValidationError("invalid_session", errors=problems)
+
+    # -- legality ------------------------------------------------------------
+
+    def _require(self, operation: str) -> None:
+        if self.status == "error":
+            error = self.metadata.get("error")
+            raise SessionError("session_in_error_state",
+                               f"cannot {operation}: the session is in the error state"
+                               f"{f' ({error})' if error is not None else ''}; start a new Session")
+        if self.status not in _LEGAL[operation]:
+            hint = _HINTS[self.status].format(question=self.pending_question,
+                                              ids=[c.id for c in self.pending_tool_calls])
+            raise SessionError("invalid_status_for_operation",
+                               f"cannot {operation} a session that is {self.status}: {hint}")
+        if operation == "start" and self.thread.messages:
+            raise SessionError("invalid_status_for_operation",
+                               f"cannot start a session that already has {len(self.thread)} message(s): "
+                               "call reply(engine, text) or continue_(engine) instead")
+
+    def _opts(self, opts: dict[str, Any]) -> dict[str, Any]:
+        opts.setdefault("session_id", self.id)
+        if self.context and "context" not in opts:
+            opts["context"] = dict(self.context)
+        return opts
+
+    # -- streaming operations --------------------------------------------------
+
+    def stream_start(self, engine: Engine, messages: Thread | Sequence[Message] | str, **opts: Any) -> SessionStream:
+        """Begin the conversation with ``messages``; a stream folding to (session, ChatResult)."""
+        self._require("start")
+        return self._stream(engine, self.thread.add(*_messages(messages)), "chat", opts)
+
+    def stream_reply(self, engine: Engine, text: str | Message, **opts: Any) -> SessionStream:
+        """Append the user's ``text`` (an answer, when awaiting_user) and chat; streaming."""
+        self._require("reply")
+        return self._stream(engine, self.thread.add(_user_message(text)), "chat", opts)
+
+    def stream_continue(self, engine: Engine, message: str | Message | None = None, **opts: Any) -> SessionStream:
+        """Chat on from the current thread (after ``message``, if given); streaming."""
+        self._require("continue")
+        return self._stream(engine, self._thread_with(message), "chat", opts)
+
+    def stream_step(self, engine: Engine, message: str | Message | None = None, **opts: Any) -> SessionStream:
+        """Run one step from the current thread (after ``message``, if given); streaming."""
+        self._require("step")
+        return self._stream(engine, self._thread_with(message), "step", opts)
+
+    def _thread_with(self, message: str | Message | None) -> Thread:
+        return self.thread if message is None else self.thread.add(_user_message(message))
+
+    def _stream(self, engine: Engine, thread: Thread, kind: str, opts: dict[str, Any]) -> SessionStream:
+        opener = _chat.stream if kind == "chat" else _chat.stream_step
+        return SessionStream(opener(engine, thread, **self._opts(opts)), SessionReducer(self, thread, kind))
+
+    def astream_start(self, engine: Engine, messages: Thread | Sequence[Message] | str,
+                      **opts: Any) -> AsyncSessionStream:
+        """Async twin of :meth:`stream_start`."""
+        self._require("start")
+        return self._astream(engine, self.thread.add(*_messages(messages)), "chat", opts)
+
+    def astream_reply(self, engine: Engine, text: str | Message, **opts: Any) -> AsyncSessionStream:
+        """Async twin of :meth:`stream_reply`."""
+        self._require("reply")
+        return self._astream(engine, self.thread.add(_user_message(text)), "chat", opts)
+
+    def astream_continue(self, engine: Engine, message: str | Message | None = None,
+                         **opts: Any) -> AsyncSessionStream:
+        """Async twin of :meth:`stream_continue`."""
+        self._require("continue")
+        return self._astream(engine, self._thread_with(message), "chat", opts)
+
+    def astream_step(self, engine: Engine, message: str | Message | None = None, **opts: Any) -> AsyncSessionStream:
+        """Async twin of :meth:`stream_step`."""
+        self._require("step")
+        return self._astream(engine, self._thread_with(message), "step", opts)
+
+    def _astream(self, engine: Engine, thread: Thread, kind: str, opts: dict[str, Any]) -> AsyncSessionStream:
+        opener = _chat.astream if kind == "chat" else _chat.astream_step
+        return AsyncSessionStream(opener(engine, thread, **self._opts(opts)), SessionReducer(self, thread, kind))
+
+    # -- folded operations -----------------------------------------------------
+
+    def start(self, engine: Engine, messages: Thread | Sequence[Message] | str,
+              **opts: Any) -> tuple[Session, ChatResult]:
+        """Begin the conversation with ``messages`` and chat: (new session, ChatResult)."""
+        with self.stream_start(engine, messages, **opts) as events:
+            return events.get_final_result()  # type: ignore[return-value]
+
+    def reply(self, engine: Engine, text: str | Message, **opts: Any) -> tuple[Session, ChatResult]:
+        """Append the user's ``text`` and chat: (new session, ChatResult)."""
+        with self.stream_reply(engine, text, **opts) as events:
+            return events.get_final_result()  # type: ignore[return-value]
+
+    def continue_(self, engine: Engine, message: str | Message | None = None,
+                  **opts: Any) -> tuple[Session, ChatResult]:
+        """Chat on from the current thread: (new session, ChatResult)."""
+        with self.stream_continue(engine, message, **opts) as events:
+            return events.get_final_result()  # type: ignore[return-value]
+
+    def step(self, engine: Engine, message: str | Message | None = None, **opts: Any) -> tuple[Session, StepResult]:
+        """Run one step: (new session, StepResult)."""
+        with self.stream_step(engine, message, **opts) as events:
+            return events.get_final_result()  # type: ignore[return-value]
+
+    async def astart(self, engine: Engine, messages: Thread | Sequence[Message] | str,
+                     **opts: Any) -> tuple[Session, ChatResult]:
+        """Async twin of :meth:`start`."""
+        async with self.astream_start(engine, messages, **opts) as events:
+            return await events.get_final_result()  # type: ignore[return-value]
+
+    async def areply(self, engine: Engine, text: str | Message, **opts: Any) -> tuple[Session, ChatResult]:
+        """Async twin of :meth:`reply`."""
+        async with self.astream_reply(engine, text, **opts) as events:
+            return await events.get_final_result()  # type: ignore[return-value]
+
+    async def acontinue(self, engine: Engine, message: str | Message | None = None,
+                        **opts: Any) -> tuple[Session, ChatResult]:
+        """Async twin of :meth:`continue_`."""
+        async with self.astream_continue(engine, message, **opts) as events:
+            return await events.get_final_result()  # type: ignore[return-value]
+
+    async def astep(self, engine: Engine, message: str | Message | None = None,
+                    **opts: Any) -> tuple[Session, StepResult]:
+        """Async twin of :meth:`step`."""
+        async with self.astream_step(engine, message, **opts) as events:
+            return await events.get_final_result()  # type: ignore[return-value]
+
+    # -- manual tools ----------------------------------------------------------
+
+    def submit_tool_result(self, tool_call_id: str, content: Any) -> Session:
+        """Answer one pending tool call; once none is pending the session is idle again.
+
+        ``content`` is encoded like a handler's result (strings verbatim, anything else JSON).
+        """
+        self._require("submit_tool_result")
+        pending = tuple(c for c in self.pending_tool_calls if c.id != tool_call_id)
+        if len(pending) == len(self.pending_tool_calls):
+            raise SessionError("unknown_tool_call_id",
+                               f"no pending tool call has id {tool_call_id!r}; pending: "
+                               f"{[c.id for c in self.pending_tool_calls]}")
+        message = Message(role="tool", content=encode_result(content), tool_call_id=tool_call_id)
+        return replace(self, thread=self.thread.add(message), pending_tool_calls=pending,
+                       status="awaiting_tools" if pending else "idle")
+
+
+def _problems(session: Session) -> list[tuple[str, str]]:
+    """Why the session's fields are inconsistent (empty when they are fine)."""
+    problems: list[tuple[str, str]] = []
+    if session.schema_version != SCHEMA_VERSION:
+        problems.append(("schema_version", f"unsupported session schema version {session.schema_version!r}; "
+                                           f"this allm reads version {SCHEMA_VERSION}"))
+    if session.status not in _STATUSES:
+        problems.append(("status", f"must be one of {', '.join(_STATUSES)}"))
+    if not isinstance(session.id, str) or not session.id:
+        problems.append(("id", "must be a non-empty string"))
+    waiting_user = session.pending_question is not None or session.pending_tool_call_id is not None
+    if (session.status == "awaiting_user") != waiting_user or (
+            session.status == "awaiting_user" and session.pending_tool_call_id is None):
+        problems.append(("pending_question", "a question and its tool call id are pending exactly when "
+                                             "the status is awaiting_user"))
+    if (session.status == "awaiting_tools") != bool(session.pending_tool_calls):
+        problems.append(("pending_tool_calls", "tool calls are pending exactly when the status is awaiting_tools"))
+    return problems
+
+
+def _messages(messages: Thread | Sequence[Message] | str) -> tuple[Message, ...]:
+    if isinstance(messages, str):
+        return (user(messages),)
+    return Thread.of(messages).messages
+
+
+def _user_message(text: str | Message) -> Message:
+    return text if isinstance(text, Message) else user(text)
+
+
+# ---------------------------------------------------------------------------
+# The session reducer: events -> (new session, result)
+# ---------------------------------------------------------------------------
+
+
+class SessionReducer:
+    """Folds the events of one session operation into ``(new session, result)``.
+
+    ``kind`` is ``"chat"`` (start / reply / continue) or ``"step"``. A stream that
+    ended without its final event (closed early) leaves the session unchanged.
+    """
+
+    def __init__(self, session: Session, thread: Thread, kind: str = "chat") -> None:
+        if kind not in ("chat", "step"):
+            raise ValueError("kind must be 'chat' or 'step'")
+        self.session = session
+        self.kind = kind
+        self.collector = StreamCollector(thread)
+        self._finished = False
+
+    def apply(self, event: Event) -> SessionReducer:
+        """Fold one event."""
+        self.collector.apply(event)
+        if event.type == ("chat_completed" if self.kind == "chat" else "step_completed"):
+            self._finished = True
+        return self
+
+    def finalize(self) -> tuple[Session, ChatResult | StepResult]:
+        """The new session and the operation's result."""
+        if self.kind == "chat":
+            result = self.collector.to_chat_result()
+            if not self._finished:
+                return self.session, result
+            return _after_chat(self.session, result), result
+        step_result = self.collector.to_step_result()
+        if not self._finished:
+            return self.session, step_result
+        return _after_step(self.session, step_result), step_result
+
+
+def _settled(session: Session, thread: Thread, halted_reason: str | None) -> Session:
+    metadata = {k: v for k, v in session.metadata.items() if k != "error"}
+    metadata["halted_reason"] = halted_reason
+    return replace(session, thread=thread, status="completed", pending_tool_calls=(), pending_question=None,
+                   pending_tool_call_id=None, metadata=metadata)
+
+
+def _after_chat(session: Session, result: ChatResult) -> Session:
+    reason = result.halted_reason
+    new = _settled(session, result.thread, reason)
+    if reason == "ask_user":
+        return replace(new, status="awaiting_user", pending_question=result.pending_question,
+                       pending_tool_call_id=result.pending_tool_call_id)
+    if reason == "manual_tool_calls":
+        return replace(new, status="awaiting_tools",
+                       pending_tool_calls=tuple(result.metadata.get("manual_tool_calls", ())))
+    if reason in ("error", "tool_error"):
+        return replace(new, status="error", metadata={**new.metadata, "error": result.metadata.get("error")})
+    return new
+
+
+def _after_step(session: Session, result: StepResult) -> Session:
+    halted = result.metadata.get("halted_reason")
+    manual = tuple(result.metadata.get("manual_tool_calls", ()))
+    error = result.response.error
+    if halted == "ask_user":
+        question, call_id = result.metadata["pending_question"], result.metadata["pending_tool_call_id"]
+        thread = result.thread.add(Message(role="assistant", content=question,
+                                           metadata={"ask_user": True, "tool_call_id": call_id}))
+        return replace(_settled(session, thread, halted), status="awaiting_user", pending_question=question,
+                       pending_tool_call_id=call_id)
+    if halted == "tool_error" or (halted is None and result.response.finish_reason == "error"):
+        new = _settled(session, result.thread, halted or "error")
+        failure = result.metadata.get("halt_result") if halted else error
+        return replace(new, status="error", metadata={**new.metadata, "error": failure})
+    if halted is None and manual:
+        return replace(_settled(session, result.thread, "manual_tool_calls"), status="awaiting_tools",
+                       pending_tool_calls=manual)
+    new = _settled(session, result.thread, halted or ("completed" if result.done else None))
+    return new if result.done else replace(new, status="idle")
+
+
+# ---------------------------------------------------------------------------
+# Streams of session operations
+# ---------------------------------------------------------------------------
+
+
+class SessionStream:
+    """The events of a session operation; ``get_final_result()`` is ``(new session, result)``.
+
+    An iterator and a context manager over the underlying chat or step stream; every
+    event it yields is folded by its :class:`SessionReducer`.
+    """
+
+    def __init__(self, inner: _chat.ChatStream, reducer: SessionReducer) -> None:
+        self._inner = inner
+        self.reducer = reducer
+
+    @property
+    def request_id(self) -> str:
+        """The request id shared by every call of the operation."""
+        return self._inner.request_id
+
+    def __iter__(self) -> Iterator[Event]:
+        return self
+
+    def __next__(self) -> Event:
+        event = next(self._inner)
+        self.reducer.apply(event)
+        return event
+
+    def get_final_result(self) -> tuple[Session, ChatResult | StepResult]:
+        """Consume what is left; return the new session and the result."""
+        try:
+            for _ in self:
+                pass
+        finally:
+            self.close()
+        return self.reducer.finalize()
+
+    def close(self) -> None:
+        """Close the underlying stream (idempotent)."""
+        self._inner.close()
+
+    def __enter__(self) -> SessionStream:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+class AsyncSessionStream:
+    """Async twin of :class:`SessionStream`."""
+
+    def __init__(self, inner: _chat.AsyncChatStream, reducer: SessionReducer) -> None:
+        self._inner = inner
+        self.reducer = reducer
+
+    @property
+    def request_id(self) -> str:
+        """The request id shared by every call of the operation."""
+        return self._inner.request_id
+
+    def __aiter__(self) -> AsyncSessionStream:
+        return self
+
+    async def __anext__(self) -> Event:
+        event = await self._inner.__anext__()
+        self.reducer.apply(event)
+        return event
+
+    async def get_final_result(self) -> tuple[Session, ChatResult | StepResult]:
+        """Consume what is left; return the new session and the result."""
+        try:
+            async for _ in self:
+                pass
+        finally:
+            await self.aclose()
+        return self.reducer.finalize()
+
+    async def aclose(self) -> None:
+        """Close the underlying stream (idempotent)."""
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> AsyncSessionStream:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.aclose()
+
+
+register("Session", Session)
