@@ -37,7 +37,10 @@ def named(*payloads: dict) -> bytes:
 
 
 def start(usage=None) -> dict:
-    return {"type": "message_start", "message": {"id": "m1", "model": "claude", "usage": usage or {"input_tokens": 1}}}
+    return {
+        "type": "message_start",
+        "message": {"id": "m1", "model": "claude", "usage": usage or {"input_tokens": 1}},
+    }
 
 
 def stop(reason: str) -> list[dict]:
@@ -79,7 +82,9 @@ def test_interleaved_parallel_tool_use_blocks(backend, shared_fixtures) -> None:
 
 
 def test_thinking_deltas_become_reasoning(backend, shared_fixtures) -> None:
-    events, response = run(backend, (shared_fixtures / "anthropic/synthesized/thinking_stream.sse").read_bytes())
+    events, response = run(
+        backend, (shared_fixtures / "anthropic/synthesized/thinking_stream.sse").read_bytes()
+    )
     assert [e.data for e in events if e.type == "raw_chunk" and e.kind == "reasoning_delta"] == [
         "Let me consider the question. ",
         "The user wants a greeting.",
@@ -90,8 +95,12 @@ def test_thinking_deltas_become_reasoning(backend, shared_fixtures) -> None:
 
 def test_start_and_delta_usage_merge_without_double_counting(backend, shared_fixtures) -> None:
     expected = Usage(
-        input_tokens=4350, output_tokens=25, total_tokens=4375, cached_input_tokens=4000,
-        cache_write_input_tokens=300, extra={"uncached_input_tokens": 50},
+        input_tokens=4350,
+        output_tokens=25,
+        total_tokens=4375,
+        cached_input_tokens=4000,
+        cache_write_input_tokens=300,
+        extra={"uncached_input_tokens": 50},
     )
     for name in ("cache_usage_stream.sse", "cache_usage_stream_cumulative.sse"):
         _, response = run(backend, (shared_fixtures / "anthropic/synthesized" / name).read_bytes())
@@ -99,19 +108,33 @@ def test_start_and_delta_usage_merge_without_double_counting(backend, shared_fix
 
 
 def test_recorded_cache_read_stream(backend, shared_fixtures) -> None:
-    _, response = run(backend, (shared_fixtures / "anthropic/messages/recorded/prompt_cache_stream.sse").read_bytes())
+    _, response = run(
+        backend, (shared_fixtures / "anthropic/messages/recorded/prompt_cache_stream.sse").read_bytes()
+    )
     assert response.usage == Usage(
-        input_tokens=7311, output_tokens=4, total_tokens=7315, cached_input_tokens=7308,
+        input_tokens=7311,
+        output_tokens=4,
+        total_tokens=7315,
+        cached_input_tokens=7308,
         extra={"uncached_input_tokens": 3},
     )
-    assert (response.output_text, response.finish_reason, response.id) == ("ok", "stop", "msg_011CfUThqvhTAzJ8AQchpYfu")
+    assert (response.output_text, response.finish_reason, response.id) == (
+        "ok",
+        "stop",
+        "msg_011CfUThqvhTAzJ8AQchpYfu",
+    )
 
 
 def test_thinking_text_and_tool_with_thinking_tokens(backend) -> None:
-    events, response = run(backend, (OWN / "thinking_text_tool_cache.sse").read_bytes())
+    _events, response = run(backend, (OWN / "thinking_text_tool_cache.sse").read_bytes())
     assert response.usage == Usage(
-        input_tokens=1070, output_tokens=77, total_tokens=1147, cached_input_tokens=1000,
-        cache_write_input_tokens=50, reasoning_tokens=30, extra={"uncached_input_tokens": 20},
+        input_tokens=1070,
+        output_tokens=77,
+        total_tokens=1147,
+        cached_input_tokens=1000,
+        cache_write_input_tokens=50,
+        reasoning_tokens=30,
+        extra={"uncached_input_tokens": 20},
     )
     assert [(c.id, c.arguments, c.raw_arguments) for c in response.tool_calls] == [
         ("toolu_own", {"city": "Oslo"}, '{"city": "Oslo"}')
@@ -121,7 +144,9 @@ def test_thinking_text_and_tool_with_thinking_tokens(backend) -> None:
 
 def test_empty_partial_json_gives_no_delta(backend) -> None:
     events, _ = run(backend, (OWN / "thinking_text_tool_cache.sse").read_bytes())
-    assert [e for e in events if e.type == "tool_call_delta"] == [ToolCallDelta("toolu_own", '{"city": "Oslo"}')]
+    assert [e for e in events if e.type == "tool_call_delta"] == [
+        ToolCallDelta("toolu_own", '{"city": "Oslo"}')
+    ]
 
 
 def test_tool_block_cut_by_max_tokens_completes_at_message_stop(backend) -> None:
@@ -135,8 +160,15 @@ def test_tool_block_cut_by_max_tokens_completes_at_message_stop(backend) -> None
 
 @pytest.mark.parametrize(
     ("raw", "finish"),
-    [("end_turn", "stop"), ("stop_sequence", "stop"), ("max_tokens", "length"), ("tool_use", "tool_calls"),
-     ("refusal", "content_filter"), ("pause_turn", "other"), ("novel", "other")],
+    [
+        ("end_turn", "stop"),
+        ("stop_sequence", "stop"),
+        ("max_tokens", "length"),
+        ("tool_use", "tool_calls"),
+        ("refusal", "content_filter"),
+        ("pause_turn", "other"),
+        ("novel", "other"),
+    ],
 )
 def test_stop_reason_mapping(backend, raw: str, finish: str) -> None:
     _, response = run(backend, named(start(), *stop(raw)))
@@ -144,22 +176,37 @@ def test_stop_reason_mapping(backend, raw: str, finish: str) -> None:
 
 
 def test_refusal_stream_is_content_filter(backend, shared_fixtures) -> None:
-    _, response = run(backend, (shared_fixtures / "anthropic/synthesized/content_filter_stream.sse").read_bytes())
+    _, response = run(
+        backend, (shared_fixtures / "anthropic/synthesized/content_filter_stream.sse").read_bytes()
+    )
     assert (response.output_text, response.finish_reason) == ("I can't", "content_filter")
 
 
 def test_overloaded_error_event_keeps_text_and_usage(backend, shared_fixtures) -> None:
-    events, response = run(backend, (shared_fixtures / "anthropic/synthesized/error_event_stream.sse").read_bytes())
-    assert events[-1] == ErrorEvent(AdapterError("provider_unavailable", "Overloaded — please retry", provider="anthropic"))
+    events, response = run(
+        backend, (shared_fixtures / "anthropic/synthesized/error_event_stream.sse").read_bytes()
+    )
+    assert events[-1] == ErrorEvent(
+        AdapterError("provider_unavailable", "Overloaded — please retry", provider="anthropic")
+    )
     assert events[-2].kind == "usage"
-    assert (response.output_text, response.finish_reason, response.usage.input_tokens) == ("hello", "error", 8)
+    assert (response.output_text, response.finish_reason, response.usage.input_tokens) == (
+        "hello",
+        "error",
+        8,
+    )
 
 
 @pytest.mark.parametrize(
     ("kind", "reason"),
-    [("rate_limit_error", "rate_limited"), ("authentication_error", "authentication_failed"),
-     ("permission_error", "authentication_failed"), ("api_error", "provider_unavailable"),
-     ("invalid_request_error", "invalid_request"), ("request_too_large", "unknown")],
+    [
+        ("rate_limit_error", "rate_limited"),
+        ("authentication_error", "authentication_failed"),
+        ("permission_error", "authentication_failed"),
+        ("api_error", "provider_unavailable"),
+        ("invalid_request_error", "invalid_request"),
+        ("request_too_large", "unknown"),
+    ],
 )
 def test_error_type_mapping(backend, kind: str, reason: str) -> None:
     events, _ = run(backend, named({"type": "error", "error": {"type": kind, "message": "m"}}))
@@ -167,7 +214,9 @@ def test_error_type_mapping(backend, kind: str, reason: str) -> None:
 
 
 def test_malformed_event_keeps_partial_text(backend, shared_fixtures) -> None:
-    events, response = run(backend, (shared_fixtures / "anthropic/synthesized/malformed_event.sse").read_bytes())
+    events, response = run(
+        backend, (shared_fixtures / "anthropic/synthesized/malformed_event.sse").read_bytes()
+    )
     assert events[-1] == ErrorEvent(StreamError("malformed_event", "event data is not valid JSON"))
     assert (response.output_text, response.finish_reason) == ("hi", "error")
 
@@ -179,7 +228,9 @@ def test_stream_cut_before_message_stop_is_incomplete(backend, shared_fixtures, 
     assert response.output_text in ("partial", "hi")
 
 
-def test_final_event_without_blank_line_is_discarded_so_stream_is_incomplete(backend, shared_fixtures) -> None:
+def test_final_event_without_blank_line_is_discarded_so_stream_is_incomplete(
+    backend, shared_fixtures
+) -> None:
     # The file ends "data: {message_stop}\n" with no blank line: WHATWG never dispatches it.
     path = shared_fixtures / "anthropic/synthesized/structured_output_stream.sse"
     events, response = run(backend, path.read_bytes())
@@ -188,6 +239,8 @@ def test_final_event_without_blank_line_is_discarded_so_stream_is_incomplete(bac
 
 
 def test_padded_recorded_json_and_text_only_json_output(backend, shared_fixtures) -> None:
-    _, response = run(backend, (shared_fixtures / "anthropic/messages/structured_output_stream.sse").read_bytes())
+    _, response = run(
+        backend, (shared_fixtures / "anthropic/messages/structured_output_stream.sse").read_bytes()
+    )
     assert response.output_text == '{"age":30,"name":"Alice"}'
     assert response.usage.output_tokens == 17

@@ -34,7 +34,9 @@ def run(backend: ModuleType, data: bytes, **options):
 
 
 def sse(*payloads) -> bytes:
-    return b"".join(b"data: " + (p if isinstance(p, bytes) else json.dumps(p).encode()) + b"\n\n" for p in payloads)
+    return b"".join(
+        b"data: " + (p if isinstance(p, bytes) else json.dumps(p).encode()) + b"\n\n" for p in payloads
+    )
 
 
 def candidate(parts: list, finish: str | None = None) -> dict:
@@ -45,7 +47,7 @@ def candidate(parts: list, finish: str | None = None) -> dict:
 
 
 def test_text_chunks_then_empty_parts_stop(backend, shared_fixtures) -> None:
-    events, response = run(backend, (shared_fixtures / SYNTH / "happy_text_stream.sse").read_bytes())
+    events, _response = run(backend, (shared_fixtures / SYNTH / "happy_text_stream.sse").read_bytes())
     usage = Usage(input_tokens=3, output_tokens=2, total_tokens=5)
     assert events == [
         MessageStarted(None, "gemini-2.5-flash"),
@@ -78,12 +80,20 @@ def test_thought_part_signature_and_generated_call_id(backend) -> None:
     assert events[0] == MessageStarted("gem_own_1", "gemini-own")
     assert RawChunk("reasoning_delta", "Need the weather.") in events
     raw = '{"city":"Paris","days":2,"ratio":0.5,"tags":["é","x"]}'
-    assert ToolCallCompleted(
-        "call_0", "weather", {"city": "Paris", "days": 2, "ratio": 0.5, "tags": ["é", "x"]}, raw,
-        {"thought_signature": "sig-1"},
-    ) in events
+    assert (
+        ToolCallCompleted(
+            "call_0",
+            "weather",
+            {"city": "Paris", "days": 2, "ratio": 0.5, "tags": ["é", "x"]},
+            raw,
+            {"thought_signature": "sig-1"},
+        )
+        in events
+    )
     assert (response.output_text, response.metadata, response.finish_reason) == (
-        "Let me check.", {"reasoning": "Need the weather."}, "tool_calls",
+        "Let me check.",
+        {"reasoning": "Need the weather."},
+        "tool_calls",
     )
 
 
@@ -96,7 +106,9 @@ def test_cached_and_thoughts_tokens(backend) -> None:
 
 def test_implicit_cache_hit_usage(backend, shared_fixtures) -> None:
     _, response = run(backend, (shared_fixtures / SYNTH / "cache_usage.sse").read_bytes())
-    assert response.usage == Usage(input_tokens=5000, output_tokens=30, total_tokens=5030, cached_input_tokens=4096)
+    assert response.usage == Usage(
+        input_tokens=5000, output_tokens=30, total_tokens=5030, cached_input_tokens=4096
+    )
 
 
 def test_last_usage_metadata_wins(backend, shared_fixtures) -> None:
@@ -106,17 +118,32 @@ def test_last_usage_metadata_wins(backend, shared_fixtures) -> None:
 
 
 def test_response_token_count_when_candidates_count_is_absent(backend) -> None:
-    data = sse({**candidate([{"text": "x"}], "STOP"), "usageMetadata": {"promptTokenCount": 1, "responseTokenCount": 4}})
+    data = sse(
+        {
+            **candidate([{"text": "x"}], "STOP"),
+            "usageMetadata": {"promptTokenCount": 1, "responseTokenCount": 4},
+        }
+    )
     _, response = run(backend, data)
     assert response.usage == Usage(input_tokens=1, output_tokens=4)
 
 
 @pytest.mark.parametrize(
     ("raw", "finish"),
-    [("STOP", "stop"), ("MAX_TOKENS", "length"), ("SAFETY", "content_filter"), ("RECITATION", "content_filter"),
-     ("LANGUAGE", "content_filter"), ("BLOCKLIST", "content_filter"), ("PROHIBITED_CONTENT", "content_filter"),
-     ("SPII", "content_filter"), ("IMAGE_SAFETY", "content_filter"), ("MALFORMED_FUNCTION_CALL", "error"),
-     ("UNEXPECTED_TOOL_CALL", "error"), ("NO_IMAGE", "other")],
+    [
+        ("STOP", "stop"),
+        ("MAX_TOKENS", "length"),
+        ("SAFETY", "content_filter"),
+        ("RECITATION", "content_filter"),
+        ("LANGUAGE", "content_filter"),
+        ("BLOCKLIST", "content_filter"),
+        ("PROHIBITED_CONTENT", "content_filter"),
+        ("SPII", "content_filter"),
+        ("IMAGE_SAFETY", "content_filter"),
+        ("MALFORMED_FUNCTION_CALL", "error"),
+        ("UNEXPECTED_TOOL_CALL", "error"),
+        ("NO_IMAGE", "other"),
+    ],
 )
 def test_finish_reason_mapping(backend, raw: str, finish: str) -> None:
     events, response = run(backend, sse(candidate([{"text": "t"}], raw)))
@@ -135,14 +162,18 @@ def test_prompt_block_is_a_content_filter_error(backend, shared_fixtures) -> Non
 
 def test_error_payload_maps_by_status(backend) -> None:
     events, response = run(backend, (OWN / "error_payload.sse").read_bytes())
-    assert events[-1] == ErrorEvent(AdapterError("provider_unavailable", "The model is overloaded.", provider="gemini"))
+    assert events[-1] == ErrorEvent(
+        AdapterError("provider_unavailable", "The model is overloaded.", provider="gemini")
+    )
     assert response.output_text == "par"
 
 
 @pytest.mark.parametrize("name", ["equiv_no_finish_reason.sse", "mid_stream_error.sse"])
 def test_no_finish_reason_is_incomplete(backend, shared_fixtures, name: str) -> None:
     events, _ = run(backend, (shared_fixtures / SYNTH / name).read_bytes())
-    assert events[-1] == ErrorEvent(StreamError("incomplete", "stream ended before the provider's terminal event"))
+    assert events[-1] == ErrorEvent(
+        StreamError("incomplete", "stream ended before the provider's terminal event")
+    )
 
 
 EQUIV = {
@@ -168,7 +199,12 @@ def test_equivalence_streams(backend, shared_fixtures, name: str) -> None:
 
 def test_done_marker_is_ignored(backend) -> None:
     events, _ = run(backend, sse(b"[DONE]", candidate([{"text": "a"}], "STOP")))
-    assert [e.type for e in events] == ["message_started", "text_delta", "text_completed", "message_completed"]
+    assert [e.type for e in events] == [
+        "message_started",
+        "text_delta",
+        "text_completed",
+        "message_completed",
+    ]
 
 
 def test_call_without_args_has_empty_object_arguments(backend) -> None:
@@ -178,6 +214,11 @@ def test_call_without_args_has_empty_object_arguments(backend) -> None:
 
 def test_canonical_argument_json_for_floats_and_escapes(backend) -> None:
     args = {"big": 1e16, "small": 1e-05, "plain": 100.0, "neg": -0.0, "s": 'q"\\\n\x01é'}
-    events, _ = run(backend, sse(candidate([{"functionCall": {"id": "f", "name": "n", "args": args}}], "STOP")))
+    events, _ = run(
+        backend, sse(candidate([{"functionCall": {"id": "f", "name": "n", "args": args}}], "STOP"))
+    )
     [delta] = [e for e in events if e.type == "tool_call_delta"]
-    assert delta.arguments_delta == '{"big":1e+16,"small":1e-05,"plain":100.0,"neg":-0.0,"s":"q\\"\\\\\\n\\u0001é"}'
+    assert (
+        delta.arguments_delta
+        == '{"big":1e+16,"small":1e-05,"plain":100.0,"neg":-0.0,"s":"q\\"\\\\\\n\\u0001é"}'
+    )

@@ -13,7 +13,6 @@ from allm.events import (
     ErrorEvent,
     MessageCompleted,
     MessageStarted,
-    RawChunk,
     TextCompleted,
     TextDelta,
     ToolCallCompleted,
@@ -39,11 +38,18 @@ def sse(*payloads) -> bytes:
 
 
 def chunk(delta=None, finish=None, **extra):
-    return {"id": "c1", "model": "m", "choices": [{"index": 0, "delta": delta or {}, "finish_reason": finish}], **extra}
+    return {
+        "id": "c1",
+        "model": "m",
+        "choices": [{"index": 0, "delta": delta or {}, "finish_reason": finish}],
+        **extra,
+    }
 
 
 def test_text_deltas_then_text_completed_and_finish(backend, shared_fixtures) -> None:
-    events, response = run(backend, (shared_fixtures / "openai/synthesized/happy_text_stream.sse").read_bytes())
+    events, response = run(
+        backend, (shared_fixtures / "openai/synthesized/happy_text_stream.sse").read_bytes()
+    )
     assert events == [
         MessageStarted("chatcmpl-stream-1", "gpt-4o-mini"),
         TextDelta("hel"),
@@ -51,7 +57,11 @@ def test_text_deltas_then_text_completed_and_finish(backend, shared_fixtures) ->
         TextCompleted("hello"),
         MessageCompleted("stop", "stop", {}),
     ]
-    assert (response.output_text, response.finish_reason, response.id) == ("hello", "stop", "chatcmpl-stream-1")
+    assert (response.output_text, response.finish_reason, response.id) == (
+        "hello",
+        "stop",
+        "chatcmpl-stream-1",
+    )
 
 
 def test_non_ascii_text_crlf_stream_with_length_finish(backend) -> None:
@@ -92,18 +102,28 @@ def test_cached_tokens_in_recorded_stream_with_unknown_fields(backend, shared_fi
     path = shared_fixtures / "openai/chat_completions/recorded/prompt_cache_stream.sse"
     _, response = run(backend, path.read_bytes())
     assert (response.output_text, response.finish_reason) == ("ok", "stop")
-    assert response.usage == Usage(input_tokens=6263, output_tokens=4, total_tokens=6267, cached_input_tokens=5888)
+    assert response.usage == Usage(
+        input_tokens=6263, output_tokens=4, total_tokens=6267, cached_input_tokens=5888
+    )
 
 
 def test_cache_write_tokens_from_synthesized_stream(backend, shared_fixtures) -> None:
-    _, response = run(backend, (shared_fixtures / "openai/synthesized/cache_usage_chat_stream.sse").read_bytes())
+    _, response = run(
+        backend, (shared_fixtures / "openai/synthesized/cache_usage_chat_stream.sse").read_bytes()
+    )
     assert response.usage == Usage(
-        input_tokens=2048, output_tokens=20, total_tokens=2068, cached_input_tokens=1536, cache_write_input_tokens=256
+        input_tokens=2048,
+        output_tokens=20,
+        total_tokens=2068,
+        cached_input_tokens=1536,
+        cache_write_input_tokens=256,
     )
 
 
 def test_tool_call_fragments_split_mid_key_assemble(backend, shared_fixtures) -> None:
-    events, response = run(backend, (shared_fixtures / "openai/synthesized/tool_call_deltas.sse").read_bytes())
+    events, response = run(
+        backend, (shared_fixtures / "openai/synthesized/tool_call_deltas.sse").read_bytes()
+    )
     assert events[1:] == [
         ToolCallStarted("call_abc123", "get_weather"),
         ToolCallDelta("call_abc123", '{"ci'),
@@ -140,14 +160,23 @@ def test_fragments_before_id_and_name_are_emitted_right_after_the_start(backend)
 
 
 def test_call_never_given_an_id_is_completed_as_call_index(backend) -> None:
-    data = sse(chunk({"tool_calls": [{"index": 2, "function": {"arguments": "{}"}}]}, "tool_calls"), b"[DONE]")
+    data = sse(
+        chunk({"tool_calls": [{"index": 2, "function": {"arguments": "{}"}}]}, "tool_calls"), b"[DONE]"
+    )
     events, _ = run(backend, data)
-    assert events[1:4] == [ToolCallStarted("call_2", ""), ToolCallDelta("call_2", "{}"), ToolCallCompleted("call_2", "", {}, "{}", {})]
+    assert events[1:4] == [
+        ToolCallStarted("call_2", ""),
+        ToolCallDelta("call_2", "{}"),
+        ToolCallCompleted("call_2", "", {}, "{}", {}),
+    ]
 
 
 def test_invalid_argument_json_gives_empty_arguments_and_keeps_raw(backend) -> None:
     data = sse(
-        chunk({"tool_calls": [{"index": 0, "id": "c", "function": {"name": "f", "arguments": "{oops"}}]}, "tool_calls"),
+        chunk(
+            {"tool_calls": [{"index": 0, "id": "c", "function": {"name": "f", "arguments": "{oops"}}]},
+            "tool_calls",
+        ),
         b"[DONE]",
     )
     _, response = run(backend, data)
@@ -155,15 +184,26 @@ def test_invalid_argument_json_gives_empty_arguments_and_keeps_raw(backend) -> N
 
 
 def test_arguments_that_are_not_an_object_give_empty_arguments(backend) -> None:
-    data = sse(chunk({"tool_calls": [{"index": 0, "id": "c", "function": {"name": "f", "arguments": "[1]"}}]}, "stop"), b"[DONE]")
+    data = sse(
+        chunk(
+            {"tool_calls": [{"index": 0, "id": "c", "function": {"name": "f", "arguments": "[1]"}}]}, "stop"
+        ),
+        b"[DONE]",
+    )
     _, response = run(backend, data)
     assert (response.tool_calls[0].arguments, response.tool_calls[0].raw_arguments) == ({}, "[1]")
 
 
 @pytest.mark.parametrize(
     ("raw", "finish"),
-    [("stop", "stop"), ("length", "length"), ("tool_calls", "tool_calls"), ("content_filter", "content_filter"),
-     ("function_call", "tool_calls"), ("eos", "other")],
+    [
+        ("stop", "stop"),
+        ("length", "length"),
+        ("tool_calls", "tool_calls"),
+        ("content_filter", "content_filter"),
+        ("function_call", "tool_calls"),
+        ("eos", "other"),
+    ],
 )
 def test_finish_reason_mapping(backend, raw: str, finish: str) -> None:
     _, response = run(backend, sse(chunk({"content": "x"}, raw), b"[DONE]"))
@@ -171,7 +211,9 @@ def test_finish_reason_mapping(backend, raw: str, finish: str) -> None:
 
 
 def test_content_filter_stream(backend, shared_fixtures) -> None:
-    _, response = run(backend, (shared_fixtures / "openai/synthesized/content_filter_stream.sse").read_bytes())
+    _, response = run(
+        backend, (shared_fixtures / "openai/synthesized/content_filter_stream.sse").read_bytes()
+    )
     assert (response.output_text, response.finish_reason) == ("this is about to be ", "content_filter")
 
 
@@ -189,7 +231,9 @@ def test_close_after_a_finish_reason_without_done_ends_cleanly(backend) -> None:
 
 def test_missing_done_and_finish_is_incomplete(backend, shared_fixtures) -> None:
     events, response = run(backend, (shared_fixtures / "openai/synthesized/no_done_marker.sse").read_bytes())
-    assert events[-1] == ErrorEvent(StreamError("incomplete", "stream ended before the provider's terminal event"))
+    assert events[-1] == ErrorEvent(
+        StreamError("incomplete", "stream ended before the provider's terminal event")
+    )
     assert (response.output_text, response.finish_reason) == ("ok", "error")
 
 
@@ -225,7 +269,11 @@ def test_events_after_done_are_ignored(backend) -> None:
 
 
 def test_argument_text_over_max_argument_bytes_is_a_limit_error(backend) -> None:
-    data = sse(chunk({"tool_calls": [{"index": 0, "id": "c", "function": {"name": "f", "arguments": '{"a":"xyz"}'}}]}))
+    data = sse(
+        chunk(
+            {"tool_calls": [{"index": 0, "id": "c", "function": {"name": "f", "arguments": '{"a":"xyz"}'}}]}
+        )
+    )
     events, _ = run(backend, data, max_argument_bytes=5)
     assert events[-1] == ErrorEvent(
         StreamError("limit_exceeded", "tool call arguments exceed max_argument_bytes (5)")
@@ -233,7 +281,15 @@ def test_argument_text_over_max_argument_bytes_is_a_limit_error(backend) -> None
 
 
 def test_wrongly_typed_fields_count_as_absent(backend) -> None:
-    data = sse({"id": 5, "model": None, "choices": [{"delta": {"content": 7}, "finish_reason": "stop"}], "usage": {"prompt_tokens": "9", "completion_tokens": True}}, b"[DONE]")
+    data = sse(
+        {
+            "id": 5,
+            "model": None,
+            "choices": [{"delta": {"content": 7}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": "9", "completion_tokens": True},
+        },
+        b"[DONE]",
+    )
     events, response = run(backend, data)
     assert events[0] == MessageStarted(None, None)
     assert response.usage == Usage()

@@ -31,9 +31,7 @@ def run(backend: ModuleType, data: bytes, **options):
 
 
 def named(*payloads: dict) -> bytes:
-    return b"".join(
-        f"event: {p['type']}\ndata: {json.dumps(p)}\n\n".encode() for p in payloads
-    )
+    return b"".join(f"event: {p['type']}\ndata: {json.dumps(p)}\n\n".encode() for p in payloads)
 
 
 def test_text_deltas_and_completed_status(backend, shared_fixtures) -> None:
@@ -54,10 +52,16 @@ def test_usage_with_reasoning_tokens(backend, shared_fixtures) -> None:
 
 
 def test_usage_with_cached_and_cache_write_tokens(backend, shared_fixtures) -> None:
-    _, response = run(backend, (shared_fixtures / "openai/synthesized/cache_usage_responses.sse").read_bytes())
+    _, response = run(
+        backend, (shared_fixtures / "openai/synthesized/cache_usage_responses.sse").read_bytes()
+    )
     assert response.usage == Usage(
-        input_tokens=3000, output_tokens=50, total_tokens=3050, cached_input_tokens=2048,
-        cache_write_input_tokens=512, reasoning_tokens=10,
+        input_tokens=3000,
+        output_tokens=50,
+        total_tokens=3050,
+        cached_input_tokens=2048,
+        cache_write_input_tokens=512,
+        reasoning_tokens=10,
     )
 
 
@@ -96,42 +100,64 @@ def test_legacy_reasoning_summary_delta_name_is_accepted(backend, shared_fixture
 
 def test_end_of_message_order(backend) -> None:
     events, _ = run(backend, (OWN / "reasoning_tool_usage.sse").read_bytes())
-    assert [e.type for e in events[-4:]] == ["tool_call_completed", "text_completed", "raw_chunk", "message_completed"]
+    assert [e.type for e in events[-4:]] == [
+        "tool_call_completed",
+        "text_completed",
+        "raw_chunk",
+        "message_completed",
+    ]
     assert events[-2] == RawChunk(
         "usage",
-        Usage(input_tokens=500, output_tokens=90, total_tokens=590, cached_input_tokens=256,
-              cache_write_input_tokens=32, reasoning_tokens=60),
+        Usage(
+            input_tokens=500,
+            output_tokens=90,
+            total_tokens=590,
+            cached_input_tokens=256,
+            cache_write_input_tokens=32,
+            reasoning_tokens=60,
+        ),
     )
 
 
 def test_tool_calls_by_single_call(backend, shared_fixtures) -> None:
     _, response = run(backend, (shared_fixtures / "openai/responses/tool_call_deltas.sse").read_bytes())
-    assert [(c.id, c.name, c.arguments) for c in response.tool_calls] == [("call_stream_1", "get_weather", {"city": "Boston"})]
+    assert [(c.id, c.name, c.arguments) for c in response.tool_calls] == [
+        ("call_stream_1", "get_weather", {"city": "Boston"})
+    ]
 
 
 def test_interleaved_parallel_calls_are_keyed_by_item_id(backend, shared_fixtures) -> None:
-    events, response = run(backend, (shared_fixtures / "openai/responses/parallel_tool_call_deltas.sse").read_bytes())
+    events, response = run(
+        backend, (shared_fixtures / "openai/responses/parallel_tool_call_deltas.sse").read_bytes()
+    )
     assert [e for e in events if e.type == "tool_call_delta"] == [
         ToolCallDelta("call_a", '{"city":'),
         ToolCallDelta("call_b", '{"tz":'),
         ToolCallDelta("call_a", '"Boston"}'),
         ToolCallDelta("call_b", '"UTC"}'),
     ]
-    assert [(c.id, c.arguments) for c in response.tool_calls] == [("call_a", {"city": "Boston"}), ("call_b", {"tz": "UTC"})]
+    assert [(c.id, c.arguments) for c in response.tool_calls] == [
+        ("call_a", {"city": "Boston"}),
+        ("call_b", {"tz": "UTC"}),
+    ]
 
 
 def test_incomplete_max_output_tokens_maps_to_length(backend, shared_fixtures) -> None:
     path = shared_fixtures / "openai/responses/incomplete_max_output_tokens.sse"
     _, response = run(backend, path.read_bytes())
     assert (response.finish_reason, response.raw_finish_reason) == ("length", "max_output_tokens")
-    assert response.usage == Usage(input_tokens=2400, output_tokens=4000, total_tokens=6400, reasoning_tokens=3700)
+    assert response.usage == Usage(
+        input_tokens=2400, output_tokens=4000, total_tokens=6400, reasoning_tokens=3700
+    )
     assert response.output_text == '{"title":"Guacamole","ingredients":['
 
 
 def test_incomplete_content_filter_and_json_type_wins_over_event_name(backend) -> None:
     _, response = run(backend, (OWN / "incomplete_content_filter.sse").read_bytes())
     assert (response.output_text, response.finish_reason, response.raw_finish_reason) == (
-        "Once upon", "content_filter", "content_filter",
+        "Once upon",
+        "content_filter",
+        "content_filter",
     )
 
 
@@ -145,19 +171,35 @@ def test_failed_emits_usage_then_adapter_error(backend, shared_fixtures) -> None
     events, response = run(backend, (shared_fixtures / "openai/responses/failed.sse").read_bytes())
     assert events[-2:] == [
         RawChunk("usage", Usage(input_tokens=20, output_tokens=1, total_tokens=21)),
-        ErrorEvent(AdapterError("provider_unavailable", "The server had an error processing your request.", provider="openai")),
+        ErrorEvent(
+            AdapterError(
+                "provider_unavailable", "The server had an error processing your request.", provider="openai"
+            )
+        ),
     ]
     assert (response.output_text, response.finish_reason) == ("par", "error")
 
 
 def test_error_event_is_terminal(backend, shared_fixtures) -> None:
     events, response = run(backend, (shared_fixtures / "openai/responses/error_event.sse").read_bytes())
-    assert events == [MessageStarted(None, None), ErrorEvent(AdapterError("rate_limited", "Rate limit reached.", provider="openai"))]
+    assert events == [
+        MessageStarted(None, None),
+        ErrorEvent(AdapterError("rate_limited", "Rate limit reached.", provider="openai")),
+    ]
     assert response.finish_reason == "error"
 
 
 def test_nested_error_object_in_error_event(backend) -> None:
-    data = named({"type": "error", "error": {"type": "invalid_request_error", "code": "context_length_exceeded", "message": "too long"}})
+    data = named(
+        {
+            "type": "error",
+            "error": {
+                "type": "invalid_request_error",
+                "code": "context_length_exceeded",
+                "message": "too long",
+            },
+        }
+    )
     events, _ = run(backend, data)
     assert events[-1] == ErrorEvent(AdapterError("context_length_exceeded", "too long", provider="openai"))
 
@@ -170,19 +212,33 @@ def test_unknown_event_types_are_ignored(backend) -> None:
         {"type": "response.completed", "response": {"status": "completed"}},
     )
     events, _ = run(backend, data)
-    assert events == [MessageStarted("r", "m"), TextDelta("ok"), TextCompleted("ok"), MessageCompleted("stop", "completed", {})]
+    assert events == [
+        MessageStarted("r", "m"),
+        TextDelta("ok"),
+        TextCompleted("ok"),
+        MessageCompleted("stop", "completed", {}),
+    ]
 
 
 def test_close_without_terminal_is_incomplete(backend) -> None:
     events, response = run(backend, named({"type": "response.output_text.delta", "delta": "half"}))
-    assert events[-1] == ErrorEvent(StreamError("incomplete", "stream ended before the provider's terminal event"))
+    assert events[-1] == ErrorEvent(
+        StreamError("incomplete", "stream ended before the provider's terminal event")
+    )
     assert response.output_text == "half"
 
 
 def test_final_arguments_over_the_limit_are_a_limit_error(backend) -> None:
     data = named(
-        {"type": "response.output_item.added", "item": {"type": "function_call", "id": "fc", "call_id": "c", "name": "f"}},
-        {"type": "response.function_call_arguments.done", "item_id": "fc", "arguments": '{"long": "argument"}'},
+        {
+            "type": "response.output_item.added",
+            "item": {"type": "function_call", "id": "fc", "call_id": "c", "name": "f"},
+        },
+        {
+            "type": "response.function_call_arguments.done",
+            "item_id": "fc",
+            "arguments": '{"long": "argument"}',
+        },
     )
     events, _ = run(backend, data, max_argument_bytes=8)
     assert events[-1].error.reason == "limit_exceeded"

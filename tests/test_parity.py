@@ -7,6 +7,7 @@ module use the ``native`` fixture and skip when it is not built.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from types import ModuleType
 
@@ -29,10 +30,11 @@ from allm.events import (
     ToolExecutionStarted,
 )
 from allm.usage import Usage
-
 from conftest import OWN_FIXTURES, SHARED_FIXTURES
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 # -- chunkings ----------------------------------------------------------------
@@ -47,15 +49,40 @@ def chunked(draw, data: bytes) -> list[bytes]:
         return [data[i : i + 1] for i in range(len(data))]
     cuts = sorted(draw(st.lists(st.integers(0, len(data)), max_size=12)))
     bounds = [0, *cuts, len(data)]
-    return [data[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 # -- SSE byte streams ---------------------------------------------------------
 
 SSE_PIECES = [
-    b"data", b"data:", b"data: ", b"event:", b"event: e", b"id:", b"id: 7", b"retry:", b"retry: 12", b":",
-    b" ", b"\n", b"\r", b"\r\n", b"\n\n", b"\r\r", b"x", b"\xc3\xa9", b"\xe2\x82\xac", b"\xf0\x9f\x91\x8b",
-    b"\xc3", b"\xa9", b"\xff", b"\x00", b"\xef\xbb\xbf", b"1", b"abc", b"{}",
+    b"data",
+    b"data:",
+    b"data: ",
+    b"event:",
+    b"event: e",
+    b"id:",
+    b"id: 7",
+    b"retry:",
+    b"retry: 12",
+    b":",
+    b" ",
+    b"\n",
+    b"\r",
+    b"\r\n",
+    b"\n\n",
+    b"\r\r",
+    b"x",
+    b"\xc3\xa9",
+    b"\xe2\x82\xac",
+    b"\xf0\x9f\x91\x8b",
+    b"\xc3",
+    b"\xa9",
+    b"\xff",
+    b"\x00",
+    b"\xef\xbb\xbf",
+    b"1",
+    b"abc",
+    b"{}",
 ]
 sse_streams = st.lists(st.sampled_from(SSE_PIECES), max_size=40).map(b"".join)
 
@@ -86,7 +113,12 @@ def test_sse_one_byte_at_a_time_gives_the_one_shot_events(backend: ModuleType, d
 
 
 @SETTINGS
-@given(data=st.data(), stream=sse_streams, line=st.none() | st.integers(0, 30), event=st.none() | st.integers(0, 30))
+@given(
+    data=st.data(),
+    stream=sse_streams,
+    line=st.none() | st.integers(0, 30),
+    event=st.none() | st.integers(0, 30),
+)
 def test_sse_native_equals_pure(native: ModuleType, data, stream: bytes, line, event) -> None:
     chunks = data.draw(chunked(stream))
     limits = {"max_line_bytes": line, "max_event_bytes": event}
@@ -98,9 +130,15 @@ def test_sse_native_equals_pure(native: ModuleType, data, stream: bytes, line, e
 ids = st.sampled_from(["a", "b", "c"])
 texts = st.text(max_size=6)
 small_json = st.dictionaries(st.sampled_from(["k", "n"]), st.integers(-3, 3) | texts, max_size=2)
-usages = st.builds(Usage, input_tokens=st.integers(0, 99), output_tokens=st.integers(0, 99), total_tokens=st.integers(0, 200))
+usages = st.builds(
+    Usage, input_tokens=st.integers(0, 99), output_tokens=st.integers(0, 99), total_tokens=st.integers(0, 200)
+)
 errors = st.sampled_from(
-    [StreamError("incomplete", "cut"), AdapterError("rate_limited", "slow", provider="openai"), StreamError("malformed_event")]
+    [
+        StreamError("incomplete", "cut"),
+        AdapterError("rate_limited", "slow", provider="openai"),
+        StreamError("malformed_event"),
+    ]
 )
 events = st.one_of(
     st.builds(MessageStarted, st.none() | ids, st.none() | texts),

@@ -36,12 +36,16 @@ def test_default_options_drop_only_non_usage_raw_chunks(backend: ModuleType) -> 
 
 
 def test_include_raw_chunks_keeps_reasoning_deltas(backend: ModuleType) -> None:
-    events = feed_all(backend.StreamDecoder("openai-responses", include_raw_chunks=True), REASONING.read_bytes())
+    events = feed_all(
+        backend.StreamDecoder("openai-responses", include_raw_chunks=True), REASONING.read_bytes()
+    )
     assert RawChunk("reasoning_delta", "Look it ") in events
 
 
 def test_emit_text_deltas_false_still_gives_text_completed(backend: ModuleType) -> None:
-    events = feed_all(backend.StreamDecoder("openai-responses", emit_text_deltas=False), REASONING.read_bytes())
+    events = feed_all(
+        backend.StreamDecoder("openai-responses", emit_text_deltas=False), REASONING.read_bytes()
+    )
     assert not any(e.type == "text_delta" for e in events)
     assert [e.text for e in events if e.type == "text_completed"] == ["Checking…"]
 
@@ -55,8 +59,13 @@ def test_emit_tool_deltas_false_drops_only_tool_deltas(backend: ModuleType) -> N
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"emit_text_deltas": False}, {"emit_tool_deltas": False}, {"include_raw_chunks": True},
-     {"emit_text_deltas": False, "emit_tool_deltas": False, "include_raw_chunks": False}],
+    [
+        {},
+        {"emit_text_deltas": False},
+        {"emit_tool_deltas": False},
+        {"include_raw_chunks": True},
+        {"emit_text_deltas": False, "emit_tool_deltas": False, "include_raw_chunks": False},
+    ],
 )
 def test_filtering_never_changes_the_response(backend: ModuleType, options: dict) -> None:
     for path in (TOOLS, REASONING):
@@ -87,13 +96,21 @@ def test_feed_quiet_returns_the_unfiltered_event_count(backend: ModuleType) -> N
 
 def test_fail_after_partial_content_keeps_text_and_usage(backend: ModuleType) -> None:
     decoder = backend.StreamDecoder("anthropic")
-    decoder.feed((OWN / "anthropic" / "thinking_text_tool_cache.sse").read_bytes().split(b"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":2")[0])
+    decoder.feed(
+        (OWN / "anthropic" / "thinking_text_tool_cache.sse")
+        .read_bytes()
+        .split(b'event: content_block_start\ndata: {"type":"content_block_start","index":2')[0]
+    )
     failure = AdapterError("network_error", "connection reset", provider="anthropic")
     events = decoder.fail(failure)
     assert [e.type for e in events] == ["raw_chunk", "error"]
     assert events[-1] == ErrorEvent(failure)
     response = decoder.response()
-    assert (response.output_text, response.finish_reason, response.metadata["error"]) == ("One moment.", "error", failure)
+    assert (response.output_text, response.finish_reason, response.metadata["error"]) == (
+        "One moment.",
+        "error",
+        failure,
+    )
     assert response.usage.input_tokens == 1070
 
 
@@ -134,12 +151,16 @@ def test_started_and_done_track_the_stream(backend: ModuleType) -> None:
 
 def test_close_with_nothing_received_is_incomplete_without_message_started(backend: ModuleType) -> None:
     decoder = backend.StreamDecoder("gemini")
-    assert decoder.close() == [ErrorEvent(StreamError("incomplete", "stream ended before the provider's terminal event"))]
+    assert decoder.close() == [
+        ErrorEvent(StreamError("incomplete", "stream ended before the provider's terminal event"))
+    ]
 
 
 def test_sse_line_limit_becomes_an_error_event_after_earlier_events(backend: ModuleType) -> None:
     decoder = backend.StreamDecoder("openai-chat", max_line_bytes=64)
-    events = decoder.feed(b'data: {"id":"a","choices":[{"delta":{"content":"ok"}}]}\n\ndata: "' + b"x" * 100 + b'"\n\n')
+    events = decoder.feed(
+        b'data: {"id":"a","choices":[{"delta":{"content":"ok"}}]}\n\ndata: "' + b"x" * 100 + b'"\n\n'
+    )
     assert events[0] == MessageStarted("a", None)
     assert events[-1] == ErrorEvent(StreamError("limit_exceeded", "SSE line exceeds max_line_bytes (64)"))
     assert decoder.response().output_text == "ok"
@@ -160,13 +181,20 @@ def test_limit_error_after_terminal_event_in_same_chunk_is_not_reported(backend:
 def test_collect_folds_chunks_into_the_response(backend: ModuleType) -> None:
     data = TOOLS.read_bytes()
     response = backend.collect("openai-chat", [data[i : i + 3] for i in range(0, len(data), 3)])
-    assert [(c.id, c.arguments) for c in response.tool_calls] == [("call_x", {"q": "cats"}), ("call_y", {"n": 3})]
+    assert [(c.id, c.arguments) for c in response.tool_calls] == [
+        ("call_x", {"q": "cats"}),
+        ("call_y", {"n": 3}),
+    ]
     assert response.finish_reason == "tool_calls"
 
 
 def test_collect_of_a_cut_stream_is_incomplete(backend: ModuleType) -> None:
     response = backend.collect("openai-chat", [b'data: {"choices":[{"delta":{"content":"par"}}]}\n\n'])
-    assert (response.output_text, response.finish_reason, response.metadata["error"].reason) == ("par", "error", "incomplete")
+    assert (response.output_text, response.finish_reason, response.metadata["error"].reason) == (
+        "par",
+        "error",
+        "incomplete",
+    )
 
 
 def test_collect_accepts_limits(backend: ModuleType) -> None:
@@ -178,6 +206,10 @@ def test_collect_usage_from_a_generator(backend: ModuleType) -> None:
     data = (OWN / "openai-chat" / "text_usage_crlf.sse").read_bytes()
     response = backend.collect("openai-chat", (bytes([b]) for b in data))
     assert response.usage == Usage(
-        input_tokens=100, output_tokens=40, total_tokens=140, cached_input_tokens=64,
-        cache_write_input_tokens=8, reasoning_tokens=16,
+        input_tokens=100,
+        output_tokens=40,
+        total_tokens=140,
+        cached_input_tokens=64,
+        cache_write_input_tokens=8,
+        reasoning_tokens=16,
     )

@@ -46,7 +46,10 @@ CASES: dict[str, tuple[list[bytes], list[ServerSentEvent]]] = {
     "empty_data_buffer_dispatches_nothing": ([b"event: ping\n\n"], []),
     "event_type_resets_even_without_dispatch": ([b"event: ping\n\ndata: x\n\n"], [ev("x")]),
     "event_type_names_the_event": ([b"event: add\ndata: 1\n\n"], [ev("1", event="add")]),
-    "event_type_applies_to_one_event": ([b"event: add\ndata: 1\n\ndata: 2\n\n"], [ev("1", event="add"), ev("2")]),
+    "event_type_applies_to_one_event": (
+        [b"event: add\ndata: 1\n\ndata: 2\n\n"],
+        [ev("1", event="add"), ev("2")],
+    ),
     "empty_event_type_is_message": ([b"event:\ndata: 1\n\n"], [ev("1")]),
     "last_event_type_field_wins": ([b"event: a\nevent: b\ndata: 1\n\n"], [ev("1", event="b")]),
     "id_persists_across_events": ([b"id: 7\ndata: a\n\ndata: b\n\n"], [ev("a", id="7"), ev("b", id="7")]),
@@ -66,7 +69,10 @@ CASES: dict[str, tuple[list[bytes], list[ServerSentEvent]]] = {
     "unterminated_line_at_eof_discarded": ([b"data: a\n\ndata: b"], [ev("a")]),
     "only_blank_lines": ([b"\n\r\n\r\n"], []),
     "invalid_utf8_becomes_replacement": ([b"data: a\xffb\n\n"], [ev("a\ufffdb")]),
-    "truncated_utf8_before_line_end_is_one_replacement": ([b"data: \xe2\x82\ndata: ok\n\n"], [ev("\ufffd\nok")]),
+    "truncated_utf8_before_line_end_is_one_replacement": (
+        [b"data: \xe2\x82\ndata: ok\n\n"],
+        [ev("\ufffd\nok")],
+    ),
     "multibyte_split_across_chunks": ([b"data: \xe2", b"\x82\xac \xf0\x9f", b"\x91\x8b\n\n"], [ev("€ 👋")]),
     "nul_in_data_kept": ([b"data: a\x00b\n\n"], [ev("a\x00b")]),
     "invalid_utf8_in_event_type": ([b"event: \xff\ndata: x\n\n"], [ev("x", event="\ufffd")]),

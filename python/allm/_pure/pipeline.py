@@ -7,7 +7,8 @@ stream options let through.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..errors import AllmError
 from ..events import Event
@@ -24,7 +25,7 @@ __all__ = ["StreamDecoder", "collect"]
 class StreamDecoder:
     """Bytes of one provider stream in, allm events out, one batch per chunk."""
 
-    __slots__ = ("wire", "_sse", "_decoder", "_fold", "_options", "_unfiltered", "started")
+    __slots__ = ("_decoder", "_fold", "_options", "_sse", "_unfiltered", "started", "wire")
 
     def __init__(
         self,

@@ -26,19 +26,19 @@ class SSEDecoder:
     """Bytes in, ``ServerSentEvent`` values out; chunks may split anywhere."""
 
     __slots__ = (
-        "max_line_bytes",
-        "max_event_bytes",
-        "last_event_id",
-        "retry",
-        "_buf",
         "_bom_pending",
-        "_skip_lf",
+        "_buf",
         "_data",
         "_data_bytes",
-        "_has_data",
-        "_event_type",
-        "_id_buffer",
         "_event_retry",
+        "_event_type",
+        "_has_data",
+        "_id_buffer",
+        "_skip_lf",
+        "last_event_id",
+        "max_event_bytes",
+        "max_line_bytes",
+        "retry",
     )
 
     def __init__(
@@ -143,12 +143,11 @@ class SSEDecoder:
             elif name == b"id":
                 if b"\x00" not in value:
                     self._id_buffer = value.decode("utf-8", "replace")
-            elif name == b"retry":
-                if value and value.isdigit() and value.isascii():
-                    number = int(value)
-                    if number <= _MAX_RETRY:
-                        self.retry = number
-                        self._event_retry = number
+            elif name == b"retry" and value and value.isdigit() and value.isascii():
+                number = int(value)
+                if number <= _MAX_RETRY:
+                    self.retry = number
+                    self._event_retry = number
         if max_line is not None and len(rest) > max_line:
             return StreamError("limit_exceeded", f"SSE line exceeds max_line_bytes ({max_line})")
         return None

@@ -51,7 +51,7 @@ def get_list(obj: dict[str, Any], key: str) -> list[Any] | None:
 class ToolCall:
     """One tool call being assembled."""
 
-    __slots__ = ("key", "id", "name", "parts", "nbytes", "final", "metadata", "started", "completed")
+    __slots__ = ("completed", "final", "id", "key", "metadata", "name", "nbytes", "parts", "started")
 
     def __init__(self, key: Any, id: str | None = None, name: str | None = None) -> None:
         self.key = key

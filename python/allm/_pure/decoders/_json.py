@@ -17,7 +17,7 @@ try:  # optional fast path; results are the same
 except ImportError:  # pragma: no cover - exercised where orjson is absent
     _orjson = None
 
-__all__ = ["JSONError", "loads", "parse_arguments", "canonical_dumps"]
+__all__ = ["JSONError", "canonical_dumps", "loads", "parse_arguments"]
 
 _MAX_DEPTH = 127
 _INT_MIN = -(2**63)
