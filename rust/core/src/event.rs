@@ -133,18 +133,19 @@ pub enum ErrorClass {
 pub struct CoreError {
     pub class: ErrorClass,
     pub reason: &'static str,
-    pub message: String,
+    /// `None` gives the error class's default message.
+    pub message: Option<String>,
 }
 
 impl CoreError {
     pub fn stream(reason: &'static str, message: impl Into<String>) -> Self {
-        CoreError { class: ErrorClass::Stream, reason, message: message.into() }
+        CoreError { class: ErrorClass::Stream, reason, message: Some(message.into()) }
     }
-    pub fn adapter(provider: &'static str, reason: &'static str, message: impl Into<String>) -> Self {
-        CoreError { class: ErrorClass::Adapter { provider }, reason, message: message.into() }
+    pub fn adapter(provider: &'static str, reason: &'static str, message: Option<String>) -> Self {
+        CoreError { class: ErrorClass::Adapter { provider }, reason, message }
     }
     pub fn external() -> Self {
-        CoreError { class: ErrorClass::External, reason: "unknown", message: String::new() }
+        CoreError { class: ErrorClass::External, reason: "unknown", message: None }
     }
 }
 

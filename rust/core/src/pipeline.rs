@@ -1,6 +1,6 @@
 //! Bytes in, core events out: the SSE decoder feeding a wire decoder.
 
-use crate::event::{CoreError, CoreEvent, Event};
+use crate::event::{CoreError, CoreEvent, Event, RawData};
 use crate::fold::Fold;
 use crate::sse::SseDecoder;
 use crate::wire::{AnyDecoder, Wire, WireDecoder};
@@ -72,6 +72,9 @@ impl Pipeline {
                     }
                 }
                 Err(err) => {
+                    if let Some(u) = decoder.take_usage() {
+                        out.push(Event::RawChunk(RawData::Usage(u)));
+                    }
                     out.push(Event::Error(err));
                     *done = true;
                 }
@@ -79,8 +82,7 @@ impl Pipeline {
         });
         if let Err(err) = result {
             if !self.done {
-                out.push(Event::Error(CoreError::stream("limit_exceeded", err.to_string())));
-                self.done = true;
+                self.terminal_error(CoreError::stream("limit_exceeded", err.to_string()), out);
             }
         }
         self.started |= out.len() > before;
@@ -94,7 +96,7 @@ impl Pipeline {
         let before = out.len();
         self.sse.close();
         if let Err(err) = self.decoder.on_close(out) {
-            out.push(Event::Error(err));
+            self.terminal_error(err, out);
         }
         self.done = true;
         self.started |= out.len() > before;
@@ -105,9 +107,17 @@ impl Pipeline {
         if self.done {
             return;
         }
+        self.terminal_error(error, out);
+        self.started = true;
+    }
+
+    /// The usage so far (if any), then the error.
+    fn terminal_error(&mut self, error: CoreError, out: &mut Vec<CoreEvent>) {
+        if let Some(u) = self.decoder.take_usage() {
+            out.push(Event::RawChunk(RawData::Usage(u)));
+        }
         out.push(Event::Error(error));
         self.done = true;
-        self.started = true;
     }
 }
 

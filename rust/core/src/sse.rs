@@ -21,8 +21,8 @@ pub struct SseEventRef<'a> {
     pub data: &'a str,
     /// The last event id in force when the event was dispatched.
     pub id: &'a str,
-    /// The `retry` field given in this event's block, if any (decimal digits).
-    pub retry: Option<&'a str>,
+    /// The `retry` field given in this event's block, if any.
+    pub retry: Option<u64>,
 }
 
 /// An owned dispatched event (tests and simple callers).
@@ -35,20 +35,15 @@ pub struct SseEvent {
 }
 
 impl SseEventRef<'_> {
-    /// An owned copy (`retry` saturates at `u64::MAX`).
+    /// An owned copy.
     pub fn to_owned_event(&self) -> SseEvent {
-        SseEvent {
-            event: self.event.to_owned(),
-            data: self.data.to_owned(),
-            id: self.id.to_owned(),
-            retry: self.retry.map(parse_digits_saturating),
-        }
+        SseEvent { event: self.event.to_owned(), data: self.data.to_owned(), id: self.id.to_owned(), retry: self.retry }
     }
 }
 
-/// Parses a string of ASCII digits, saturating at `u64::MAX`.
-pub fn parse_digits_saturating(s: &str) -> u64 {
-    s.bytes().fold(0u64, |acc, b| acc.saturating_mul(10).saturating_add(u64::from(b - b'0')))
+/// Parses a non-empty string of ASCII digits; `None` above `u64::MAX`.
+pub fn parse_digits(s: &[u8]) -> Option<u64> {
+    s.iter().try_fold(0u64, |acc, b| acc.checked_mul(10)?.checked_add(u64::from(b - b'0')))
 }
 
 /// A limit breach; the decoder is unusable afterwards.
@@ -56,7 +51,7 @@ pub fn parse_digits_saturating(s: &str) -> u64 {
 pub enum SseError {
     /// A line (without its terminator) grew past `max_line_bytes`.
     LineTooLong { limit: usize },
-    /// An event's data (lines joined with "\n", UTF-8) grew past `max_event_bytes`.
+    /// An event's data (raw bytes of its data lines joined with "\n") grew past `max_event_bytes`.
     EventTooLarge { limit: usize },
 }
 
@@ -64,10 +59,10 @@ impl fmt::Display for SseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SseError::LineTooLong { limit } => {
-                write!(f, "SSE line longer than max_line_bytes ({limit} bytes)")
+                write!(f, "SSE line exceeds max_line_bytes ({limit})")
             }
             SseError::EventTooLarge { limit } => {
-                write!(f, "SSE event data larger than max_event_bytes ({limit} bytes)")
+                write!(f, "SSE event exceeds max_event_bytes ({limit})")
             }
         }
     }
@@ -88,10 +83,12 @@ pub struct SseDecoder {
     event_type: String,
     id_buffer: String,
     last_event_id: String,
-    /// `retry` digits given in the current event block.
-    event_retry: Option<String>,
+    /// Raw byte length of the data it would dispatch (`None`: no data line yet).
+    data_bytes: Option<usize>,
+    /// `retry` given in the current event block.
+    event_retry: Option<u64>,
     /// The last valid `retry` field (persists).
-    retry: Option<String>,
+    retry: Option<u64>,
     max_line_bytes: Option<usize>,
     max_event_bytes: Option<usize>,
     failed: Option<SseError>,
@@ -114,6 +111,7 @@ impl SseDecoder {
             event_type: String::new(),
             id_buffer: String::new(),
             last_event_id: String::new(),
+            data_bytes: None,
             event_retry: None,
             retry: None,
             max_line_bytes,
@@ -127,14 +125,9 @@ impl SseDecoder {
         &self.last_event_id
     }
 
-    /// The last valid `retry` field, as decimal digits.
-    pub fn retry_digits(&self) -> Option<&str> {
-        self.retry.as_deref()
-    }
-
-    /// The last valid `retry` field (saturating).
+    /// The last valid `retry` field.
     pub fn retry(&self) -> Option<u64> {
-        self.retry.as_deref().map(parse_digits_saturating)
+        self.retry
     }
 
     /// The error that stopped the decoder, if any.
@@ -153,6 +146,7 @@ impl SseDecoder {
             self.failed = Some(err.clone());
             self.pending = Vec::new();
             self.data = String::new();
+            self.data_bytes = None;
         }
         result
     }
@@ -168,6 +162,7 @@ impl SseDecoder {
     pub fn close(&mut self) {
         self.pending.clear();
         self.data.clear();
+        self.data_bytes = None;
         self.event_type.clear();
         self.event_retry = None;
         self.skip_lf = false;
@@ -277,13 +272,14 @@ impl SseDecoder {
         };
         match name {
             b"data" => {
-                let value = decode(value);
+                let size = self.data_bytes.map_or(value.len(), |n| n + 1 + value.len());
                 if let Some(limit) = self.max_event_bytes {
-                    if self.data.len() + value.len() > limit {
+                    if size > limit {
                         return Err(SseError::EventTooLarge { limit });
                     }
                 }
-                self.data.push_str(&value);
+                self.data_bytes = Some(size);
+                self.data.push_str(&decode(value));
                 self.data.push('\n');
             }
             b"event" => {
@@ -298,10 +294,10 @@ impl SseDecoder {
             }
             b"retry" => {
                 if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
-                    // SAFETY-free: ASCII digits are valid UTF-8.
-                    let digits = String::from_utf8_lossy(value).into_owned();
-                    self.retry = Some(digits.clone());
-                    self.event_retry = Some(digits);
+                    if let Some(n) = parse_digits(value) {
+                        self.retry = Some(n);
+                        self.event_retry = Some(n);
+                    }
                 }
             }
             _ => {}
@@ -314,14 +310,15 @@ impl SseDecoder {
             self.last_event_id.clear();
             self.last_event_id.push_str(&self.id_buffer);
         }
-        if self.data.is_empty() {
+        if self.data_bytes.is_none() {
             self.event_type.clear();
             self.event_retry = None;
             return;
         }
+        self.data_bytes = None;
         self.data.pop(); // the trailing "\n"
         let event = if self.event_type.is_empty() { "message" } else { self.event_type.as_str() };
-        on_event(SseEventRef { event, data: &self.data, id: &self.last_event_id, retry: self.event_retry.as_deref() });
+        on_event(SseEventRef { event, data: &self.data, id: &self.last_event_id, retry: self.event_retry });
         self.data.clear();
         self.event_type.clear();
         self.event_retry = None;
@@ -417,10 +414,16 @@ mod tests {
                 ev("message", "d", "", None),
             ],
         );
-        let input = b"retry: 100\ndata: a\n\nretry: 1x\ndata: b\n\nretry:\ndata: c\n\n";
+        let input =
+            b"retry: 100\ndata: a\n\nretry: 1x\ndata: b\n\nretry:\ndata: c\n\nretry: 18446744073709551616\ndata: d\n\n";
         check_all_splits(
             input,
-            &[ev("message", "a", "", Some(100)), ev("message", "b", "", None), ev("message", "c", "", None)],
+            &[
+                ev("message", "a", "", Some(100)),
+                ev("message", "b", "", None),
+                ev("message", "c", "", None),
+                ev("message", "d", "", None),
+            ],
         );
         let mut d = SseDecoder::default();
         d.feed_owned(b"retry: 5\n\nid: 7\n\n").unwrap();
@@ -446,5 +449,8 @@ mod tests {
         assert_eq!(d.feed_owned(b"data: ab\ndata: ab\n\n").unwrap().len(), 1);
         let mut d = SseDecoder::new(None, Some(5));
         assert_eq!(d.feed_owned(b"data: abc\ndata: ab\n\n"), Err(SseError::EventTooLarge { limit: 5 }));
+        // Raw bytes count, before U+FFFD replacement.
+        let mut d = SseDecoder::new(None, Some(2));
+        assert_eq!(d.feed_owned(b"data: \xff\xff\n\n").unwrap()[0].data, "\u{FFFD}\u{FFFD}");
     }
 }

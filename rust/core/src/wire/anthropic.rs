@@ -3,7 +3,9 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{adapter_reason, int, parse, string, Call, Common, WireDecoder, MSG_INCOMPLETE};
+use super::{
+    count, nested_count, obj, parse_payload, provider_error, string, Call, Common, WireDecoder, MSG_INCOMPLETE,
+};
 use crate::event::{CoreError, CoreEvent, Usage};
 use crate::lenient::{LInt, LObj, LStr};
 use crate::sse::SseEventRef;
@@ -49,24 +51,24 @@ struct Block<'a> {
     name: LStr<'a>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum BlockKind {
-    Text,
-    Thinking,
-    Tool(usize),
+/// Merged usage counts.
+#[derive(Default)]
+struct Counts {
+    input: Option<i64>,
+    output: Option<i64>,
+    cache_read: Option<i64>,
+    cache_write: Option<i64>,
+    thinking: Option<i64>,
 }
 
 /// The anthropic decoder.
 pub struct Decoder {
     c: Common,
-    blocks: Vec<(i64, BlockKind)>,
-    usage: Map<String, Value>,
-    usage_seen: bool,
+    /// Tool-use blocks by `index`: the call position.
+    tool_blocks: Vec<(i64, usize)>,
+    counts: Counts,
     stop_reason: Option<String>,
 }
-
-const USAGE_FIELDS: [&str; 4] =
-    ["input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"];
 
 /// Maps an Anthropic stop_reason.
 pub fn map_stop(raw: &str) -> &'static str {
@@ -79,90 +81,80 @@ pub fn map_stop(raw: &str) -> &'static str {
     }
 }
 
-/// Usage from merged Anthropic usage fields.
-pub fn usage(u: &Map<String, Value>) -> Usage {
-    let input = int(u, "input_tokens").unwrap_or(0);
-    let read = int(u, "cache_read_input_tokens").unwrap_or(0);
-    let write = int(u, "cache_creation_input_tokens").unwrap_or(0);
-    let output = int(u, "output_tokens").unwrap_or(0);
-    let total_input = input + read + write;
-    let mut extra = Map::new();
-    extra.insert("uncached_input_tokens".to_owned(), Value::from(input));
-    Usage {
-        input_tokens: total_input,
-        output_tokens: output,
-        total_tokens: total_input + output,
-        cached_input_tokens: read,
-        cache_write_input_tokens: write,
-        reasoning_tokens: 0,
-        extra,
-    }
-}
-
 impl Decoder {
     pub fn new(max_argument_bytes: Option<usize>) -> Self {
         Decoder {
             c: Common::new(max_argument_bytes),
-            blocks: Vec::new(),
-            usage: Map::new(),
-            usage_seen: false,
+            tool_blocks: Vec::new(),
+            counts: Counts::default(),
             stop_reason: None,
         }
     }
 
-    fn block(&self, index: Option<i64>) -> Option<BlockKind> {
+    fn block_call(&self, index: Option<i64>) -> Option<usize> {
         let index = index?;
-        self.blocks.iter().rev().find(|(i, _)| *i == index).map(|(_, k)| *k)
+        self.tool_blocks.iter().rev().find(|(i, _)| *i == index).map(|(_, c)| *c)
     }
 
-    fn merge_usage(&mut self, u: &Map<String, Value>) {
-        for key in USAGE_FIELDS {
-            if let Some(v) = u.get(key).filter(|v| v.as_i64().is_some()) {
-                self.usage.insert(key.to_owned(), v.clone());
-                self.usage_seen = true;
+    /// A count present in the newer usage replaces the older one; never summed.
+    fn merge_usage(&mut self, u: Option<&Map<String, Value>>) {
+        let Some(u) = u else { return };
+        let c = &mut self.counts;
+        for (slot, key) in [
+            (&mut c.input, "input_tokens"),
+            (&mut c.output, "output_tokens"),
+            (&mut c.cache_read, "cache_read_input_tokens"),
+            (&mut c.cache_write, "cache_creation_input_tokens"),
+        ] {
+            if let Some(n) = count(u, key) {
+                *slot = Some(n);
             }
         }
+        if let Some(n) = nested_count(u, "output_tokens_details", "thinking_tokens") {
+            c.thinking = Some(n);
+        }
+        let uncached = c.input.unwrap_or(0);
+        let read = c.cache_read.unwrap_or(0);
+        let write = c.cache_write.unwrap_or(0);
+        let output = c.output.unwrap_or(0);
+        let total_input = uncached + read + write;
+        let mut extra = Map::new();
+        extra.insert("uncached_input_tokens".to_owned(), Value::from(uncached));
+        self.c.usage = Some(Usage {
+            input_tokens: total_input,
+            output_tokens: output,
+            total_tokens: total_input + output,
+            cached_input_tokens: read,
+            cache_write_input_tokens: write,
+            reasoning_tokens: c.thinking.unwrap_or(0),
+            extra,
+        });
     }
 }
 
 impl WireDecoder for Decoder {
     fn on_event(&mut self, event: SseEventRef<'_>, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
-        let LObj(p) = parse::<LObj<Payload>>(event.data)?;
-        let Some(p) = p else {
+        if event.data == "[DONE]" {
             return Ok(());
-        };
-        let kind = p.kind.as_deref().unwrap_or(event.event);
-        let message = p.message.0.as_ref();
-        if kind == "message_start" {
-            self.c.start(message.and_then(|m| string(m, "id")), message.and_then(|m| string(m, "model")), out);
-        } else {
-            self.c.start(None, None, out);
         }
-        match kind {
-            "message_start" => {
-                if let Some(u) = message.and_then(|m| m.get("usage")).and_then(Value::as_object) {
-                    self.merge_usage(u);
-                }
-            }
+        let holder;
+        let p = parse_payload!(event.data, Payload, holder);
+        let message = p.message.0.as_ref();
+        self.c.start(message.and_then(|m| string(m, "id")), message.and_then(|m| string(m, "model")), out);
+        match p.kind.as_deref().unwrap_or(event.event) {
+            "message_start" => self.merge_usage(message.and_then(|m| obj(m, "usage"))),
             "content_block_start" => {
-                let Some(index) = p.index.0 else { return Ok(()) };
-                let Some(block) = &p.content_block.0 else { return Ok(()) };
-                let kind = match block.kind.as_deref() {
-                    Some("text") => BlockKind::Text,
-                    Some("thinking") => BlockKind::Thinking,
-                    Some("tool_use") => {
-                        self.c.calls.push(Call {
-                            id: Some(block.id.as_deref().unwrap_or("").to_owned()),
-                            name: Some(block.name.as_deref().unwrap_or("").to_owned()),
-                            ..Call::default()
-                        });
-                        let i = self.c.calls.len() - 1;
-                        self.c.maybe_start_call(i, out);
-                        BlockKind::Tool(i)
-                    }
-                    _ => return Ok(()),
+                let (Some(index), Some(block)) = (p.index.0, &p.content_block.0) else { return Ok(()) };
+                if block.kind.as_deref() != Some("tool_use") {
+                    return Ok(());
+                }
+                let call = Call {
+                    id: Some(block.id.as_deref().unwrap_or("").to_owned()),
+                    name: Some(block.name.as_deref().unwrap_or("").to_owned()),
+                    ..Call::default()
                 };
-                self.blocks.push((index, kind));
+                let i = self.c.new_call(call, out);
+                self.tool_blocks.push((index, i));
             }
             "content_block_delta" => {
                 let Some(delta) = &p.delta.0 else { return Ok(()) };
@@ -173,10 +165,12 @@ impl WireDecoder for Decoder {
                         }
                     }
                     Some("input_json_delta") => {
-                        if let (Some(BlockKind::Tool(i)), Some(j)) =
-                            (self.block(p.index.0), delta.partial_json.as_deref())
-                        {
-                            self.c.call_delta(i, j, out)?;
+                        if let Some(i) = self.block_call(p.index.0) {
+                            if !self.c.calls[i].completed {
+                                if let Some(j) = delta.partial_json.as_deref() {
+                                    self.c.call_delta(i, j, out)?;
+                                }
+                            }
                         }
                     }
                     Some("thinking_delta") => {
@@ -188,7 +182,7 @@ impl WireDecoder for Decoder {
                 }
             }
             "content_block_stop" => {
-                if let Some(BlockKind::Tool(i)) = self.block(p.index.0) {
+                if let Some(i) = self.block_call(p.index.0) {
                     self.c.complete_call(i, out);
                 }
             }
@@ -196,24 +190,14 @@ impl WireDecoder for Decoder {
                 if let Some(reason) = p.delta.0.as_ref().and_then(|d| d.stop_reason.as_deref()) {
                     self.stop_reason = Some(reason.to_owned());
                 }
-                if let Some(u) = &p.usage.0 {
-                    self.merge_usage(u);
-                }
+                self.merge_usage(p.usage.0.as_ref());
             }
             "message_stop" => {
-                if self.usage_seen {
-                    self.c.usage = Some(usage(&self.usage));
-                }
                 let raw = self.stop_reason.take();
                 let mapped = raw.as_deref().map(map_stop);
                 self.c.finish(mapped, raw, out);
             }
-            "error" => {
-                let err = p.error.0.as_ref();
-                let kind = err.and_then(|e| string(e, "type"));
-                let message = err.and_then(|e| string(e, "message")).unwrap_or("provider error").to_owned();
-                return Err(CoreError::adapter("anthropic", adapter_reason(kind, None), message));
-            }
+            "error" => return Err(provider_error(Some(p.error.0.as_ref().unwrap_or(&Map::new())), "anthropic")),
             _ => {}
         }
         Ok(())
@@ -221,6 +205,10 @@ impl WireDecoder for Decoder {
 
     fn on_close(&mut self, _out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
         Err(CoreError::stream("incomplete", MSG_INCOMPLETE))
+    }
+
+    fn take_usage(&mut self) -> Option<Usage> {
+        self.c.usage.take()
     }
 }
 
@@ -291,7 +279,7 @@ mod tests {
         let events = run("anthropic", body.as_bytes());
         assert_eq!(
             events.last(),
-            Some(&Event::Error(CoreError::adapter("anthropic", "provider_unavailable", "Overloaded")))
+            Some(&Event::Error(CoreError::adapter("anthropic", "provider_unavailable", Some("Overloaded".into()))))
         );
     }
 }

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{adapter_reason, int, parse, Call, Common, WireDecoder, MSG_INCOMPLETE};
+use super::{canonical_dumps, count, parse_payload, provider_error, Call, Common, WireDecoder, MSG_INCOMPLETE};
 use crate::event::{CoreError, CoreEvent, Usage};
 use crate::lenient::{LArr, LBool, LObj, LStr};
 use crate::sse::SseEventRef;
@@ -60,7 +60,6 @@ struct Part<'a> {
 /// The gemini decoder.
 pub struct Decoder {
     c: Common,
-    calls_seen: usize,
 }
 
 /// Maps a Gemini finishReason.
@@ -80,24 +79,48 @@ pub fn map_finish(raw: &str, calls_seen: bool) -> &'static str {
 /// Usage from a Gemini `usageMetadata` object.
 pub fn usage(u: &Map<String, Value>) -> Usage {
     Usage {
-        input_tokens: int(u, "promptTokenCount").unwrap_or(0),
-        output_tokens: int(u, "candidatesTokenCount").or_else(|| int(u, "responseTokenCount")).unwrap_or(0),
-        total_tokens: int(u, "totalTokenCount").unwrap_or(0),
-        cached_input_tokens: int(u, "cachedContentTokenCount").unwrap_or(0),
+        input_tokens: count(u, "promptTokenCount").unwrap_or(0),
+        output_tokens: count(u, "candidatesTokenCount").or_else(|| count(u, "responseTokenCount")).unwrap_or(0),
+        total_tokens: count(u, "totalTokenCount").unwrap_or(0),
+        cached_input_tokens: count(u, "cachedContentTokenCount").unwrap_or(0),
         cache_write_input_tokens: 0,
-        reasoning_tokens: int(u, "thoughtsTokenCount").unwrap_or(0),
+        reasoning_tokens: count(u, "thoughtsTokenCount").unwrap_or(0),
         extra: Map::new(),
     }
 }
 
-/// The JSON text of a functionCall's args, as `tool_call_delta` carries it.
-pub fn args_json(args: &Map<String, Value>) -> String {
-    serde_json::to_string(args).unwrap_or_else(|_| "{}".to_owned())
-}
-
 impl Decoder {
     pub fn new(max_argument_bytes: Option<usize>) -> Self {
-        Decoder { c: Common::new(max_argument_bytes), calls_seen: 0 }
+        Decoder { c: Common::new(max_argument_bytes) }
+    }
+
+    fn part(&mut self, part: &Part<'_>, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
+        if let Some(text) = part.text.as_deref() {
+            if part.thought.0 == Some(true) {
+                self.c.reasoning_delta(text, out);
+            } else {
+                self.c.text_delta(text, out);
+            }
+        }
+        let Some(fc) = &part.function_call.0 else { return Ok(()) };
+        let n = self.c.calls.len();
+        let id = match fc.get("id").and_then(Value::as_str) {
+            Some(id) if !id.is_empty() => id.to_owned(),
+            _ => format!("call_{n}"),
+        };
+        let name = fc.get("name").and_then(Value::as_str).unwrap_or("").to_owned();
+        let raw = match fc.get("args") {
+            None | Some(Value::Null) => "{}".to_owned(),
+            Some(args) => canonical_dumps(args),
+        };
+        let mut call = Call { key: n as i64, id: Some(id), name: Some(name), ..Call::default() };
+        if let Some(sig) = part.thought_signature.as_deref() {
+            call.metadata.insert("thought_signature".to_owned(), Value::String(sig.to_owned()));
+        }
+        let i = self.c.new_call(call, out);
+        self.c.call_delta(i, &raw, out)?;
+        self.c.complete_call(i, out);
+        Ok(())
     }
 }
 
@@ -106,61 +129,32 @@ impl WireDecoder for Decoder {
         if event.data == "[DONE]" {
             return Ok(());
         }
-        let LObj(p) = parse::<LObj<Payload>>(event.data)?;
-        let Some(p) = p else {
-            return Ok(());
-        };
+        let holder;
+        let p = parse_payload!(event.data, Payload, holder);
         self.c.start(p.response_id.as_deref(), p.model_version.as_deref(), out);
         if let Some(err) = &p.error.0 {
-            let status = err.get("status").and_then(Value::as_str);
-            let message = err.get("message").and_then(Value::as_str).unwrap_or("provider error").to_owned();
-            return Err(CoreError::adapter("gemini", adapter_reason(status, None), message));
+            return Err(provider_error(Some(err), "gemini"));
         }
         if let Some(u) = &p.usage_metadata.0 {
             self.c.usage = Some(usage(u));
         }
-        let candidate = p.candidates.items().first().and_then(|c| c.0.as_ref());
-        if candidate.is_none() {
+        let candidates = p.candidates.items();
+        let Some(first) = candidates.first() else {
             if let Some(reason) = p.prompt_feedback.0.as_ref().and_then(|f| f.block_reason.as_deref()) {
-                return Err(CoreError::adapter("gemini", "content_filter", format!("prompt blocked: {reason}")));
+                return Err(CoreError::adapter("gemini", "content_filter", Some(format!("prompt blocked: {reason}"))));
             }
             return Ok(());
-        }
-        let candidate = candidate.expect("checked above");
+        };
+        let Some(candidate) = &first.0 else { return Ok(()) };
         if let Some(content) = &candidate.content.0 {
             for part in content.parts.items() {
-                let Some(part) = &part.0 else { continue };
-                if let Some(fc) = &part.function_call.0 {
-                    let id = match fc.get("id").and_then(Value::as_str) {
-                        Some(id) if !id.is_empty() => id.to_owned(),
-                        _ => format!("call_{}", self.calls_seen),
-                    };
-                    self.calls_seen += 1;
-                    let name = fc.get("name").and_then(Value::as_str).unwrap_or("").to_owned();
-                    let empty = Map::new();
-                    let args = fc.get("args").and_then(Value::as_object).unwrap_or(&empty);
-                    let raw = args_json(args);
-                    let mut call = Call { id: Some(id), name: Some(name), ..Call::default() };
-                    if let Some(sig) = part.thought_signature.as_deref() {
-                        call.metadata.insert("thought_signature".to_owned(), Value::String(sig.to_owned()));
-                    }
-                    self.c.calls.push(call);
-                    let i = self.c.calls.len() - 1;
-                    self.c.maybe_start_call(i, out);
-                    self.c.call_delta(i, &raw, out)?;
-                    self.c.complete_call(i, out);
-                } else if let Some(text) = part.text.as_deref() {
-                    if part.thought.0 == Some(true) {
-                        self.c.reasoning_delta(text, out);
-                    } else {
-                        self.c.text_delta(text, out);
-                    }
+                if let Some(part) = &part.0 {
+                    self.part(part, out)?;
                 }
             }
         }
         if let Some(raw) = candidate.finish_reason.as_deref() {
-            let mapped = map_finish(raw, self.calls_seen > 0);
-            self.c.reasoning = None; // Gemini reports reasoning only as raw chunks
+            let mapped = map_finish(raw, !self.c.calls.is_empty());
             self.c.finish(Some(mapped), Some(raw.to_owned()), out);
         }
         Ok(())
@@ -168,6 +162,10 @@ impl WireDecoder for Decoder {
 
     fn on_close(&mut self, _out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
         Err(CoreError::stream("incomplete", MSG_INCOMPLETE))
+    }
+
+    fn take_usage(&mut self) -> Option<Usage> {
+        self.c.usage.take()
     }
 }
 
@@ -177,6 +175,10 @@ mod tests {
     use crate::event::{Event, RawData};
     use crate::pipeline::tests::run;
     use serde_json::json;
+
+    fn args_json(m: &Map<String, Value>) -> String {
+        canonical_dumps(&Value::Object(m.clone()))
+    }
 
     #[test]
     fn text_calls_usage_finish() {
@@ -213,7 +215,7 @@ mod tests {
                 Event::MessageCompleted {
                     finish_reason: Some("tool_calls".into()),
                     raw_finish_reason: Some("STOP".into()),
-                    metadata: Map::new()
+                    metadata: json!({"reasoning": "hm"}).as_object().unwrap().clone()
                 },
             ]
         );

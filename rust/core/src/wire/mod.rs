@@ -57,12 +57,60 @@ impl FromStr for Wire {
     }
 }
 
-/// Message text of the shared stream errors.
-pub const MSG_MALFORMED: &str = "SSE data is not valid JSON";
-pub const MSG_INCOMPLETE: &str = "the stream ended before the message completed";
+/// Message text of the shared stream errors (docs/internals.md §6).
+pub const MSG_MALFORMED: &str = "event data is not valid JSON";
+pub const MSG_NOT_OBJECT: &str = "event data is not a JSON object";
+pub const MSG_INCOMPLETE: &str = "stream ended before the provider's terminal event";
 pub fn msg_argument_limit(limit: usize) -> String {
-    format!("tool call arguments longer than max_argument_bytes ({limit} bytes)")
+    format!("tool call arguments exceed max_argument_bytes ({limit})")
 }
+
+pub(crate) fn malformed() -> CoreError {
+    CoreError::stream("malformed_event", MSG_MALFORMED)
+}
+
+/// Whether `data` has a `\u` escape in the surrogate range (D800-DFFF).
+pub(crate) fn has_surrogate_escape(data: &str) -> bool {
+    let b = data.as_bytes();
+    memchr::memmem::find_iter(b, b"\\u").any(|i| {
+        matches!(b.get(i + 2), Some(b'd' | b'D'))
+            && matches!(b.get(i + 3), Some(b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F'))
+    })
+}
+
+/// Parses a payload fully as a JSON value (the slow, exact path).
+pub(crate) fn parse_value(data: &str) -> Result<Value, CoreError> {
+    match serde_json::from_str::<Value>(data) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err(CoreError::stream("malformed_event", MSG_NOT_OBJECT)),
+        Err(_) => Err(malformed()),
+    }
+}
+
+/// Reads a payload as `$ty`: a borrowed, lenient fast path, falling back to a
+/// full `Value` parse (kept in `$holder`) for duplicate keys, surrogate
+/// escapes, non-objects and errors, so the result matches a dict-based reader.
+macro_rules! parse_payload {
+    ($data:expr, $ty:ident, $holder:ident) => {{
+        let data: &str = $data;
+        let fast = if $crate::wire::has_surrogate_escape(data) {
+            None
+        } else {
+            match serde_json::from_str::<$crate::lenient::LObj<$ty>>(data) {
+                Ok($crate::lenient::LObj(Some(p))) => Some(p),
+                _ => None,
+            }
+        };
+        match fast {
+            Some(p) => p,
+            None => {
+                $holder = $crate::wire::parse_value(data)?;
+                <$ty as serde::Deserialize>::deserialize(&$holder).map_err(|_| $crate::wire::malformed())?
+            }
+        }
+    }};
+}
+pub(crate) use parse_payload;
 
 /// State every decoder keeps: message start, text, usage, reasoning, calls.
 #[derive(Debug, Default)]
@@ -78,6 +126,8 @@ pub(crate) struct Common {
 /// A tool call being assembled.
 #[derive(Debug, Default)]
 pub(crate) struct Call {
+    /// openai-chat: the tool-call index (gives `call_<index>` to a call without id).
+    pub key: i64,
     pub id: Option<String>,
     pub name: Option<String>,
     pub raw: String,
@@ -118,12 +168,28 @@ impl Common {
 
     /// Checks an argument text length against max_argument_bytes.
     pub fn check_args(&self, len: usize) -> Result<(), CoreError> {
-        match self.max_argument_bytes {
+        check_args(self.max_argument_bytes, len)
+    }
+
+    /// A new call, started at once when it has an id and a name.
+    pub fn new_call(&mut self, call: Call, out: &mut Vec<CoreEvent>) -> usize {
+        self.calls.push(call);
+        let i = self.calls.len() - 1;
+        self.maybe_start_call(i, out);
+        i
+    }
+}
+
+fn check_args(max_argument_bytes: Option<usize>, len: usize) -> Result<(), CoreError> {
+    {
+        match max_argument_bytes {
             Some(limit) if len > limit => Err(CoreError::stream("limit_exceeded", msg_argument_limit(limit))),
             _ => Ok(()),
         }
     }
+}
 
+impl Common {
     /// Starts call `i` if it has an id and a name, flushing buffered fragments.
     pub fn maybe_start_call(&mut self, i: usize, out: &mut Vec<CoreEvent>) {
         let call = &mut self.calls[i];
@@ -180,7 +246,17 @@ impl Common {
         out: &mut Vec<CoreEvent>,
     ) {
         for i in 0..self.calls.len() {
-            self.complete_call(i, out);
+            if !self.calls[i].completed {
+                if !self.calls[i].started {
+                    let call = &mut self.calls[i];
+                    if call.id.is_none() {
+                        call.id = Some(format!("call_{}", call.key));
+                    }
+                    call.name.get_or_insert_with(String::new);
+                    self.maybe_start_call(i, out);
+                }
+                self.complete_call(i, out);
+            }
         }
         if !self.text.is_empty() {
             out.push(Event::TextCompleted { text: std::mem::take(&mut self.text) });
@@ -211,31 +287,39 @@ pub fn parse_arguments(raw: &str) -> Map<String, Value> {
     }
 }
 
-/// Maps a provider error type or code to an AdapterError reason (§5).
-pub fn adapter_reason(kind: Option<&str>, code: Option<&str>) -> &'static str {
-    for key in [kind, code].into_iter().flatten() {
-        let reason = match key {
-            "rate_limit_error" | "rate_limit_exceeded" | "RESOURCE_EXHAUSTED" => "rate_limited",
-            "overloaded_error" | "api_error" | "server_error" | "UNAVAILABLE" | "INTERNAL" => "provider_unavailable",
-            "authentication_error" | "invalid_api_key" | "permission_error" => "authentication_failed",
-            "invalid_request_error" => {
-                if code == Some("context_length_exceeded") {
-                    "context_length_exceeded"
-                } else {
-                    "invalid_request"
-                }
-            }
-            "context_length_exceeded" => "context_length_exceeded",
-            _ => continue,
-        };
-        return reason;
-    }
-    "unknown"
+/// Maps one provider error string to an AdapterError reason (§5).
+fn reason_of(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "rate_limit_error" | "rate_limit_exceeded" | "RESOURCE_EXHAUSTED" => "rate_limited",
+        "overloaded_error" | "api_error" | "server_error" | "UNAVAILABLE" | "INTERNAL" => "provider_unavailable",
+        "authentication_error" | "invalid_api_key" | "permission_error" => "authentication_failed",
+        "invalid_request_error" => "invalid_request",
+        "context_length_exceeded" => "context_length_exceeded",
+        _ => return None,
+    })
 }
 
-/// Reads an integer field of a JSON object (`None` when absent, null or not an integer).
-pub(crate) fn int(obj: &Map<String, Value>, key: &str) -> Option<i64> {
-    obj.get(key).and_then(Value::as_i64)
+/// An AdapterError from a provider error object: the first of its `code`,
+/// `type`, `status` (string values only) found in the §5 table gives the reason.
+pub fn provider_error(err: Option<&Map<String, Value>>, provider: &'static str) -> CoreError {
+    let Some(err) = err else {
+        return CoreError::adapter(provider, "unknown", None);
+    };
+    let reason = ["code", "type", "status"]
+        .iter()
+        .find_map(|k| err.get(*k).and_then(Value::as_str).and_then(reason_of))
+        .unwrap_or("unknown");
+    CoreError::adapter(provider, reason, string(err, "message").map(str::to_owned))
+}
+
+/// Reads a token count: a JSON integer in `[0, 2**63-1]`, else `None`.
+pub(crate) fn count(obj: &Map<String, Value>, key: &str) -> Option<i64> {
+    obj.get(key).and_then(Value::as_i64).filter(|n| *n >= 0)
+}
+
+/// Reads a nested token count.
+pub(crate) fn nested_count(o: &Map<String, Value>, outer: &str, key: &str) -> Option<i64> {
+    obj(o, outer).and_then(|inner| count(inner, key))
 }
 
 pub(crate) fn obj<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Map<String, Value>> {
@@ -252,6 +336,8 @@ pub trait WireDecoder {
     fn on_event(&mut self, event: SseEventRef<'_>, out: &mut Vec<CoreEvent>) -> Result<(), CoreError>;
     /// End of body before a terminal event was produced.
     fn on_close(&mut self, out: &mut Vec<CoreEvent>) -> Result<(), CoreError>;
+    /// The usage reported so far (emitted before a terminal error).
+    fn take_usage(&mut self) -> Option<Usage>;
 }
 
 /// One of the four decoders.
@@ -291,9 +377,89 @@ impl WireDecoder for AnyDecoder {
             AnyDecoder::Gemini(d) => d.on_close(out),
         }
     }
+    fn take_usage(&mut self) -> Option<Usage> {
+        match self {
+            AnyDecoder::OpenAiChat(d) => d.take_usage(),
+            AnyDecoder::OpenAiResponses(d) => d.take_usage(),
+            AnyDecoder::Anthropic(d) => d.take_usage(),
+            AnyDecoder::Gemini(d) => d.take_usage(),
+        }
+    }
 }
 
-/// Parses a payload as a JSON value of type `T` wrapped leniently; `Err` when it is not JSON.
-pub(crate) fn parse<'a, T: serde::Deserialize<'a>>(data: &'a str) -> Result<T, CoreError> {
-    serde_json::from_str(data).map_err(|_| CoreError::stream("malformed_event", MSG_MALFORMED))
+/// Python's `json.dumps(value, ensure_ascii=False, separators=(",", ":"))`.
+pub fn canonical_dumps(value: &Value) -> String {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, PyFormatter);
+    serde::Serialize::serialize(value, &mut ser).expect("writing to a Vec cannot fail");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+struct PyFormatter;
+
+impl serde_json::ser::Formatter for PyFormatter {
+    fn write_f64<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, value: f64) -> std::io::Result<()> {
+        writer.write_all(py_float_repr(value).as_bytes())
+    }
+}
+
+/// Python's `repr(float)` for a finite float.
+pub fn py_float_repr(x: f64) -> String {
+    let sci = format!("{:e}", x.abs());
+    let (mantissa, exp) = sci.split_once('e').expect("LowerExp has an exponent");
+    let exp: i32 = exp.parse().expect("LowerExp exponent is an integer");
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let sign = if x.is_sign_negative() { "-" } else { "" };
+    if (-4..16).contains(&exp) {
+        let n = digits.len() as i32;
+        let body = if exp >= 0 {
+            if n <= exp + 1 {
+                format!("{digits}{}.0", "0".repeat((exp + 1 - n) as usize))
+            } else {
+                format!("{}.{}", &digits[..(exp + 1) as usize], &digits[(exp + 1) as usize..])
+            }
+        } else {
+            format!("0.{}{digits}", "0".repeat((-exp - 1) as usize))
+        };
+        format!("{sign}{body}")
+    } else {
+        let frac = if digits.len() > 1 { format!(".{}", &digits[1..]) } else { String::new() };
+        let esign = if exp < 0 { '-' } else { '+' };
+        format!("{sign}{}{frac}e{esign}{:02}", &digits[..1], exp.abs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn python_float_repr() {
+        for (x, s) in [
+            (100.0, "100.0"),
+            (0.0001, "0.0001"),
+            (1e-5, "1e-05"),
+            (1e16, "1e+16"),
+            (1.5e300, "1.5e+300"),
+            (123.456, "123.456"),
+            (-0.0, "-0.0"),
+            (0.0, "0.0"),
+            (1e15, "1000000000000000.0"),
+            (1.2345e-7, "1.2345e-07"),
+            (0.1, "0.1"),
+        ] {
+            assert_eq!(py_float_repr(x), s);
+        }
+        assert_eq!(
+            canonical_dumps(&json!({"a": [1, 2.5, "é\n\u{0001}"], "b": null})),
+            "{\"a\":[1,2.5,\"é\\n\\u0001\"],\"b\":null}"
+        );
+    }
+
+    #[test]
+    fn surrogate_escapes() {
+        assert!(has_surrogate_escape(r#"{"a":"\ud800"}"#));
+        assert!(!has_surrogate_escape(r#"{"a":"\u00e9"}"#));
+    }
 }

@@ -3,8 +3,8 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{adapter_reason, int, obj, parse, string, Call, Common, WireDecoder, MSG_INCOMPLETE};
-use crate::event::{CoreError, CoreEvent, Event, Usage};
+use super::{nested_count, parse_payload, provider_error, Call, Common, WireDecoder, MSG_INCOMPLETE};
+use crate::event::{CoreError, CoreEvent, Usage};
 use crate::lenient::{LArr, LInt, LObj, LStr};
 use crate::sse::SseEventRef;
 
@@ -61,14 +61,12 @@ struct FunctionDelta<'a> {
 /// The openai-chat decoder.
 pub struct Decoder {
     c: Common,
-    /// Tool-call `index` of each entry of `c.calls`.
-    indices: Vec<i64>,
     finish: Option<String>,
 }
 
 impl Decoder {
     pub fn new(max_argument_bytes: Option<usize>) -> Self {
-        Decoder { c: Common::new(max_argument_bytes), indices: Vec::new(), finish: None }
+        Decoder { c: Common::new(max_argument_bytes), finish: None }
     }
 
     fn end(&mut self, out: &mut Vec<CoreEvent>) {
@@ -89,27 +87,19 @@ pub fn map_finish(raw: &str) -> &'static str {
     }
 }
 
-/// Usage from a Chat Completions `usage` object.
-pub fn usage(u: &Map<String, Value>) -> Usage {
-    let prompt = obj(u, "prompt_tokens_details");
-    let completion = obj(u, "completion_tokens_details");
+/// Usage from an OpenAI usage object (Chat: prompt/completion; Responses: input/output).
+pub fn openai_usage(u: &Map<String, Value>, input: &str, output: &str) -> Usage {
+    let details_in = format!("{input}_details");
+    let details_out = format!("{output}_details");
     Usage {
-        input_tokens: int(u, "prompt_tokens").unwrap_or(0),
-        output_tokens: int(u, "completion_tokens").unwrap_or(0),
-        total_tokens: int(u, "total_tokens").unwrap_or(0),
-        cached_input_tokens: prompt.and_then(|p| int(p, "cached_tokens")).unwrap_or(0),
-        cache_write_input_tokens: prompt.and_then(|p| int(p, "cache_write_tokens")).unwrap_or(0),
-        reasoning_tokens: completion.and_then(|c| int(c, "reasoning_tokens")).unwrap_or(0),
+        input_tokens: super::count(u, input).unwrap_or(0),
+        output_tokens: super::count(u, output).unwrap_or(0),
+        total_tokens: super::count(u, "total_tokens").unwrap_or(0),
+        cached_input_tokens: nested_count(u, &details_in, "cached_tokens").unwrap_or(0),
+        cache_write_input_tokens: nested_count(u, &details_in, "cache_write_tokens").unwrap_or(0),
+        reasoning_tokens: nested_count(u, &details_out, "reasoning_tokens").unwrap_or(0),
         extra: Map::new(),
     }
-}
-
-/// An AdapterError from an OpenAI error object.
-pub fn openai_error(err: &Map<String, Value>) -> CoreError {
-    let kind = string(err, "type");
-    let code = string(err, "code");
-    let message = string(err, "message").unwrap_or("provider error").to_owned();
-    CoreError::adapter("openai", adapter_reason(kind, code), message)
 }
 
 impl WireDecoder for Decoder {
@@ -120,52 +110,50 @@ impl WireDecoder for Decoder {
             self.end(out);
             return Ok(());
         }
-        let LObj(chunk) = parse::<LObj<Chunk>>(data)?;
-        let Some(chunk) = chunk else {
-            return Ok(()); // valid JSON that is not an object: ignored
-        };
+        let holder;
+        let chunk = parse_payload!(data, Chunk, holder);
         self.c.start(chunk.id.as_deref(), chunk.model.as_deref(), out);
         if let Some(err) = &chunk.error.0 {
-            return Err(openai_error(err));
-        }
-        if let Some(LObj(Some(choice))) = chunk.choices.items().first() {
-            if let Some(delta) = &choice.delta.0 {
-                if let Some(text) = delta.content.as_deref() {
-                    self.c.text_delta(text, out);
-                }
-                for (pos, tc) in delta.tool_calls.items().iter().enumerate() {
-                    let Some(tc) = &tc.0 else { continue };
-                    let index = tc.index.0.unwrap_or(pos as i64);
-                    let i = match self.indices.iter().position(|&x| x == index) {
-                        Some(i) => i,
-                        None => {
-                            self.indices.push(index);
-                            self.c.calls.push(Call::default());
-                            self.c.calls.len() - 1
-                        }
-                    };
-                    let function = tc.function.0.as_ref();
-                    {
-                        let call = &mut self.c.calls[i];
-                        if call.id.is_none() {
-                            call.id = tc.id.non_empty().map(str::to_owned);
-                        }
-                        if call.name.is_none() {
-                            call.name = function.and_then(|f| f.name.non_empty()).map(str::to_owned);
-                        }
-                    }
-                    self.c.maybe_start_call(i, out);
-                    if let Some(args) = function.and_then(|f| f.arguments.as_deref()) {
-                        self.c.call_delta(i, args, out)?;
-                    }
-                }
-            }
-            if let Some(reason) = choice.finish_reason.as_deref() {
-                self.finish = Some(reason.to_owned());
-            }
+            return Err(provider_error(Some(err), "openai"));
         }
         if let Some(u) = &chunk.usage.0 {
-            self.c.usage = Some(usage(u));
+            self.c.usage = Some(openai_usage(u, "prompt_tokens", "completion_tokens"));
+        }
+        let Some(LObj(Some(choice))) = chunk.choices.items().first() else {
+            return Ok(());
+        };
+        if let Some(delta) = &choice.delta.0 {
+            if let Some(text) = delta.content.as_deref() {
+                self.c.text_delta(text, out);
+            }
+            for (pos, tc) in delta.tool_calls.items().iter().enumerate() {
+                let Some(tc) = &tc.0 else { continue };
+                let index = tc.index.0.unwrap_or(pos as i64);
+                let i = match self.c.calls.iter().position(|c| c.key == index) {
+                    Some(i) => i,
+                    None => {
+                        self.c.calls.push(Call { key: index, ..Call::default() });
+                        self.c.calls.len() - 1
+                    }
+                };
+                let function = tc.function.0.as_ref();
+                {
+                    let call = &mut self.c.calls[i];
+                    if call.id.is_none() {
+                        call.id = tc.id.non_empty().map(str::to_owned);
+                    }
+                    if call.name.is_none() {
+                        call.name = function.and_then(|f| f.name.non_empty()).map(str::to_owned);
+                    }
+                }
+                self.c.maybe_start_call(i, out);
+                if let Some(args) = function.and_then(|f| f.arguments.as_deref()) {
+                    self.c.call_delta(i, args, out)?;
+                }
+            }
+        }
+        if let Some(reason) = choice.finish_reason.non_empty() {
+            self.finish = Some(reason.to_owned());
         }
         Ok(())
     }
@@ -178,12 +166,16 @@ impl WireDecoder for Decoder {
             Err(CoreError::stream("incomplete", MSG_INCOMPLETE))
         }
     }
+
+    fn take_usage(&mut self) -> Option<Usage> {
+        self.c.usage.take()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::RawData;
+    use crate::event::{Event, RawData};
     use crate::pipeline::tests::run;
     use serde_json::json;
 
@@ -252,7 +244,7 @@ mod tests {
         let events = run("openai-chat", body.as_bytes());
         assert_eq!(
             events.last(),
-            Some(&Event::Error(CoreError::adapter("openai", "context_length_exceeded", "too long")))
+            Some(&Event::Error(CoreError::adapter("openai", "context_length_exceeded", Some("too long".into()))))
         );
     }
 }

@@ -3,8 +3,8 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::openai_chat::openai_error;
-use super::{int, obj, parse, string, Call, Common, WireDecoder, MSG_INCOMPLETE};
+use super::openai_chat::openai_usage;
+use super::{obj, parse_payload, provider_error, string, Call, Common, WireDecoder, MSG_INCOMPLETE};
 use crate::event::{CoreError, CoreEvent, Usage};
 use crate::lenient::{LObj, LStr};
 use crate::sse::SseEventRef;
@@ -23,11 +23,13 @@ struct Payload<'a> {
     #[serde(borrow)]
     item: LObj<Item<'a>>,
     response: LObj<Map<String, Value>>,
+    error: LObj<Map<String, Value>>,
     #[serde(borrow)]
     code: LStr<'a>,
+    #[serde(borrow, rename = "status")]
+    status: LStr<'a>,
     #[serde(borrow)]
     message: LStr<'a>,
-    error: LObj<Map<String, Value>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -52,149 +54,134 @@ pub struct Decoder {
     items: Vec<String>,
 }
 
-/// Usage from a Responses `usage` object.
-pub fn usage(u: &Map<String, Value>) -> Usage {
-    let input = obj(u, "input_tokens_details");
-    let output = obj(u, "output_tokens_details");
-    Usage {
-        input_tokens: int(u, "input_tokens").unwrap_or(0),
-        output_tokens: int(u, "output_tokens").unwrap_or(0),
-        total_tokens: int(u, "total_tokens").unwrap_or(0),
-        cached_input_tokens: input.and_then(|p| int(p, "cached_tokens")).unwrap_or(0),
-        cache_write_input_tokens: input.and_then(|p| int(p, "cache_write_tokens")).unwrap_or(0),
-        reasoning_tokens: output.and_then(|c| int(c, "reasoning_tokens")).unwrap_or(0),
-        extra: Map::new(),
-    }
-}
-
 impl Decoder {
     pub fn new(max_argument_bytes: Option<usize>) -> Self {
         Decoder { c: Common::new(max_argument_bytes), items: Vec::new() }
     }
 
-    fn call_of(&self, item_id: &str) -> Option<usize> {
+    fn call_of(&self, item_id: Option<&str>) -> Option<usize> {
+        let item_id = item_id?;
         self.items.iter().position(|x| x == item_id)
     }
 
-    fn set_final(&mut self, i: usize, args: &str) -> Result<(), CoreError> {
-        self.c.check_args(args.len())?;
-        self.c.calls[i].final_raw = Some(args.to_owned());
+    /// A function_call item with a string id.
+    fn function_item<'p>(item: &'p LObj<Item<'p>>) -> Option<(&'p Item<'p>, &'p str)> {
+        let item = item.0.as_ref()?;
+        if item.kind.as_deref() != Some("function_call") {
+            return None;
+        }
+        Some((item, item.id.as_deref()?))
+    }
+
+    fn track(&mut self, item: &Item<'_>, item_id: &str, out: &mut Vec<CoreEvent>) -> usize {
+        self.items.push(item_id.to_owned());
+        let call = Call {
+            id: Some(item.call_id.non_empty().unwrap_or(item_id).to_owned()),
+            name: Some(item.name.as_deref().unwrap_or("").to_owned()),
+            ..Call::default()
+        };
+        self.c.new_call(call, out)
+    }
+
+    fn set_final(&mut self, i: usize, args: Option<&str>) -> Result<(), CoreError> {
+        if let Some(args) = args {
+            self.c.check_args(args.len())?;
+            self.c.calls[i].final_raw = Some(args.to_owned());
+        }
         Ok(())
     }
 
-    fn take_usage(&mut self, response: Option<&Map<String, Value>>) {
+    fn take_response_usage(&mut self, response: Option<&Map<String, Value>>) {
         if let Some(u) = response.and_then(|r| obj(r, "usage")) {
-            self.c.usage = Some(usage(u));
+            self.c.usage = Some(openai_usage(u, "input_tokens", "output_tokens"));
         }
     }
 }
 
 impl WireDecoder for Decoder {
     fn on_event(&mut self, event: SseEventRef<'_>, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
-        let LObj(p) = parse::<LObj<Payload>>(event.data)?;
-        let Some(p) = p else {
+        if event.data == "[DONE]" {
             return Ok(());
-        };
-        let kind = p.kind.as_deref().unwrap_or(event.event);
-        let response = p.response.0.as_ref();
-        if kind == "response.created" {
-            self.c.start(response.and_then(|r| string(r, "id")), response.and_then(|r| string(r, "model")), out);
-        } else {
-            self.c.start(None, None, out);
         }
+        let holder;
+        let p = parse_payload!(event.data, Payload, holder);
+        let response = p.response.0.as_ref();
+        self.c.start(response.and_then(|r| string(r, "id")), response.and_then(|r| string(r, "model")), out);
+        let kind = p.kind.as_deref().unwrap_or(event.event);
         match kind {
             "response.output_text.delta" => {
                 if let Some(d) = p.delta.as_deref() {
                     self.c.text_delta(d, out);
                 }
             }
-            "response.reasoning_summary_text.delta" => {
+            "response.reasoning_summary_text.delta" | "response.reasoning_summary.delta" => {
                 if let Some(d) = p.delta.as_deref() {
                     self.c.reasoning_delta(d, out);
                 }
             }
             "response.output_item.added" => {
-                if let Some(item) = &p.item.0 {
-                    if item.kind.as_deref() == Some("function_call") {
-                        let key = item.id.as_deref().or(item.call_id.as_deref()).unwrap_or("").to_owned();
-                        if self.call_of(&key).is_none() {
-                            self.items.push(key);
-                            self.c.calls.push(Call {
-                                id: Some(item.call_id.as_deref().unwrap_or("").to_owned()),
-                                name: Some(item.name.as_deref().unwrap_or("").to_owned()),
-                                ..Call::default()
-                            });
-                            let i = self.c.calls.len() - 1;
-                            self.c.maybe_start_call(i, out);
-                            if let Some(args) = item.arguments.as_deref() {
-                                self.c.call_delta(i, args, out)?;
-                            }
-                        }
+                if let Some((item, item_id)) = Self::function_item(&p.item) {
+                    if self.call_of(Some(item_id)).is_none() {
+                        self.track(item, item_id, out);
                     }
                 }
             }
+            "response.output_item.done" => {
+                if let Some((item, item_id)) = Self::function_item(&p.item) {
+                    let i = match self.call_of(Some(item_id)) {
+                        Some(i) => i,
+                        None => self.track(item, item_id, out),
+                    };
+                    self.set_final(i, item.arguments.as_deref())?;
+                }
+            }
             "response.function_call_arguments.delta" => {
-                if let (Some(item_id), Some(d)) = (p.item_id.as_deref(), p.delta.as_deref()) {
-                    if let Some(i) = self.call_of(item_id) {
+                if let Some(i) = self.call_of(p.item_id.as_deref()) {
+                    if let Some(d) = p.delta.as_deref() {
                         self.c.call_delta(i, d, out)?;
                     }
                 }
             }
             "response.function_call_arguments.done" => {
-                if let (Some(item_id), Some(args)) = (p.item_id.as_deref(), p.arguments.as_deref()) {
-                    if let Some(i) = self.call_of(item_id) {
-                        self.set_final(i, args)?;
-                    }
-                }
-            }
-            "response.output_item.done" => {
-                if let Some(item) = &p.item.0 {
-                    if item.kind.as_deref() == Some("function_call") {
-                        let key = item.id.as_deref().or(item.call_id.as_deref()).unwrap_or("");
-                        if let (Some(i), Some(args)) = (self.call_of(key), item.arguments.as_deref()) {
-                            self.set_final(i, args)?;
-                        }
-                    }
+                if let Some(i) = self.call_of(p.item_id.as_deref()) {
+                    self.set_final(i, p.arguments.as_deref())?;
                 }
             }
             "response.completed" => {
-                self.take_usage(response);
-                let status = response.and_then(|r| string(r, "status"));
-                let finish = match status {
-                    Some("completed") | None if !self.c.calls.is_empty() => "tool_calls",
-                    Some("completed") | None => "stop",
-                    Some("incomplete") => incomplete_reason(response),
-                    Some(_) => "other",
-                };
-                let raw = status.map(str::to_owned);
+                self.take_response_usage(response);
+                let finish = if self.c.calls.is_empty() { "stop" } else { "tool_calls" };
+                let raw = response.and_then(|r| string(r, "status")).map(str::to_owned);
                 self.c.finish(Some(finish), raw, out);
             }
             "response.incomplete" => {
-                self.take_usage(response);
-                let raw = response
-                    .and_then(|r| obj(r, "incomplete_details"))
-                    .and_then(|d| string(d, "reason"))
-                    .map(str::to_owned);
-                self.c.finish(Some(incomplete_reason(response)), raw, out);
+                self.take_response_usage(response);
+                let raw = response.and_then(|r| obj(r, "incomplete_details")).and_then(|d| string(d, "reason"));
+                let finish = match raw {
+                    Some("max_output_tokens") => "length",
+                    Some("content_filter") => "content_filter",
+                    _ => "other",
+                };
+                let raw = raw.map(str::to_owned);
+                self.c.finish(Some(finish), raw, out);
             }
             "response.failed" => {
-                self.take_usage(response);
-                if let Some(u) = self.c.usage.take() {
-                    out.push(crate::event::Event::RawChunk(crate::event::RawData::Usage(u)));
-                }
-                let err = response.and_then(|r| obj(r, "error"));
-                return Err(match err {
-                    Some(e) => openai_error(e),
-                    None => CoreError::adapter("openai", "unknown", "response failed"),
-                });
+                self.take_response_usage(response);
+                return Err(provider_error(response.and_then(|r| obj(r, "error")), "openai"));
             }
             "error" => {
                 if let Some(e) = &p.error.0 {
-                    return Err(openai_error(e));
+                    return Err(provider_error(Some(e), "openai"));
                 }
-                let code = p.code.as_deref();
-                let message = p.message.as_deref().unwrap_or("provider error").to_owned();
-                return Err(CoreError::adapter("openai", super::adapter_reason(code, code), message));
+                // The payload itself is the error object.
+                let mut e = Map::new();
+                for (key, value) in
+                    [("code", &p.code), ("type", &p.kind), ("status", &p.status), ("message", &p.message)]
+                {
+                    if let Some(v) = value.as_deref() {
+                        e.insert(key.to_owned(), Value::String(v.to_owned()));
+                    }
+                }
+                return Err(provider_error(Some(&e), "openai"));
             }
             _ => {}
         }
@@ -204,13 +191,9 @@ impl WireDecoder for Decoder {
     fn on_close(&mut self, _out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
         Err(CoreError::stream("incomplete", MSG_INCOMPLETE))
     }
-}
 
-fn incomplete_reason(response: Option<&Map<String, Value>>) -> &'static str {
-    match response.and_then(|r| obj(r, "incomplete_details")).and_then(|d| string(d, "reason")) {
-        Some("max_output_tokens") => "length",
-        Some("content_filter") => "content_filter",
-        _ => "other",
+    fn take_usage(&mut self) -> Option<Usage> {
+        self.c.usage.take()
     }
 }
 
@@ -226,7 +209,7 @@ mod tests {
             "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"r1\",\"model\":\"gpt-5\"}}\n\n",
             "event: response.reasoning_summary_text.delta\ndata: {\"delta\":\"think\"}\n\n",
             "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"Hi\"}\n\n",
-            "data: {\"type\":\"response.output_item.added\",\"item\":{\"type\":\"function_call\",\"id\":\"fc_1\",\"call_id\":\"call_1\",\"name\":\"f\",\"arguments\":\"\"}}\n\n",
+            "data: {\"type\":\"response.output_item.added\",\"item\":{\"type\":\"function_call\",\"id\":\"fc_1\",\"call_id\":\"call_1\",\"name\":\"f\",\"arguments\":\"x\"}}\n\n",
             "data: {\"type\":\"response.function_call_arguments.delta\",\"item_id\":\"fc_1\",\"delta\":\"{\\\"a\\\":\"}\n\n",
             "data: {\"type\":\"response.function_call_arguments.done\",\"item_id\":\"fc_1\",\"arguments\":\"{\\\"a\\\":2}\"}\n\n",
             "data: {\"type\":\"response.completed\",\"response\":{\"status\":\"completed\",\"usage\":{\"input_tokens\":4,\"output_tokens\":3,\"total_tokens\":7,\"output_tokens_details\":{\"reasoning_tokens\":2}}}}\n\n",
@@ -276,7 +259,7 @@ mod tests {
         let body = "data: {\"type\":\"response.failed\",\"response\":{\"error\":{\"code\":\"server_error\",\"message\":\"boom\"}}}\n\n";
         let events = run("openai-responses", body.as_bytes());
         assert!(
-            matches!(events.last(), Some(Event::Error(e)) if e.reason == "provider_unavailable" && e.message == "boom")
+            matches!(events.last(), Some(Event::Error(e)) if e.reason == "provider_unavailable" && e.message.as_deref() == Some("boom"))
         );
         let body = "event: error\ndata: {\"code\":\"rate_limit_exceeded\",\"message\":\"slow\"}\n\n";
         let events = run("openai-responses", body.as_bytes());
