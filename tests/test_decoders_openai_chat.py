@@ -294,3 +294,36 @@ def test_wrongly_typed_fields_count_as_absent(backend) -> None:
     assert events[0] == MessageStarted(None, None)
     assert response.usage == Usage()
     assert response.output_text == ""
+
+
+def arguments_of(backend: ModuleType, raw: str) -> dict:
+    item = {"index": 0, "id": "c", "function": {"name": "f", "arguments": raw}}
+    _, response = run(backend, sse(chunk({"tool_calls": [item]}, "tool_calls"), b"[DONE]"))
+    return response.tool_calls[0].arguments
+
+
+@pytest.mark.parametrize(
+    ("raw", "arguments"),
+    [
+        ('{"x": NaN}', {}),
+        ('{"x": Infinity}', {}),
+        ('{"x": "\\ud800"}', {}),
+        ('{"x": "\\ud83d\\ude00"}', {"x": "😀"}),
+        ('{"x": 1e400}', {}),
+        ('{"x": 18446744073709551615}', {"x": 18446744073709551615}),
+        ('{"x": 18446744073709551616}', {"x": 1.8446744073709552e19}),
+        ('{"x": -0}', {"x": 0}),
+        ('{"x": 1, "x": 2}', {"x": 2}),
+        ('{"x": "a\tb"}', {}),
+        ("  {}  ", {}),
+    ],
+)
+def test_argument_json_follows_the_strict_rules(backend, raw: str, arguments: dict) -> None:
+    parsed = arguments_of(backend, raw)
+    assert parsed == arguments
+    assert [type(v) for v in parsed.values()] == [type(v) for v in arguments.values()]
+
+
+def test_argument_json_nesting_limit_is_127(backend) -> None:
+    assert arguments_of(backend, '{"x":' + "[" * 126 + "]" * 126 + "}") != {}
+    assert arguments_of(backend, '{"x":' + "[" * 127 + "]" * 127 + "}") == {}
