@@ -1,0 +1,240 @@
+"""Anthropic Messages over HTTP.
+
+Usage::
+
+    engine = allm.Engine(adapter=allm.providers.Anthropic, model="claude-sonnet-4-5")
+
+Options (``adapter_opts``): ``api_key`` (else ``ANTHROPIC_API_KEY``, sent only
+to the default host, as ``x-api-key``), ``base_url`` (without ``/v1``, as the
+official SDK takes it), ``timeout``, ``idle_timeout``, ``http_client``,
+``max_retries``.
+
+Request translation:
+
+* system messages are joined (blank line between) into the top-level ``system``;
+* user / assistant messages become content blocks; assistant tool calls become
+  ``tool_use`` blocks; consecutive tool messages become one user message of
+  ``tool_result`` blocks;
+* image parts → ``image`` blocks with a ``url`` or ``base64`` source (``detail`` is dropped);
+* tools → ``{"name", "description", "input_schema"}``; ``tool_choice`` "auto" →
+  ``{"type": "auto"}``, "none" → ``{"type": "none"}``, "required" →
+  ``{"type": "any"}``, a tool name → ``{"type": "tool", "name": ...}``;
+* ``response_format`` json_schema uses Anthropic's **native structured
+  output**: ``output_config = {"format": {"type": "json_schema", "schema": ...}}``.
+  The JSON arrives as ordinary text, so streaming, ``output_text`` and the
+  fold need no special case (no forced tool, nothing to lift back).
+  ``{"type": "json_object"}`` has no Anthropic equivalent and raises
+  ``EngineError("unsupported_response_format")`` at call time; ``{"type": "text"}`` is a no-op;
+* ``temperature``; ``max_tokens`` (required by the API; default 4096);
+* ``request.options`` is merged last.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from .. import _build
+from ..errors import EngineError, ValidationError
+from ..messages import ImagePart, Message, TextPart
+from ..request import Request
+from ..results import Response
+from ..usage import Usage
+from ._errors import from_status
+from ._http import HttpAdapter, Prepared, encode_json
+from ._keys import Secret
+from ._translate import parts, split_data_url, tool_choice_name
+from .base import Call
+
+__all__ = ["Anthropic", "parse_response"]
+
+API_VERSION = "2023-06-01"
+DEFAULT_MAX_TOKENS = 4096
+
+
+class Anthropic(HttpAdapter):
+    """Anthropic Messages over HTTP (see the module docstring)."""
+
+    name: ClassVar[str] = "anthropic"
+    provider: ClassVar[str] = "anthropic"
+    default_base_url: ClassVar[str] = "https://api.anthropic.com"
+    env_var: ClassVar[str] = "ANTHROPIC_API_KEY"
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"x-api-key": key}
+
+    def prepare(self, request: Request, call: Call, secret: Secret | None) -> Prepared:
+        if not request.model:
+            raise EngineError("missing_model", "Anthropic needs a model", provider=self.provider)
+        body = messages_body(request)
+        body.update(request.options)
+        return Prepared(
+            url=self.base_url + "/v1/messages",
+            body=encode_json(body),
+            wire="anthropic",
+            headers={"anthropic-version": API_VERSION},
+            secret=secret,
+        )
+
+
+def _image_block(part: ImagePart) -> dict[str, Any]:
+    if part.data:
+        return {"type": "image", "source": {"type": "base64", "media_type": part.media_type or "image/png", "data": part.data}}
+    if part.url:
+        split = split_data_url(part.url)
+        if split is not None:
+            return {"type": "image", "source": {"type": "base64", "media_type": split[0], "data": split[1]}}
+        return {"type": "image", "source": {"type": "url", "url": part.url}}
+    raise ValidationError("invalid_message", errors=[("content", "an image part needs a url or data")])
+
+
+def _blocks(message: Message) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for part in parts(message):
+        if isinstance(part, TextPart):
+            if part.text:
+                out.append({"type": "text", "text": part.text})
+        else:
+            out.append(_image_block(part))
+    return out
+
+
+def _tool_input(call: Any) -> dict[str, Any]:
+    if call.arguments:
+        return dict(call.arguments)
+    try:
+        value = json.loads(call.raw_arguments) if call.raw_arguments else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def anthropic_messages(messages: tuple[Message, ...]) -> tuple[str | None, list[dict[str, Any]]]:
+    """(system text, Messages-API messages) for ``messages``."""
+    system: list[str] = []
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if m.role == "system":
+            system.append(m.text)
+            continue
+        if m.role == "tool":
+            block = {"type": "tool_result", "tool_use_id": m.tool_call_id, "content": m.text}
+            previous = out[-1] if out else None
+            if previous is not None and previous["role"] == "user" and all(
+                b.get("type") == "tool_result" for b in previous["content"]
+            ):
+                previous["content"].append(block)
+            else:
+                out.append({"role": "user", "content": [block]})
+            continue
+        content = _blocks(m)
+        if m.role == "assistant":
+            content += [{"type": "tool_use", "id": c.id, "name": c.name, "input": _tool_input(c)} for c in m.tool_calls]
+        out.append({"role": m.role, "content": content})
+    return ("\n\n".join(system) if system else None), out
+
+
+def _tool_choice(choice: Any) -> dict[str, Any]:
+    if choice == "auto":
+        return {"type": "auto"}
+    if choice == "none":
+        return {"type": "none"}
+    if choice in ("required", "any"):
+        return {"type": "any"}
+    if isinstance(choice, dict) and choice.get("type") in ("auto", "any", "none", "tool"):
+        return choice
+    name = tool_choice_name(choice)
+    if name is None:
+        raise ValidationError("invalid_request", errors=[("tool_choice", "must be auto, none, required or a tool name")])
+    return {"type": "tool", "name": name}
+
+
+def messages_body(request: Request) -> dict[str, Any]:
+    """The Messages body for ``request`` (without ``options``)."""
+    system, messages = anthropic_messages(request.messages)
+    body: dict[str, Any] = {
+        "model": request.model,
+        "max_tokens": request.max_tokens if request.max_tokens is not None else DEFAULT_MAX_TOKENS,
+        "messages": messages,
+        "stream": True,
+    }
+    if system:
+        body["system"] = system
+    if request.tools:
+        body["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.schema} for t in request.tools]
+    if request.tool_choice is not None:
+        body["tool_choice"] = _tool_choice(request.tool_choice)
+    fmt = request.response_format
+    if fmt is not None:
+        kind = fmt.get("type")
+        if kind == "json_schema":
+            schema = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema") or {}
+            body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+        elif kind == "json_object":
+            raise EngineError(
+                "unsupported_response_format",
+                "Anthropic has no JSON mode without a schema; use allm.json_schema(name, schema)",
+                provider="anthropic",
+            )
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    return body
+
+
+# -- non-streaming bodies (for the stream/non-stream equivalence checks) ----------------
+
+_STOP = {"end_turn": "stop", "max_tokens": "length", "tool_use": "tool_calls", "stop_sequence": "stop",
+         "refusal": "content_filter"}
+
+
+def _count(obj: dict[str, Any], key: str) -> int:
+    value = obj.get(key)
+    return value if type(value) is int and value >= 0 else 0
+
+
+def _usage(obj: Any) -> Usage | None:
+    if not isinstance(obj, dict):
+        return None
+    uncached = _count(obj, "input_tokens")
+    read = _count(obj, "cache_read_input_tokens")
+    write = _count(obj, "cache_creation_input_tokens")
+    total_in = uncached + read + write
+    output = _count(obj, "output_tokens")
+    return Usage(
+        input_tokens=total_in,
+        output_tokens=output,
+        total_tokens=total_in + output,
+        cached_input_tokens=read,
+        cache_write_input_tokens=write,
+        extra={"uncached_input_tokens": uncached},
+    )
+
+
+def parse_response(body: dict[str, Any]) -> Response:
+    """A non-streaming Messages body as a Response (what the folded stream gives)."""
+    if body.get("type") == "error" or isinstance(body.get("error"), dict):
+        err = from_status("anthropic", 0, {}, json.dumps(body).encode())
+        return _build.response(None, None, "", [], "error", None, None, {}, err)
+    text: list[str] = []
+    calls = []
+    reasoning: list[str] = []
+    for block in body.get("content") or []:
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if kind == "text" and isinstance(block.get("text"), str):
+            text.append(block["text"])
+        elif kind == "tool_use":
+            args = block.get("input") if isinstance(block.get("input"), dict) else {}
+            raw = json.dumps(args, ensure_ascii=False, separators=(",", ":"))
+            calls.append((block.get("id") or "", block.get("name") or "", args, raw, {}))
+        elif kind == "thinking" and isinstance(block.get("thinking"), str):
+            reasoning.append(block["thinking"])
+    raw_stop = body.get("stop_reason")
+    finish = None if raw_stop is None else _STOP.get(raw_stop, "other")
+    if finish == "stop" and calls:
+        finish = "tool_calls"
+    metadata: dict[str, Any] = {"reasoning": "".join(reasoning)} if reasoning else {}
+    return _build.response(
+        body.get("id"), body.get("model"), "".join(text), calls, finish, raw_stop, _usage(body.get("usage")), metadata, None
+    )

@@ -1,0 +1,254 @@
+"""Google Gemini (``generateContent`` API) over HTTP.
+
+Usage::
+
+    engine = allm.Engine(adapter=allm.providers.Gemini, model="gemini-2.5-flash")
+
+Calls ``POST {base_url}/v1beta/models/{model}:streamGenerateContent?alt=sse``.
+The key (``api_key``, else ``GEMINI_API_KEY``, sent only to the default host)
+travels in the ``x-goog-api-key`` header, never in the query string.
+
+Options (``adapter_opts``): ``api_key``, ``base_url`` (without the version
+path, as the official SDK takes it), ``timeout``, ``idle_timeout``,
+``http_client``, ``max_retries``.
+
+Request translation:
+
+* system messages → ``systemInstruction``; user → role ``user``; assistant →
+  role ``model`` (tool calls → ``functionCall`` parts, echoing a
+  ``thought_signature`` kept in the ToolCall's metadata); tool messages →
+  ``functionResponse`` parts (the function name is taken from the matching
+  earlier tool call; JSON-object content is sent as the response, other
+  content as ``{"result": text}``);
+* image parts → ``inlineData`` (base64 data or data URLs) or ``fileData`` (other URLs);
+* tools → one ``functionDeclarations`` tool (``parametersJsonSchema``);
+  ``tool_choice`` "auto" / "none" / "required" / a name → ``toolConfig.functionCallingConfig``;
+* ``response_format`` json_schema → ``generationConfig.responseMimeType =
+  application/json`` + ``responseJsonSchema``; json_object → the MIME type only;
+* ``temperature`` and ``max_tokens`` (``maxOutputTokens``) in ``generationConfig``;
+* ``request.options`` is merged last (top-level keys of the body).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from .. import _build
+from ..errors import AdapterError, EngineError, ValidationError
+from ..messages import Message, TextPart
+from ..request import Request
+from ..results import Response
+from ..usage import Usage
+from ._errors import from_status
+from ._http import HttpAdapter, Prepared, encode_json
+from ._keys import Secret
+from ._translate import parts, split_data_url, tool_choice_name
+from .base import Call
+
+__all__ = ["Gemini", "parse_response"]
+
+
+class Gemini(HttpAdapter):
+    """Gemini over HTTP (see the module docstring)."""
+
+    name: ClassVar[str] = "gemini"
+    provider: ClassVar[str] = "gemini"
+    default_base_url: ClassVar[str] = "https://generativelanguage.googleapis.com"
+    env_var: ClassVar[str] = "GEMINI_API_KEY"
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"x-goog-api-key": key}
+
+    def prepare(self, request: Request, call: Call, secret: Secret | None) -> Prepared:
+        if not request.model:
+            raise EngineError("missing_model", "Gemini needs a model", provider=self.provider)
+        model = request.model.removeprefix("models/")
+        body = generate_body(request)
+        body.update(request.options)
+        url = f"{self.base_url}/v1beta/models/{quote(model, safe='-._~')}:streamGenerateContent?alt=sse"
+        return Prepared(url=url, body=encode_json(body), wire="gemini", secret=secret)
+
+
+def _parts(message: Message) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for part in parts(message):
+        if isinstance(part, TextPart):
+            if part.text:
+                out.append({"text": part.text})
+        elif part.data:
+            out.append({"inlineData": {"mimeType": part.media_type or "image/png", "data": part.data}})
+        elif part.url:
+            split = split_data_url(part.url)
+            if split is not None:
+                out.append({"inlineData": {"mimeType": split[0], "data": split[1]}})
+            else:
+                item: dict[str, Any] = {"fileUri": part.url}
+                if part.media_type:
+                    item["mimeType"] = part.media_type
+                out.append({"fileData": item})
+        else:
+            raise ValidationError("invalid_message", errors=[("content", "an image part needs a url or data")])
+    return out
+
+
+def _response_value(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"result": text}
+    return value if isinstance(value, dict) else {"result": value}
+
+
+def gemini_contents(messages: tuple[Message, ...]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """(systemInstruction, contents) for ``messages``."""
+    system: list[dict[str, Any]] = []
+    contents: list[dict[str, Any]] = []
+    names: dict[str, str] = {}
+    for m in messages:
+        if m.role == "system":
+            system.append({"text": m.text})
+        elif m.role == "tool":
+            fn: dict[str, Any] = {
+                "name": names.get(m.tool_call_id or "", m.name or ""),
+                "response": _response_value(m.text),
+            }
+            if m.tool_call_id and not m.tool_call_id.startswith("call_"):
+                fn["id"] = m.tool_call_id
+            part = {"functionResponse": fn}
+            if contents and contents[-1]["role"] == "user" and all("functionResponse" in p for p in contents[-1]["parts"]):
+                contents[-1]["parts"].append(part)
+            else:
+                contents.append({"role": "user", "parts": [part]})
+        elif m.role == "assistant":
+            out = _parts(m)
+            for c in m.tool_calls:
+                names[c.id] = c.name
+                call: dict[str, Any] = {"name": c.name, "args": dict(c.arguments)}
+                if not c.id.startswith("call_"):
+                    call["id"] = c.id
+                item: dict[str, Any] = {"functionCall": call}
+                signature = c.metadata.get("thought_signature")
+                if isinstance(signature, str):
+                    item["thoughtSignature"] = signature
+                out.append(item)
+            contents.append({"role": "model", "parts": out})
+        else:
+            contents.append({"role": "user", "parts": _parts(m)})
+    return ({"parts": system} if system else None), contents
+
+
+def _tool_config(choice: Any) -> dict[str, Any]:
+    if choice == "auto":
+        return {"functionCallingConfig": {"mode": "AUTO"}}
+    if choice == "none":
+        return {"functionCallingConfig": {"mode": "NONE"}}
+    if choice in ("required", "any"):
+        return {"functionCallingConfig": {"mode": "ANY"}}
+    name = tool_choice_name(choice)
+    if name is None:
+        raise ValidationError("invalid_request", errors=[("tool_choice", "must be auto, none, required or a tool name")])
+    return {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": [name]}}
+
+
+def generate_body(request: Request) -> dict[str, Any]:
+    """The generateContent body for ``request`` (without ``options``)."""
+    system, contents = gemini_contents(request.messages)
+    body: dict[str, Any] = {"contents": contents}
+    if system:
+        body["systemInstruction"] = system
+    if request.tools:
+        body["tools"] = [
+            {
+                "functionDeclarations": [
+                    {"name": t.name, "description": t.description, "parametersJsonSchema": t.schema}
+                    for t in request.tools
+                ]
+            }
+        ]
+    if request.tool_choice is not None:
+        body["toolConfig"] = _tool_config(request.tool_choice)
+    config: dict[str, Any] = {}
+    fmt = request.response_format
+    if fmt is not None and fmt.get("type") in ("json_schema", "json_object"):
+        config["responseMimeType"] = "application/json"
+        if fmt.get("type") == "json_schema":
+            config["responseJsonSchema"] = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema") or {}
+    if request.temperature is not None:
+        config["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        config["maxOutputTokens"] = request.max_tokens
+    if config:
+        body["generationConfig"] = config
+    return body
+
+
+# -- non-streaming bodies (for the stream/non-stream equivalence checks) ----------------
+
+_FINISH = {
+    "STOP": "stop", "MAX_TOKENS": "length",
+    "SAFETY": "content_filter", "RECITATION": "content_filter", "LANGUAGE": "content_filter",
+    "BLOCKLIST": "content_filter", "PROHIBITED_CONTENT": "content_filter", "SPII": "content_filter",
+    "IMAGE_SAFETY": "content_filter",
+    "MALFORMED_FUNCTION_CALL": "error", "UNEXPECTED_TOOL_CALL": "error",
+}
+
+
+def _count(obj: dict[str, Any], key: str) -> int | None:
+    value = obj.get(key)
+    return value if type(value) is int and value >= 0 else None
+
+
+def _usage(meta: Any) -> Usage | None:
+    if not isinstance(meta, dict):
+        return None
+    output = _count(meta, "candidatesTokenCount")
+    if output is None:
+        output = _count(meta, "responseTokenCount")
+    return Usage(
+        input_tokens=_count(meta, "promptTokenCount") or 0,
+        output_tokens=output or 0,
+        total_tokens=_count(meta, "totalTokenCount") or 0,
+        cached_input_tokens=_count(meta, "cachedContentTokenCount") or 0,
+        reasoning_tokens=_count(meta, "thoughtsTokenCount") or 0,
+    )
+
+
+def parse_response(body: dict[str, Any]) -> Response:
+    """A non-streaming generateContent body as a Response (what the folded stream gives)."""
+    rid, model = body.get("responseId"), body.get("modelVersion")
+    usage = _usage(body.get("usageMetadata"))
+    if isinstance(body.get("error"), dict):
+        err = from_status("gemini", 0, {}, json.dumps(body).encode())
+        return _build.response(rid, model, "", [], "error", None, None, {}, err)
+    candidates = body.get("candidates") or []
+    if not candidates:
+        block = (body.get("promptFeedback") or {}).get("blockReason")
+        if block:
+            err = AdapterError("content_filter", f"prompt blocked: {block}", provider="gemini")
+        else:
+            err = AdapterError("malformed_response", "no candidates in the response", provider="gemini")
+        return _build.response(rid, model, "", [], "error", None, usage, {}, err)
+    candidate = candidates[0] if isinstance(candidates[0], dict) else {}
+    text: list[str] = []
+    reasoning: list[str] = []
+    calls = []
+    for part in (candidate.get("content") or {}).get("parts") or []:
+        if not isinstance(part, dict):
+            continue
+        if isinstance(part.get("text"), str):
+            (reasoning if part.get("thought") is True else text).append(part["text"])
+        fn = part.get("functionCall")
+        if isinstance(fn, dict):
+            args = fn.get("args") if isinstance(fn.get("args"), dict) else {}
+            meta = {"thought_signature": part["thoughtSignature"]} if isinstance(part.get("thoughtSignature"), str) else {}
+            call_id = fn.get("id") if isinstance(fn.get("id"), str) and fn.get("id") else f"call_{len(calls)}"
+            raw = json.dumps(args, ensure_ascii=False, separators=(",", ":"))
+            calls.append((call_id, fn.get("name") or "", args, raw, meta))
+    raw_finish = candidate.get("finishReason")
+    finish = None if raw_finish is None else _FINISH.get(raw_finish, "other")
+    if finish == "stop" and calls:
+        finish = "tool_calls"
+    metadata: dict[str, Any] = {"reasoning": "".join(reasoning)} if reasoning else {}
+    return _build.response(rid, model, "".join(text), calls, finish, raw_finish, usage, metadata, None)

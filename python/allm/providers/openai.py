@@ -1,0 +1,334 @@
+"""OpenAI: Chat Completions and Responses, and any OpenAI-compatible server.
+
+Usage::
+
+    engine = allm.Engine(adapter=allm.providers.OpenAI, model="gpt-4.1-mini")
+    engine = allm.Engine(adapter=allm.providers.OpenAI, model="llama3.2",
+                         adapter_opts={"base_url": "http://localhost:11434/v1", "api_key": ""})
+
+Options (``adapter_opts``): ``api_key`` (else ``OPENAI_API_KEY``, sent only to
+the default host), ``base_url`` (with ``/v1``, as the official SDK takes it),
+``timeout``, ``idle_timeout``, ``http_client``, ``max_retries`` and
+``endpoint`` ("chat" or "responses"). ``endpoint`` may also be passed per call
+(``allm.generate(engine, req, endpoint="responses")``).
+
+Endpoint choice: the explicit option wins; else, on the default host, models
+``gpt-5*`` and ``o1``…``o9*`` use Responses and the rest Chat Completions; any
+other ``base_url`` uses Chat Completions (what compatible servers speak).
+
+Request translation (Chat Completions / Responses):
+
+* system, user, assistant and tool messages → ``messages`` / ``input`` items
+  (assistant tool calls → ``tool_calls`` / ``function_call`` items; tool
+  results → ``tool`` messages / ``function_call_output`` items);
+* image parts → ``image_url`` / ``input_image`` (URL or base64 data URL, with ``detail``);
+* tools → ``{"type": "function", "function": {...}}`` / flat function tools;
+  ``tool_choice`` "auto" / "none" / "required" / a tool name / a dict;
+* ``response_format`` → ``response_format`` / ``text.format``;
+* ``temperature``; ``max_tokens`` → ``max_completion_tokens`` on the default
+  host, ``max_tokens`` on compatible servers (Chat), ``max_output_tokens`` (Responses);
+* Chat streams ask for usage (``stream_options.include_usage``);
+* ``request.options`` is merged last, overriding anything above.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, ClassVar
+
+from .. import _build
+from ..errors import EngineError, ValidationError
+from ..messages import ImagePart, Message, TextPart
+from ..request import Request
+from ..results import Response
+from ..usage import Usage
+from ._errors import from_status
+from ._http import HttpAdapter, Prepared, encode_json
+from ._keys import Secret
+from ._translate import arguments_json, data_url, parts, tool_choice_name
+from .base import Call
+
+__all__ = ["OpenAI", "parse_response"]
+
+_RESPONSES_MODEL = re.compile(r"^(gpt-5|o[1-9])")
+_ENDPOINTS = ("chat", "responses")
+
+
+class OpenAI(HttpAdapter):
+    """OpenAI Chat Completions / Responses over HTTP (see the module docstring)."""
+
+    name: ClassVar[str] = "openai"
+    provider: ClassVar[str] = "openai"
+    default_base_url: ClassVar[str] = "https://api.openai.com/v1"
+    env_var: ClassVar[str] = "OPENAI_API_KEY"
+    extra_options: ClassVar[tuple[str, ...]] = ("endpoint",)
+
+    def __init__(self, *, retry: Any = "default", **opts: Any) -> None:
+        super().__init__(retry=retry, **opts)
+        endpoint = opts.get("endpoint")
+        if endpoint is not None and endpoint not in _ENDPOINTS:
+            raise ValidationError("invalid_options", errors=[("endpoint", "must be 'chat' or 'responses'")])
+        self.endpoint: str | None = endpoint
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"authorization": f"Bearer {key}"}
+
+    def endpoint_for(self, model: str | None, call: Call | None = None) -> str:
+        """"chat" or "responses" for ``model`` (per-call option, adapter option, model, host)."""
+        chosen = (call.options.get("endpoint") if call is not None else None) or self.endpoint
+        if chosen is not None:
+            if chosen not in _ENDPOINTS:
+                raise ValidationError("invalid_options", errors=[("endpoint", "must be 'chat' or 'responses'")])
+            return str(chosen)
+        if self._base.default and model and _RESPONSES_MODEL.match(model):
+            return "responses"
+        return "chat"
+
+    def prepare(self, request: Request, call: Call, secret: Secret | None) -> Prepared:
+        if not request.model:
+            raise EngineError("missing_model", "OpenAI needs a model (Engine(model=...) or request(model=...))",
+                              provider=self.provider)
+        endpoint = self.endpoint_for(request.model, call)
+        if endpoint == "responses":
+            body = responses_body(request)
+            path, wire = "/responses", "openai-responses"
+        else:
+            body = chat_body(request, compatible=not self._base.default)
+            path, wire = "/chat/completions", "openai-chat"
+        body.update(request.options)
+        return Prepared(url=self.base_url + path, body=encode_json(body), wire=wire, secret=secret)
+
+
+# -- Chat Completions ------------------------------------------------------------------
+
+
+def _chat_content(message: Message) -> str | list[dict[str, Any]]:
+    if isinstance(message.content, str):
+        return message.content
+    out: list[dict[str, Any]] = []
+    for part in message.content:
+        if isinstance(part, TextPart):
+            out.append({"type": "text", "text": part.text})
+        elif isinstance(part, ImagePart):
+            out.append({"type": "image_url", "image_url": {"url": data_url(part), "detail": part.detail}})
+    return out
+
+
+def chat_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
+    """Messages in Chat Completions form."""
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if m.role == "tool":
+            out.append({"role": "tool", "tool_call_id": m.tool_call_id, "content": m.text})
+        elif m.role == "assistant":
+            item: dict[str, Any] = {"role": "assistant", "content": m.text or None}
+            if m.tool_calls:
+                item["tool_calls"] = [
+                    {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": arguments_json(c)}}
+                    for c in m.tool_calls
+                ]
+            elif item["content"] is None:
+                item["content"] = ""
+            out.append(item)
+        else:
+            item = {"role": m.role, "content": m.text if m.role == "system" else _chat_content(m)}
+            if m.name:
+                item["name"] = m.name
+            out.append(item)
+    return out
+
+
+def _tool_choice(choice: Any, responses: bool) -> Any:
+    if choice is None or choice in ("auto", "none", "required"):
+        return choice
+    if isinstance(choice, dict) and "type" in choice:
+        if responses and choice.get("type") == "function" and isinstance(choice.get("function"), dict):
+            return {"type": "function", "name": choice["function"].get("name")}
+        return choice
+    name = tool_choice_name(choice)
+    if name is None:
+        raise ValidationError("invalid_request", errors=[("tool_choice", "must be auto, none, required or a tool name")])
+    return {"type": "function", "name": name} if responses else {"type": "function", "function": {"name": name}}
+
+
+def _schema_format(fmt: dict[str, Any]) -> dict[str, Any]:
+    inner = {"name": fmt.get("name") or "response", "schema": fmt.get("schema") or {}}
+    if "strict" in fmt:
+        inner["strict"] = bool(fmt["strict"])
+    return inner
+
+
+def chat_body(request: Request, *, compatible: bool = False) -> dict[str, Any]:
+    """The Chat Completions body for ``request`` (without ``options``)."""
+    body: dict[str, Any] = {
+        "model": request.model,
+        "messages": chat_messages(request.messages),
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if request.tools:
+        body["tools"] = [
+            {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.schema}}
+            for t in request.tools
+        ]
+    if request.tool_choice is not None:
+        body["tool_choice"] = _tool_choice(request.tool_choice, responses=False)
+    fmt = request.response_format
+    if fmt is not None:
+        if fmt.get("type") == "json_schema":
+            body["response_format"] = {"type": "json_schema", "json_schema": fmt.get("json_schema") or _schema_format(fmt)}
+        else:
+            body["response_format"] = {"type": fmt.get("type", "text")}
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        body["max_tokens" if compatible else "max_completion_tokens"] = request.max_tokens
+    return body
+
+
+# -- Responses -------------------------------------------------------------------------
+
+
+def responses_input(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
+    """Messages as Responses ``input`` items."""
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if m.role == "tool":
+            out.append({"type": "function_call_output", "call_id": m.tool_call_id, "output": m.text})
+        elif m.role == "assistant":
+            if m.text:
+                out.append({"role": "assistant", "content": m.text})
+            for c in m.tool_calls:
+                out.append({"type": "function_call", "call_id": c.id, "name": c.name, "arguments": arguments_json(c)})
+        elif m.role == "system" or isinstance(m.content, str):
+            out.append({"role": m.role, "content": m.text})
+        else:
+            content: list[dict[str, Any]] = []
+            for part in parts(m):
+                if isinstance(part, TextPart):
+                    content.append({"type": "input_text", "text": part.text})
+                else:
+                    content.append({"type": "input_image", "image_url": data_url(part), "detail": part.detail})
+            out.append({"role": m.role, "content": content})
+    return out
+
+
+def responses_body(request: Request) -> dict[str, Any]:
+    """The Responses body for ``request`` (without ``options``)."""
+    body: dict[str, Any] = {"model": request.model, "input": responses_input(request.messages), "stream": True}
+    if request.tools:
+        body["tools"] = [
+            {"type": "function", "name": t.name, "description": t.description, "parameters": t.schema}
+            for t in request.tools
+        ]
+    if request.tool_choice is not None:
+        body["tool_choice"] = _tool_choice(request.tool_choice, responses=True)
+    fmt = request.response_format
+    if fmt is not None:
+        if fmt.get("type") == "json_schema":
+            body["text"] = {"format": {"type": "json_schema", **_schema_format(fmt)}}
+        else:
+            body["text"] = {"format": {"type": fmt.get("type", "text")}}
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        body["max_output_tokens"] = request.max_tokens
+    return body
+
+
+# -- non-streaming bodies (for the stream/non-stream equivalence checks) ----------------
+
+_CHAT_FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls",
+                "content_filter": "content_filter", "function_call": "tool_calls"}
+
+
+def _count(obj: Any, key: str) -> int:
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if type(value) is int and value >= 0 else 0
+
+
+def _usage(obj: Any, input_key: str, output_key: str) -> Usage | None:
+    if not isinstance(obj, dict):
+        return None
+    return Usage(
+        input_tokens=_count(obj, input_key),
+        output_tokens=_count(obj, output_key),
+        total_tokens=_count(obj, "total_tokens"),
+        cached_input_tokens=_count(obj.get(f"{input_key}_details"), "cached_tokens"),
+        cache_write_input_tokens=_count(obj.get(f"{input_key}_details"), "cache_write_tokens"),
+        reasoning_tokens=_count(obj.get(f"{output_key}_details"), "reasoning_tokens"),
+    )
+
+
+def _parse_args(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def parse_chat_response(body: dict[str, Any]) -> Response:
+    """A non-streaming Chat Completions body as a Response (what the folded stream gives)."""
+    if isinstance(body.get("error"), dict):
+        err = from_status("openai", 0, {}, json.dumps(body).encode())
+        return _build.response(body.get("id"), body.get("model"), "", [], "error", None, None, {}, err)
+    choices = body.get("choices") or []
+    choice = choices[0] if choices and isinstance(choices[0], dict) else {}
+    message = choice.get("message") or {}
+    text = message.get("content") if isinstance(message.get("content"), str) else ""
+    calls = []
+    for c in message.get("tool_calls") or []:
+        fn = c.get("function") or {}
+        raw = fn.get("arguments") or ""
+        calls.append((c.get("id") or "", fn.get("name") or "", _parse_args(raw), raw, {}))
+    raw_finish = choice.get("finish_reason")
+    finish = None if raw_finish is None else _CHAT_FINISH.get(raw_finish, "other")
+    return _build.response(
+        body.get("id"), body.get("model"), text, calls, finish, raw_finish,
+        _usage(body.get("usage"), "prompt_tokens", "completion_tokens"), {}, None,
+    )
+
+
+def parse_responses_response(body: dict[str, Any]) -> Response:
+    """A non-streaming Responses body as a Response."""
+    text_parts: list[str] = []
+    calls = []
+    for item in body.get("output") or []:
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "message":
+            for c in item.get("content") or []:
+                if isinstance(c, dict) and c.get("type") == "output_text" and isinstance(c.get("text"), str):
+                    text_parts.append(c["text"])
+        elif item.get("type") == "function_call":
+            raw = item.get("arguments") or ""
+            calls.append((item.get("call_id") or item.get("id") or "", item.get("name") or "", _parse_args(raw), raw, {}))
+    text = "".join(text_parts)
+    if not text and isinstance(body.get("output_text"), str):
+        text = body["output_text"]
+    status = body.get("status")
+    usage = _usage(body.get("usage"), "input_tokens", "output_tokens")
+    error = None
+    raw_finish: str | None = None
+    if status == "completed":
+        finish: str | None = "tool_calls" if calls else "stop"
+        raw_finish = "completed"
+    elif status == "incomplete":
+        raw_finish = (body.get("incomplete_details") or {}).get("reason")
+        finish = {"max_output_tokens": "length", "content_filter": "content_filter"}.get(raw_finish or "", "other")
+    elif status in ("failed", "cancelled"):
+        finish = "error"
+        err = body.get("error") or {}
+        error = from_status("openai", 0, {}, json.dumps({"error": err}).encode())
+    else:
+        finish = None
+    return _build.response(body.get("id"), body.get("model"), text, calls, finish, raw_finish, usage, {}, error)
+
+
+def parse_response(body: dict[str, Any]) -> Response:
+    """A non-streaming OpenAI body (Chat Completions or Responses) as a Response."""
+    if body.get("object") == "response" or "output" in body or "output_text" in body:
+        return parse_responses_response(body)
+    return parse_chat_response(body)
