@@ -8,6 +8,7 @@ its version matches the package, else ``allm._pure``, recording why.
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass
 from types import ModuleType
@@ -28,8 +29,7 @@ class BackendInfo:
 
 
 def _load_native() -> ModuleType:
-    from . import _native
-
+    _native = importlib.import_module("allm._native")
     if _native.VERSION != __version__:
         raise ImportError(
             f"allm._native is version {_native.VERSION}, the package is {__version__}; "
