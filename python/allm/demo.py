@@ -8,9 +8,15 @@ import time
 import allm
 
 
+def _pieces(text: str) -> list[str]:
+    """Split text into word-sized stream deltas that join back to it."""
+    words = text.split(" ")
+    return [words[0], *(" " + w for w in words[1:])]
+
+
 def _engine() -> allm.Engine:
     reply = "Streaming is the primitive: every call is a stream of events, and generate is its fold."
-    script: list[tuple[str, object]] = [("text", word + " ") for word in reply.split()]
+    script: list[tuple[str, object]] = [("text", piece) for piece in _pieces(reply)]
     script += [("usage", {"input_tokens": 12, "output_tokens": 17, "total_tokens": 29}), ("finish", "stop")]
     return allm.Engine(adapter=allm.providers.Fake, model="fake-1", adapter_opts={"script": script})
 
@@ -34,7 +40,44 @@ def main() -> int:
     if usage is not None:
         print(f"  usage         input={usage.input_tokens} output={usage.output_tokens} total={usage.total_tokens}")
     print(f"  request_id    {response.request_id}")
+    _tool_chat()
     return 0
+
+
+def _weather(arguments: dict[str, object]) -> dict[str, object]:
+    return {"city": arguments["city"], "forecast": "sunny", "high_c": 21}
+
+
+def _tool_engine() -> allm.Engine:
+    weather = allm.tool(
+        "get_weather",
+        "Today's forecast for a city",
+        {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        handler=_weather,
+    )
+    ask = [("tool_call", {"id": "call_1", "name": "get_weather", "arguments": {"city": "Lisbon"}}),
+           ("finish", "tool_calls")]
+    answer = [("text", piece) for piece in _pieces("Lisbon will be sunny today, with a high of 21 °C.")]
+    return allm.Engine(adapter=allm.providers.Fake, model="fake-1", tools=(weather,),
+                       adapter_opts={"scripts": [ask, [*answer, ("finish", "stop")]]})
+
+
+def _tool_chat() -> None:
+    """Stream a chat in which the model calls a tool and uses its result."""
+    print("\n--- a streamed chat with a tool ---\nuser> What's the weather in Lisbon?")
+    with allm.stream(_tool_engine(), [allm.user("What's the weather in Lisbon?")]) as stream:
+        for event in stream:
+            match event:
+                case allm.events.ToolCallCompleted(name=name, arguments=args):
+                    print(f"  [model calls {name}({args})]")
+                case allm.events.ToolResultEncoded(content=content):
+                    print(f"  [tool returns {content}]\nassistant> ", end="", flush=True)
+                case allm.events.TextDelta(delta=delta):
+                    print(delta, end="", flush=True)
+                    time.sleep(0.03)
+                case allm.events.ChatCompleted(result=result):
+                    roles = " / ".join(m.role for m in result.thread.messages)
+                    print(f"\n\nchat halted: {result.halted_reason}; thread: {roles}")
 
 
 if __name__ == "__main__":
