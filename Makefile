@@ -31,8 +31,10 @@ test: build
 	ALLM_EXPECT_NATIVE=1 $(PY) -m pytest -q -p no:cacheprovider
 
 bench: build
-	$(PY) -m pytest benches -q -p no:cacheprovider --benchmark-columns=median,ops --benchmark-sort=name
-	$(PY) benches/report.py
+	mkdir -p .benchmarks
+	$(PY) -m pytest benches -q -p no:cacheprovider --benchmark-columns=median,ops --benchmark-sort=name \
+		--benchmark-json=.benchmarks/latest.json
+	$(PY) benches/report.py .benchmarks/latest.json
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check python tests benches

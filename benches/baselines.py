@@ -15,13 +15,13 @@ import httpx
 import orjson
 
 __all__ = [
+    "anthropic_client",
+    "mock_http_client",
+    "openai_client",
     "orjson_collect",
     "orjson_stream",
-    "mock_http_client",
-    "sdk_http_module",
-    "openai_client",
-    "anthropic_client",
     "sdk_collect",
+    "sdk_http_module",
     "sdk_text_and_calls",
 ]
 
@@ -218,16 +218,23 @@ def mock_http_client(chunks: tuple[bytes, ...], http: Any = httpx) -> Any:
 def openai_client(chunks: tuple[bytes, ...]) -> Any:
     import openai
 
-    return openai.OpenAI(api_key="sk-bench", base_url="https://api.openai.test/v1",
-                         http_client=mock_http_client(chunks, sdk_http_module(openai)), max_retries=0)
+    return openai.OpenAI(
+        api_key="sk-bench",
+        base_url="https://api.openai.test/v1",
+        http_client=mock_http_client(chunks, sdk_http_module(openai)),
+        max_retries=0,
+    )
 
 
 def anthropic_client(chunks: tuple[bytes, ...]) -> Any:
     import anthropic
 
-    return anthropic.Anthropic(api_key="sk-bench", base_url="https://api.anthropic.test",
-                               http_client=mock_http_client(chunks, sdk_http_module(anthropic)),
-                               max_retries=0)
+    return anthropic.Anthropic(
+        api_key="sk-bench",
+        base_url="https://api.anthropic.test",
+        http_client=mock_http_client(chunks, sdk_http_module(anthropic)),
+        max_retries=0,
+    )
 
 
 _MESSAGES = [{"role": "user", "content": "What is the weather in São Paulo and Tokyo?"}]
@@ -238,8 +245,9 @@ def sdk_collect(wire: str, client: Any) -> Callable[[], Any]:
     if wire == "openai-chat":
 
         def run() -> Any:
-            with client.chat.completions.stream(model="gpt-4o", messages=_MESSAGES,
-                                                stream_options={"include_usage": True}) as s:
+            with client.chat.completions.stream(
+                model="gpt-4o", messages=_MESSAGES, stream_options={"include_usage": True}
+            ) as s:
                 return s.get_final_completion()
 
     elif wire == "openai-responses":
@@ -251,8 +259,7 @@ def sdk_collect(wire: str, client: Any) -> Callable[[], Any]:
     elif wire == "anthropic":
 
         def run() -> Any:
-            with client.messages.stream(model="claude-sonnet-4-6", max_tokens=4096,
-                                        messages=_MESSAGES) as s:
+            with client.messages.stream(model="claude-sonnet-4-6", max_tokens=4096, messages=_MESSAGES) as s:
                 return s.get_final_message()
 
     else:

@@ -4,10 +4,11 @@
   three stream sizes (200, 2,000, 20,000 SSE events).
 * ``native`` / ``pure`` give the two backends; ``require(module, "Fold.apply_many", ...)``
   skips a variant cleanly (with the reason) when the module lacks that API.
-* ``measure(benchmark, fn, suite=..., impl=...)`` runs one benchmark with a time budget:
-  one call to calibrate, then enough rounds (3..200, grouped in iterations of >= ~2 ms)
-  to fill ``ALLM_BENCH_BUDGET`` seconds (default 0.6). It tags the result's extra_info
-  with suite / wire / size / impl, which ``benches/report.py`` reads.
+* ``measure(benchmark, fn, suite=..., impl=..., check=...)`` runs one benchmark with a time
+  budget: one call to calibrate (its result goes to ``check``), then enough rounds
+  (3..200, grouped in iterations of >= ~2 ms) to fill ``ALLM_BENCH_BUDGET`` seconds
+  (default 0.6). It tags the result's extra_info with suite / wire / size / impl, which
+  ``benches/report.py`` reads.
 
 Benchmarks only measure: nothing here asserts on timings. The sanity checks (that an
 implementation produced the expected text and tool calls) run once, outside the timing.
@@ -28,7 +29,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from streams import SIZES, WIRES  # noqa: E402
+from streams import SIZES, WIRES
 
 BUDGET = float(os.environ.get("ALLM_BENCH_BUDGET", "0.6"))
 MIN_ROUNDS = int(os.environ.get("ALLM_BENCH_MIN_ROUNDS", "3"))
@@ -94,17 +95,34 @@ def backend_for(request: pytest.FixtureRequest) -> Callable[[str], ModuleType]:
 
 @pytest.fixture
 def measure(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """measure(benchmark, fn, suite=..., impl=..., check=None, **extra_info).
+
+    Calls ``fn`` once (warm-up and calibration; ``check(result)`` then validates the
+    output, outside the timing), then times it with ``benchmark.pedantic``.
+    """
     callspec = getattr(request.node, "callspec", None)
     params = dict(callspec.params) if callspec else {}
 
-    def run(benchmark: Any, fn: Callable[[], Any], *, suite: str, impl: str, **info: Any) -> Any:
+    def run(
+        benchmark: Any,
+        fn: Callable[[], Any],
+        *,
+        suite: str,
+        impl: str,
+        check: Callable[[Any], None] | None = None,
+        **info: Any,
+    ) -> Any:
         wire = params.get("wire", info.pop("wire", None))
         size = params.get("size", info.pop("size", None))
         benchmark.group = f"{suite} {wire} {size}"
-        benchmark.extra_info.update(suite=suite, wire=wire, size=size, impl=impl, **info)
         start = time.perf_counter()
-        fn()  # warm-up and calibration
+        result = fn()
         once = max(time.perf_counter() - start, 1e-7)
+        if check is not None:
+            check(result)
+        if impl == "native" and "allm._native" in sys.modules:
+            info.setdefault("build_profile", getattr(sys.modules["allm._native"], "BUILD_PROFILE", "?"))
+        benchmark.extra_info.update(suite=suite, wire=wire, size=size, impl=impl, **info)
         iterations = max(1, int(ROUND_SECONDS / once))
         rounds = max(MIN_ROUNDS, min(MAX_ROUNDS, int(BUDGET / (once * iterations))))
         return benchmark.pedantic(fn, rounds=rounds, iterations=iterations, warmup_rounds=0)

@@ -38,19 +38,19 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 __all__ = [
+    "SEED",
     "SIZES",
     "WIRES",
-    "SEED",
     "Script",
     "Stream",
+    "chunk_body",
+    "message_events",
     "script",
     "stream",
-    "message_events",
-    "chunk_body",
 ]
 
 SEED = 20240611
@@ -70,24 +70,100 @@ ANTH_MODEL = "claude-sonnet-4-6"
 
 _WORDS = (
     # plain ASCII, the bulk of real output
-    "the", "a", "of", "and", "to", "in", "is", "that", "for", "it", "with", "as", "on",
-    "stream", "token", "result", "because", "function", "weather", "forecast", "data",
-    "value", "request", "response", "example", "should", "would", "could", "between",
-    "**Note:**", "`code`", "- item", "1.", "(see", "above)", "e.g.", "i.e.,", "\n\n", "\n",
+    "the",
+    "a",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "that",
+    "for",
+    "it",
+    "with",
+    "as",
+    "on",
+    "stream",
+    "token",
+    "result",
+    "because",
+    "function",
+    "weather",
+    "forecast",
+    "data",
+    "value",
+    "request",
+    "response",
+    "example",
+    "should",
+    "would",
+    "could",
+    "between",
+    "**Note:**",
+    "`code`",
+    "- item",
+    "1.",
+    "(see",
+    "above)",
+    "e.g.",
+    "i.e.,",
+    "\n\n",
+    "\n",
     # Latin with diacritics
-    "naïve", "café", "São", "Paulo", "Zürich", "façade", "déjà", "vu", "Ærøskøbing", "Łódź",
+    "naïve",
+    "café",
+    "São",
+    "Paulo",
+    "Zürich",
+    "façade",
+    "déjà",
+    "vu",
+    "Ærøskøbing",
+    "Łódź",
     # Greek, Cyrillic, Arabic, Hebrew
-    "λόγος", "αβγ", "Привет", "мир", "данные", "مرحبا", "بالعالم", "שלום",
+    "λόγος",
+    "αβγ",
+    "Привет",
+    "мир",
+    "данные",
+    "مرحبا",
+    "بالعالم",
+    "שלום",
     # CJK
-    "你好", "世界", "数据流", "天气预报", "東京", "こんにちは", "ストリーム", "한국어", "서울",
+    "你好",
+    "世界",
+    "数据流",
+    "天气预报",
+    "東京",
+    "こんにちは",
+    "ストリーム",
+    "한국어",
+    "서울",
     # emoji: 4-byte, with variation selectors, ZWJ sequences, flags, skin tones
-    "🚀", "😀", "🌧️", "☀️", "🔥", "👩‍💻", "👨‍👩‍👧‍👦", "🇯🇵", "🇧🇷", "👍🏽", "✅", "🎉",
+    "🚀",
+    "😀",
+    "🌧️",
+    "☀️",
+    "🔥",
+    "👩‍💻",
+    "👨‍👩‍👧‍👦",
+    "🇯🇵",
+    "🇧🇷",
+    "👍🏽",
+    "✅",
+    "🎉",
 )
 # Weighted toward ASCII, as real model output is.
 _ASCII_UPTO = 40
 
-_TOOL_NAMES = ("get_weather", "search_documents", "lookup_customer", "convert_currency",
-               "create_calendar_event", "translate_text")
+_TOOL_NAMES = (
+    "get_weather",
+    "search_documents",
+    "lookup_customer",
+    "convert_currency",
+    "create_calendar_event",
+    "translate_text",
+)
 _CITIES = ("São Paulo", "東京", "Zürich", "Reykjavík", "Москва", "القاهرة", "Kraków", "서울")
 
 
@@ -131,14 +207,14 @@ def _split_exact(rng: random.Random, text: str, parts: int) -> list[str]:
         return [text]
     cuts = sorted(rng.sample(range(1, len(text)), parts - 1))
     bounds = [0, *cuts, len(text)]
-    return [text[bounds[i]:bounds[i + 1]] for i in range(parts)]
+    return [text[bounds[i] : bounds[i + 1]] for i in range(parts)]
 
 
 @dataclass(frozen=True)
 class ToolCallScript:
     index: int
-    call_id: str      # "call_..." (OpenAI) / "toolu_..." (Anthropic) share the suffix
-    item_id: str      # Responses API item id ("fc_...")
+    call_id: str  # "call_..." (OpenAI) / "toolu_..." (Anthropic) share the suffix
+    item_id: str  # Responses API item id ("fc_...")
     name: str
     fragments: tuple[str, ...]
 
@@ -192,7 +268,7 @@ def _anthropic_pings(n_events: int) -> int:
     return n_events // 500
 
 
-@lru_cache(maxsize=None)
+@cache
 def script(wire: str, n_events: int, seed: int = SEED) -> Script:
     """The script for one wire and size: deltas fill exactly n_events SSE events."""
     rng = random.Random(f"{seed}:{wire}:{n_events}")
@@ -225,16 +301,19 @@ def script(wire: str, n_events: int, seed: int = SEED) -> Script:
     per_call = [per_call[old] for old in first_seen]
     tool_calls = []
     for i, parts in enumerate(per_call):
-        suffix = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-                         for _ in range(24))
+        suffix = "".join(
+            rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(24)
+        )
         args = _arguments(rng, min_len=parts * 7)
-        tool_calls.append(ToolCallScript(
-            index=i,
-            call_id=("toolu_01" if wire == "anthropic" else "call_") + suffix,
-            item_id="fc_67ccd2c" + suffix.lower(),
-            name=_TOOL_NAMES[i % len(_TOOL_NAMES)],
-            fragments=tuple(_split_exact(rng, args, parts)),
-        ))
+        tool_calls.append(
+            ToolCallScript(
+                index=i,
+                call_id=("toolu_01" if wire == "anthropic" else "call_") + suffix,
+                item_id="fc_67ccd2c" + suffix.lower(),
+                name=_TOOL_NAMES[i % len(_TOOL_NAMES)],
+                fragments=tuple(_split_exact(rng, args, parts)),
+            )
+        )
     return Script(
         text_pieces=text_pieces,
         calls=tuple(tool_calls),
@@ -259,8 +338,12 @@ def _openai_chat(s: Script) -> str:
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> None:
         obj = {
-            "id": CHAT_ID, "object": "chat.completion.chunk", "created": CREATED, "model": CHAT_MODEL,
-            "service_tier": "default", "system_fingerprint": CHAT_FINGERPRINT,
+            "id": CHAT_ID,
+            "object": "chat.completion.chunk",
+            "created": CREATED,
+            "model": CHAT_MODEL,
+            "service_tier": "default",
+            "system_fingerprint": CHAT_FINGERPRINT,
             "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
             "usage": None,
         }
@@ -275,22 +358,41 @@ def _openai_chat(s: Script) -> str:
         call = s.calls[i]
         if i not in started:
             started.add(i)
-            chunk({"tool_calls": [{"index": i, "id": call.call_id, "type": "function",
-                                   "function": {"name": call.name, "arguments": ""}}]})
+            chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": i,
+                            "id": call.call_id,
+                            "type": "function",
+                            "function": {"name": call.name, "arguments": ""},
+                        }
+                    ]
+                }
+            )
         frag = call.fragments[pos[i]]
         pos[i] += 1
         chunk({"tool_calls": [{"index": i, "function": {"arguments": frag}}]})
     chunk({}, "tool_calls")
     usage_obj = {
-        "id": CHAT_ID, "object": "chat.completion.chunk", "created": CREATED, "model": CHAT_MODEL,
-        "service_tier": "default", "system_fingerprint": CHAT_FINGERPRINT, "choices": [],
+        "id": CHAT_ID,
+        "object": "chat.completion.chunk",
+        "created": CREATED,
+        "model": CHAT_MODEL,
+        "service_tier": "default",
+        "system_fingerprint": CHAT_FINGERPRINT,
+        "choices": [],
         "usage": {
-            "prompt_tokens": s.input_tokens, "completion_tokens": s.output_tokens,
+            "prompt_tokens": s.input_tokens,
+            "completion_tokens": s.output_tokens,
             "total_tokens": s.input_tokens + s.output_tokens,
             "prompt_tokens_details": {"cached_tokens": s.cached_tokens, "audio_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": s.reasoning_tokens, "audio_tokens": 0,
-                                          "accepted_prediction_tokens": 0,
-                                          "rejected_prediction_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": s.reasoning_tokens,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
         },
     }
     out.append("data: " + _dumps(usage_obj) + "\n\n")
@@ -304,7 +406,8 @@ def _openai_chat(s: Script) -> str:
 
 def _responses_usage(s: Script) -> dict[str, Any]:
     return {
-        "input_tokens": s.input_tokens, "input_tokens_details": {"cached_tokens": s.cached_tokens},
+        "input_tokens": s.input_tokens,
+        "input_tokens_details": {"cached_tokens": s.cached_tokens},
         "output_tokens": s.output_tokens,
         "output_tokens_details": {"reasoning_tokens": s.reasoning_tokens},
         "total_tokens": s.input_tokens + s.output_tokens,
@@ -313,13 +416,30 @@ def _responses_usage(s: Script) -> dict[str, Any]:
 
 def _response_obj(status: str, output: list[Any], usage: dict[str, Any] | None) -> dict[str, Any]:
     return {
-        "id": RESP_ID, "object": "response", "created_at": CREATED, "status": status,
-        "background": False, "error": None, "incomplete_details": None, "instructions": None,
-        "max_output_tokens": None, "model": RESP_MODEL, "output": output,
-        "parallel_tool_calls": True, "previous_response_id": None,
-        "reasoning": {"effort": None, "summary": None}, "store": True, "temperature": 1.0,
-        "text": {"format": {"type": "text"}}, "tool_choice": "auto", "tools": [], "top_p": 1.0,
-        "truncation": "disabled", "usage": usage, "user": None, "metadata": {},
+        "id": RESP_ID,
+        "object": "response",
+        "created_at": CREATED,
+        "status": status,
+        "background": False,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": None,
+        "max_output_tokens": None,
+        "model": RESP_MODEL,
+        "output": output,
+        "parallel_tool_calls": True,
+        "previous_response_id": None,
+        "reasoning": {"effort": None, "summary": None},
+        "store": True,
+        "temperature": 1.0,
+        "text": {"format": {"type": "text"}},
+        "tool_choice": "auto",
+        "tools": [],
+        "top_p": 1.0,
+        "truncation": "disabled",
+        "usage": usage,
+        "user": None,
+        "metadata": {},
     }
 
 
@@ -335,28 +455,57 @@ def _openai_responses(s: Script) -> str:
 
     event("response.created", {"response": _response_obj("in_progress", [], None)})
     event("response.in_progress", {"response": _response_obj("in_progress", [], None)})
-    msg_item = {"id": RESP_MSG_ID, "type": "message", "status": "in_progress", "content": [],
-                "role": "assistant"}
+    msg_item = {
+        "id": RESP_MSG_ID,
+        "type": "message",
+        "status": "in_progress",
+        "content": [],
+        "role": "assistant",
+    }
     event("response.output_item.added", {"output_index": 0, "item": msg_item})
-    event("response.content_part.added", {"item_id": RESP_MSG_ID, "output_index": 0, "content_index": 0,
-                                          "part": {"type": "output_text", "annotations": [],
-                                                   "logprobs": [], "text": ""}})
+    event(
+        "response.content_part.added",
+        {
+            "item_id": RESP_MSG_ID,
+            "output_index": 0,
+            "content_index": 0,
+            "part": {"type": "output_text", "annotations": [], "logprobs": [], "text": ""},
+        },
+    )
     for n, piece in enumerate(s.text_pieces):
-        event("response.output_text.delta", {"item_id": RESP_MSG_ID, "output_index": 0,
-                                             "content_index": 0, "delta": piece, "logprobs": [],
-                                             "obfuscation": "abcdefghijklmnop"[: 16 - n % 9]})
+        event(
+            "response.output_text.delta",
+            {
+                "item_id": RESP_MSG_ID,
+                "output_index": 0,
+                "content_index": 0,
+                "delta": piece,
+                "logprobs": [],
+                "obfuscation": "abcdefghijklmnop"[: 16 - n % 9],
+            },
+        )
     text = s.text
     part_done = {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
-    event("response.output_text.done", {"item_id": RESP_MSG_ID, "output_index": 0, "content_index": 0,
-                                        "text": text, "logprobs": []})
-    event("response.content_part.done", {"item_id": RESP_MSG_ID, "output_index": 0, "content_index": 0,
-                                         "part": part_done})
+    event(
+        "response.output_text.done",
+        {"item_id": RESP_MSG_ID, "output_index": 0, "content_index": 0, "text": text, "logprobs": []},
+    )
+    event(
+        "response.content_part.done",
+        {"item_id": RESP_MSG_ID, "output_index": 0, "content_index": 0, "part": part_done},
+    )
     msg_done = {**msg_item, "status": "completed", "content": [part_done]}
     event("response.output_item.done", {"output_index": 0, "item": msg_done})
 
     def fc_item(call: ToolCallScript, status: str, arguments: str) -> dict[str, Any]:
-        return {"id": call.item_id, "type": "function_call", "status": status, "arguments": arguments,
-                "call_id": call.call_id, "name": call.name}
+        return {
+            "id": call.item_id,
+            "type": "function_call",
+            "status": status,
+            "arguments": arguments,
+            "call_id": call.call_id,
+            "name": call.name,
+        }
 
     started: set[int] = set()
     pos = [0] * len(s.calls)
@@ -364,18 +513,25 @@ def _openai_responses(s: Script) -> str:
         call = s.calls[i]
         if i not in started:
             started.add(i)
-            event("response.output_item.added", {"output_index": 1 + i,
-                                                 "item": fc_item(call, "in_progress", "")})
+            event(
+                "response.output_item.added",
+                {"output_index": 1 + i, "item": fc_item(call, "in_progress", "")},
+            )
         frag = call.fragments[pos[i]]
         pos[i] += 1
-        event("response.function_call_arguments.delta", {"item_id": call.item_id, "output_index": 1 + i,
-                                                         "delta": frag, "obfuscation": "xyz"})
+        event(
+            "response.function_call_arguments.delta",
+            {"item_id": call.item_id, "output_index": 1 + i, "delta": frag, "obfuscation": "xyz"},
+        )
         if pos[i] == len(call.fragments):
-            event("response.function_call_arguments.done", {"item_id": call.item_id,
-                                                            "output_index": 1 + i,
-                                                            "arguments": call.arguments})
-            event("response.output_item.done", {"output_index": 1 + i,
-                                                "item": fc_item(call, "completed", call.arguments)})
+            event(
+                "response.function_call_arguments.done",
+                {"item_id": call.item_id, "output_index": 1 + i, "arguments": call.arguments},
+            )
+            event(
+                "response.output_item.done",
+                {"output_index": 1 + i, "item": fc_item(call, "completed", call.arguments)},
+            )
     output = [msg_done] + [fc_item(c, "completed", c.arguments) for c in s.calls]
     event("response.completed", {"response": _response_obj("completed", output, _responses_usage(s))})
     return "".join(out)
@@ -400,14 +556,28 @@ def _anthropic(s: Script, n_events: int) -> str:
                 pings_left -= 1
                 out.append(ping)
 
-    event("message_start", {"message": {
-        "id": ANTH_ID, "type": "message", "role": "assistant", "model": ANTH_MODEL, "content": [],
-        "stop_reason": None, "stop_sequence": None,
-        "usage": {"input_tokens": s.input_tokens - s.cached_tokens, "cache_creation_input_tokens": 0,
-                  "cache_read_input_tokens": s.cached_tokens,
-                  "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
-                  "output_tokens": 1, "service_tier": "standard"},
-    }})
+    event(
+        "message_start",
+        {
+            "message": {
+                "id": ANTH_ID,
+                "type": "message",
+                "role": "assistant",
+                "model": ANTH_MODEL,
+                "content": [],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": {
+                    "input_tokens": s.input_tokens - s.cached_tokens,
+                    "cache_creation_input_tokens": 0,
+                    "cache_read_input_tokens": s.cached_tokens,
+                    "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+                    "output_tokens": 1,
+                    "service_tier": "standard",
+                },
+            }
+        },
+    )
     event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
     out.append(ping)
     for piece in s.text_pieces:
@@ -415,15 +585,27 @@ def _anthropic(s: Script, n_events: int) -> str:
     event("content_block_stop", {"index": 0})
     for call in s.calls:  # sequential blocks: Anthropic never interleaves content blocks
         idx = 1 + call.index
-        event("content_block_start", {"index": idx, "content_block": {
-            "type": "tool_use", "id": call.call_id, "name": call.name, "input": {}}})
+        event(
+            "content_block_start",
+            {
+                "index": idx,
+                "content_block": {"type": "tool_use", "id": call.call_id, "name": call.name, "input": {}},
+            },
+        )
         for frag in call.fragments:
-            event("content_block_delta", {"index": idx, "delta": {"type": "input_json_delta",
-                                                                  "partial_json": frag}})
+            event(
+                "content_block_delta",
+                {"index": idx, "delta": {"type": "input_json_delta", "partial_json": frag}},
+            )
         event("content_block_stop", {"index": idx})
     out.extend([ping] * pings_left)  # any pings not yet sent (keeps the event count exact)
-    event("message_delta", {"delta": {"stop_reason": "tool_use", "stop_sequence": None},
-                            "usage": {"output_tokens": s.output_tokens}})
+    event(
+        "message_delta",
+        {
+            "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+            "usage": {"output_tokens": s.output_tokens},
+        },
+    )
     event("message_stop", {})
     return "".join(out)
 
@@ -466,7 +648,7 @@ class Stream:
         return self.script.text
 
 
-@lru_cache(maxsize=None)
+@cache
 def stream(wire: str, n_events: int, seed: int = SEED) -> Stream:
     """The body of one provider stream with its network chunking."""
     s = script(wire, n_events, seed)
@@ -492,16 +674,25 @@ def usage_for(wire: str, s: Script) -> Any:
 
     if wire == "anthropic":
         uncached = s.input_tokens - s.cached_tokens
-        return Usage(input_tokens=s.input_tokens, output_tokens=s.output_tokens,
-                     total_tokens=s.input_tokens + s.output_tokens, cached_input_tokens=s.cached_tokens,
-                     cache_write_input_tokens=0, reasoning_tokens=0,
-                     extra={"uncached_input_tokens": uncached})
-    return Usage(input_tokens=s.input_tokens, output_tokens=s.output_tokens,
-                 total_tokens=s.input_tokens + s.output_tokens, cached_input_tokens=s.cached_tokens,
-                 reasoning_tokens=s.reasoning_tokens)
+        return Usage(
+            input_tokens=s.input_tokens,
+            output_tokens=s.output_tokens,
+            total_tokens=s.input_tokens + s.output_tokens,
+            cached_input_tokens=s.cached_tokens,
+            cache_write_input_tokens=0,
+            reasoning_tokens=0,
+            extra={"uncached_input_tokens": uncached},
+        )
+    return Usage(
+        input_tokens=s.input_tokens,
+        output_tokens=s.output_tokens,
+        total_tokens=s.input_tokens + s.output_tokens,
+        cached_input_tokens=s.cached_tokens,
+        reasoning_tokens=s.reasoning_tokens,
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def message_events(wire: str, n_events: int, seed: int = SEED) -> tuple[Any, ...]:
     """The allm events a decoder produces for this stream (docs/internals.md §4 order)."""
     from allm import events as ev
@@ -546,6 +737,8 @@ if __name__ == "__main__":  # quick look: sizes and event counts
     for w in WIRES:
         for n in SIZES:
             st = stream(w, n)
-            print(f"{w:17} {n:>6} events={count_sse_events(st.body):>6} bytes={len(st.body):>9} "
-                  f"chunks={len(st.chunks):>5} text_chars={len(st.text):>7} "
-                  f"calls={len(st.script.calls)} arg_chars={sum(len(c.arguments) for c in st.script.calls)}")
+            print(
+                f"{w:17} {n:>6} events={count_sse_events(st.body):>6} bytes={len(st.body):>9} "
+                f"chunks={len(st.chunks):>5} text_chars={len(st.text):>7} "
+                f"calls={len(st.script.calls)} arg_chars={sum(len(c.arguments) for c in st.script.calls)}"
+            )

@@ -14,10 +14,15 @@
 
 from __future__ import annotations
 
-import inspect
-
 import pytest
-from baselines import anthropic_client, openai_client, orjson_collect, sdk_collect, sdk_text_and_calls
+from baselines import (
+    anthropic_client,
+    mock_http_client,
+    openai_client,
+    orjson_collect,
+    sdk_collect,
+    sdk_text_and_calls,
+)
 from conftest import dist_version, require
 from streams import script, stream
 
@@ -33,43 +38,39 @@ SDK_HELPER = {
 def _check(impl, wire, size, text, calls):
     s = script(wire, size)
     if text != s.text or calls != len(s.calls):
-        pytest.fail(f"{impl} collected a wrong result for {wire}/{size}: {len(text)} chars "
-                    f"(expected {len(s.text)}), {calls} tool calls (expected {len(s.calls)})")
+        pytest.fail(
+            f"{impl} collected a wrong result for {wire}/{size}: {len(text)} chars "
+            f"(expected {len(s.text)}), {calls} tool calls (expected {len(s.calls)})"
+        )
 
 
 def _facade_runner(wire, chunks):
-    """allm's façade over a mock transport, if the provider classes exist yet."""
+    """``allm.generate`` through allm's provider adapter over a mock transport (if it exists yet)."""
     try:
         import allm
         from allm import providers
     except Exception as exc:
         pytest.skip(f"allm not importable: {type(exc).__name__}: {exc}")
-    name = {"openai-chat": "OpenAI", "openai-responses": "OpenAIResponses", "anthropic": "Anthropic"}[wire]
-    cls = getattr(providers, name, None)
-    if cls is None:
-        pytest.skip(f"allm.providers.{name} does not exist yet (providers are being written)")
-    from baselines import mock_http_client
-
-    params = inspect.signature(cls).parameters
-    kwargs = {"api_key": "sk-bench"} if "api_key" in params else {}
-    if "http_client" in params:
-        kwargs["http_client"] = mock_http_client(chunks)
-    elif "transport" in params:
-        from baselines import mock_http_client as _m
-
-        kwargs["transport"] = _m(chunks)._transport
+    name = "Anthropic" if wire == "anthropic" else "OpenAI"
+    adapter = getattr(providers, name, None)
+    if adapter is None or not hasattr(allm, "Engine") or not hasattr(allm, "generate"):
+        pytest.skip(f"allm.providers.{name} / allm.Engine / allm.generate not there yet")
+    opts = {"api_key": "sk-bench", "http_client": mock_http_client(chunks), "max_retries": 0}
+    if wire == "anthropic":
+        opts["base_url"] = "https://api.anthropic.test"
+        model = "claude-sonnet-4-6"
     else:
-        pytest.skip(f"allm.providers.{name} takes neither http_client nor transport: {list(params)}")
-    if "base_url" in params:
-        kwargs["base_url"] = "https://api.bench.test/v1"
-    provider = cls(**kwargs)
-    generate = getattr(allm, "generate", None)
-    if generate is None:
-        pytest.skip("allm.generate does not exist")
-    model = {"openai-chat": "gpt-4o", "openai-responses": "gpt-4.1", "anthropic": "claude-sonnet-4-6"}[wire]
+        opts["base_url"] = "https://api.openai.test/v1"
+        opts["endpoint"] = "responses" if wire == "openai-responses" else "chat"
+        model = "gpt-4.1" if wire == "openai-responses" else "gpt-4o"
+    try:
+        engine = allm.Engine(adapter=adapter, model=model, adapter_opts=opts)
+        req = allm.request([allm.user("What is the weather in São Paulo and Tokyo?")])
+    except Exception as exc:
+        pytest.skip(f"cannot build the allm engine/request: {type(exc).__name__}: {exc}")
 
     def run():
-        return generate(provider, model=model, messages="What is the weather in São Paulo and Tokyo?")
+        return allm.generate(engine, req)
 
     return run
 
@@ -86,31 +87,38 @@ def test_collect(benchmark, measure, backend_for, wire, size, impl):
         def run():
             return collect(wire, chunks)
 
-        r = run()
-        _check(impl, wire, size, r.output_text, len(r.tool_calls))
-        if r.usage is None or r.finish_reason != "tool_calls":
-            pytest.fail(f"{impl} collect: usage={r.usage!r} finish={r.finish_reason!r}")
+        def check(r):
+            _check(impl, wire, size, r.output_text, len(r.tool_calls))
+            if r.usage is None or r.finish_reason != "tool_calls":
+                pytest.fail(f"{impl} collect: usage={r.usage!r} finish={r.finish_reason!r}")
+
     elif impl == "orjson":
 
         def run():
             return orjson_collect(wire, chunks)
 
-        r = run()
-        _check(impl, wire, size, r["text"], len(r["tool_calls"]))
+        def check(r):
+            _check(impl, wire, size, r["text"], len(r["tool_calls"]))
+
     elif impl == "sdk":
         dist, helper = SDK_HELPER[wire]
         pytest.importorskip(dist)
         client = anthropic_client(chunks) if dist == "anthropic" else openai_client(chunks)
         run = sdk_collect(wire, client)
-        _check(impl, wire, size, *sdk_text_and_calls(wire, run()))
         info = {"sdk": f"{dist} {dist_version(dist)}", "helper": helper}
+
+        def check(r):
+            _check(impl, wire, size, *sdk_text_and_calls(wire, r))
+
     elif impl == "facade":
         run = _facade_runner(wire, chunks)
-        r = run()
-        _check(impl, wire, size, r.output_text, len(r.tool_calls))
         import allm
 
         info = {"backend": allm.backend_info().name}
+
+        def check(r):
+            _check(impl, wire, size, r.output_text, len(r.tool_calls))
+
     else:
         raise ValueError(impl)
-    measure(benchmark, run, suite="collect", impl=impl, **info)
+    measure(benchmark, run, suite="collect", impl=impl, check=check, **info)

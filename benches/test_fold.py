@@ -27,9 +27,12 @@ def test_fold(benchmark, measure, backend_for, wire, size, impl):
         fold.apply_many(events)
         return fold.response()
 
-    response = run()
-    s = script(wire, size)
-    if response.output_text != s.text or len(response.tool_calls) != len(s.calls):
-        pytest.fail(f"{impl} Fold gave a wrong Response for {wire}/{size}: "
-                    f"{len(response.output_text)} chars, {len(response.tool_calls)} calls")
-    measure(benchmark, run, suite="fold", impl=impl, events=len(events))
+    def check(response):
+        s = script(wire, size)
+        if response.output_text != s.text or len(response.tool_calls) != len(s.calls):
+            pytest.fail(
+                f"{impl} Fold gave a wrong Response for {wire}/{size}: "
+                f"{len(response.output_text)} chars, {len(response.tool_calls)} calls"
+            )
+
+    measure(benchmark, run, suite="fold", impl=impl, check=check, events=len(events))

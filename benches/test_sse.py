@@ -33,7 +33,8 @@ def _runner(impl, chunks, backend_for):
         import httpx
 
         def run():
-            response = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=iter(chunks))
+            headers = {"content-type": "text/event-stream"}
+            response = httpx.Response(200, headers=headers, content=iter(chunks))
             return sum(1 for _ in httpx_sse.EventSource(response).iter_sse())
 
         return run, {"version": dist_version("httpx-sse")}
@@ -52,7 +53,9 @@ def _runner(impl, chunks, backend_for):
 def test_sse(benchmark, measure, backend_for, wire, size, impl):
     chunks = stream(wire, size).chunks
     run, info = _runner(impl, chunks, backend_for)
-    n = run()
-    if n != size:
-        pytest.fail(f"{impl} decoded {n} events from {wire}/{size}, expected {size}")
-    measure(benchmark, run, suite="sse", impl=impl, **info)
+
+    def check(n):
+        if n != size:
+            pytest.fail(f"{impl} decoded {n} events from {wire}/{size}, expected {size}")
+
+    measure(benchmark, run, suite="sse", impl=impl, check=check, **info)

@@ -24,11 +24,12 @@ def test_stream_events(benchmark, measure, backend_for, wire, size, impl):
                 n += len(batch)
             return n
 
-        n = run()
-        expected = size - 1 if wire == "openai-chat" else size  # [DONE] is not JSON
-        if n != expected:
-            pytest.fail(f"orjson loop parsed {n} payloads, expected {expected}")
-        measure(benchmark, run, suite="stream_events", impl=impl)
+        def check(n):
+            expected = size - 1 if wire == "openai-chat" else size  # [DONE] is not JSON
+            if n != expected:
+                pytest.fail(f"orjson loop parsed {n} payloads, expected {expected}")
+
+        measure(benchmark, run, suite="stream_events", impl=impl, check=check)
         return
 
     mod = backend_for(impl)
@@ -43,11 +44,15 @@ def test_stream_events(benchmark, measure, backend_for, wire, size, impl):
         n += len(decoder.close())
         return decoder, n
 
-    decoder, n = run()
-    response = decoder.response()
-    s = script(wire, size)
-    if response.output_text != s.text or len(response.tool_calls) != len(s.calls) or not decoder.done:
-        pytest.fail(f"{impl} StreamDecoder gave a wrong Response for {wire}/{size}: "
-                    f"{len(response.output_text)} chars, {len(response.tool_calls)} calls, "
-                    f"finish={response.finish_reason!r}, {n} events")
-    measure(benchmark, run, suite="stream_events", impl=impl, events=n)
+    def check(result):
+        decoder, n = result
+        response = decoder.response()
+        s = script(wire, size)
+        if response.output_text != s.text or len(response.tool_calls) != len(s.calls) or not decoder.done:
+            pytest.fail(
+                f"{impl} StreamDecoder gave a wrong Response for {wire}/{size}: "
+                f"{len(response.output_text)} chars, {len(response.tool_calls)} calls, "
+                f"finish={response.finish_reason!r}, {n} events"
+            )
+
+    measure(benchmark, run, suite="stream_events", impl=impl, check=check)

@@ -1,0 +1,209 @@
+"""Print the ratio table of a pytest-benchmark run, with the issue's targets marked met/missed.
+
+Usage: ``python benches/report.py [path/to/benchmark.json]`` (default
+``.benchmarks/latest.json``, what ``make bench`` writes). Reads medians only.
+A ratio is ``competitor median / native median``: how many times faster native is.
+
+Targets (issue 3, "Benchmarks"): native bytes-to-Response >= 10x the orjson loop and
+the pure twin, >= 300x the openai SDK helper, within 2x of the Rust-only floor (cargo
+bench, read from target/criterion if present); native fold >= 5x pure; streaming bytes
+to event objects >= 3x the orjson loop.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT = ROOT / ".benchmarks" / "latest.json"
+
+WIRES = ("openai-chat", "openai-responses", "anthropic")
+SIZES = (200, 2_000, 20_000)
+
+SUITES = {
+    "collect": ("raw stream bytes -> final Response", ("native", "pure", "orjson", "sdk", "facade")),
+    "stream_events": ("raw stream bytes -> Python event objects, per chunk", ("native", "pure", "orjson")),
+    "sse": ("SSE bytes -> ServerSentEvent objects", ("native", "pure", "httpx_sse", "openai_sdk")),
+    "fold": ("collector fold of Python event objects", ("native", "pure")),
+}
+
+# (suite, competitor, minimum ratio, wires the target applies to, label)
+TARGETS = [
+    ("collect", "orjson", 10.0, WIRES, "native collect vs orjson loop"),
+    ("collect", "pure", 10.0, WIRES, "native collect vs pure collect"),
+    ("collect", "sdk", 300.0, ("openai-chat",), "native collect vs openai chat.completions.stream"),
+    ("collect", "sdk", 300.0, ("openai-responses",), "native collect vs openai responses.stream"),
+    ("fold", "pure", 5.0, WIRES, "native Fold vs pure Fold"),
+    ("stream_events", "orjson", 3.0, WIRES, "native StreamDecoder vs orjson loop"),
+]
+
+
+def fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds >= 1:
+        return f"{seconds:.2f}s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f}ms"
+    return f"{seconds * 1e6:.0f}us"
+
+
+def fmt_ratio(r: float | None) -> str:
+    if r is None:
+        return "-"
+    return f"{r:.0f}x" if r >= 100 else f"{r:.1f}x" if r >= 10 else f"{r:.2f}x"
+
+
+def load(path: Path) -> tuple[dict[tuple[str, str, int, str], float], dict[str, Any], dict[tuple, dict]]:
+    data = json.loads(path.read_text())
+    medians: dict[tuple[str, str, int, str], float] = {}
+    infos: dict[tuple, dict] = {}
+    for bench in data.get("benchmarks", []):
+        info = bench.get("extra_info") or {}
+        if not {"suite", "wire", "size", "impl"} <= info.keys():
+            continue
+        key = (info["suite"], info["wire"], int(info["size"]), info["impl"])
+        medians[key] = bench["stats"]["median"]
+        infos[key] = info
+    return medians, data, infos
+
+
+def criterion_floor() -> dict[tuple[str, int], float]:
+    """Medians (seconds) of a Rust-only floor bench from target/criterion, keyed (wire, size)."""
+    out: dict[tuple[str, int], float] = {}
+    base = ROOT / "target" / "criterion"
+    if not base.is_dir():
+        return out
+    for est in base.glob("**/new/estimates.json"):
+        ident = "/".join(est.parent.parent.relative_to(base).parts).lower()
+        if "floor" not in ident:
+            continue
+        norm = re.sub(r"[^a-z0-9]", "", ident)
+        wire = next((w for w in WIRES if re.sub(r"[^a-z0-9]", "", w) in norm), None)
+        if wire == "openai-chat" and "responses" in norm:
+            wire = "openai-responses"
+        sizes = [int(n) for n in re.findall(r"\d+", ident.replace("_", "")) if int(n) in SIZES]
+        if wire is None or not sizes:
+            continue
+        try:
+            median_ns = json.loads(est.read_text())["median"]["point_estimate"]
+        except (KeyError, ValueError):
+            continue
+        out[(wire, sizes[-1])] = median_ns / 1e9
+    return out
+
+
+def table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    path = Path(argv[1]) if len(argv) > 1 else DEFAULT
+    if not path.exists():
+        print(f"report: {path} not found; run the benches with --benchmark-json={path}", file=sys.stderr)
+        return 1
+    medians, data, infos = load(path)
+    machine = data.get("machine_info", {})
+    commit = data.get("commit_info", {})
+    print(f"allm benchmarks: {path.name}, {data.get('datetime', '?')}")
+    cpu = machine.get("cpu", {}).get("brand_raw", "?")
+    print(
+        f"machine: {machine.get('node', '?')}, {cpu}, {machine.get('cpu', {}).get('count', '?')} cpus, "
+        f"Python {machine.get('python_version', '?')}; commit {str(commit.get('id', '?'))[:10]}"
+        f"{' (dirty)' if commit.get('dirty') else ''}"
+    )
+    profiles = {i.get("build_profile") for k, i in infos.items() if k[3] == "native"} - {None}
+    if profiles:
+        print(f"native build profile: {', '.join(sorted(profiles))}")
+        if profiles != {"release"}:
+            print("WARNING: the native module is not a release build; its numbers are not meaningful")
+    sdk = sorted({i["sdk"] + " (" + i.get("helper", "") + ")" for i in infos.values() if "sdk" in i})
+    if sdk:
+        print("SDKs: " + "; ".join(sdk))
+    print("All times are medians; ratio = competitor median / native median (higher: native is faster).")
+
+    # per-suite tables
+    for suite, (title, impls) in SUITES.items():
+        present = [i for i in impls if any(k[0] == suite and k[3] == i for k in medians)]
+        if not present:
+            continue
+        others = [i for i in present if i != "native"]
+        header = ["wire", "size", *present, *(f"{o}/native" for o in others if "native" in present)]
+        rows = [header]
+        for wire in WIRES:
+            for size in SIZES:
+                vals = {i: medians.get((suite, wire, size, i)) for i in present}
+                if all(v is None for v in vals.values()):
+                    continue
+                row = [wire, f"{size:,}", *(fmt_time(vals[i]) for i in present)]
+                if "native" in present:
+                    nat = vals["native"]
+                    for o in others:
+                        row.append(fmt_ratio(vals[o] / nat) if vals[o] and nat else "-")
+                rows.append(row)
+        print(f"\n## {suite}: {title}\n")
+        print(table(rows))
+
+    # targets
+    print("\n## targets (issue 3)\n")
+    rows = [["target", "wire", *(f"{s:,}" for s in SIZES)]]
+    met = missed = 0
+    for suite, comp, minimum, wires, label in TARGETS:
+        for wire in wires:
+            row = [f"{label} >= {minimum:g}x", wire]
+            for size in SIZES:
+                nat = medians.get((suite, wire, size, "native"))
+                other = medians.get((suite, wire, size, comp))
+                if not nat or not other:
+                    row.append("n/a")
+                    continue
+                r = other / nat
+                ok = r >= minimum
+                met += ok
+                missed += not ok
+                row.append(f"{fmt_ratio(r)} {'met' if ok else 'MISSED'}")
+            rows.append(row)
+    floor = criterion_floor()
+    for wire in WIRES:
+        row = ["native collect within 2x of Rust floor", wire]
+        for size in SIZES:
+            nat = medians.get(("collect", wire, size, "native"))
+            fl = floor.get((wire, size))
+            if not nat or not fl:
+                row.append("n/a")
+                continue
+            r = nat / fl
+            ok = r <= 2.0
+            met += ok
+            missed += not ok
+            row.append(f"{r:.2f}x {'met' if ok else 'MISSED'}")
+        rows.append(row)
+    print(table(rows))
+    if not floor:
+        print("\n(no Rust-only floor results: target/criterion has no 'floor' bench; run `cargo bench` first)")
+    # informational: anthropic SDK
+    anth = [
+        (size, medians.get(("collect", "anthropic", size, "sdk")), medians.get(("collect", "anthropic", size, "native")))
+        for size in SIZES
+    ]
+    if any(s and n for _, s, n in anth):
+        cells = ", ".join(f"{size:,}: {fmt_ratio(s / n)}" for size, s, n in anth if s and n)
+        print(f"(no target) native collect vs anthropic messages.stream: {cells}")
+    print(f"\ntargets met: {met}, missed: {missed}, not measured: cells marked n/a")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
