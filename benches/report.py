@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +101,8 @@ def table(rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for n, row in enumerate(rows):
-        cells = [c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        pairs = enumerate(zip(row, widths, strict=True))
+        cells = [c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in pairs]
         lines.append("  ".join(cells).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
@@ -192,12 +192,12 @@ def main(argv: list[str]) -> int:
         rows.append(row)
     print(table(rows))
     if not floor:
-        print("\n(no Rust-only floor results: target/criterion has no 'floor' bench; run `cargo bench` first)")
+        print("\n(no Rust-only floor results: no 'floor' bench under target/criterion; run `cargo bench`)")
     # informational: anthropic SDK
-    anth = [
-        (size, medians.get(("collect", "anthropic", size, "sdk")), medians.get(("collect", "anthropic", size, "native")))
-        for size in SIZES
-    ]
+    anth = []
+    for size in SIZES:
+        sdk_median = medians.get(("collect", "anthropic", size, "sdk"))
+        anth.append((size, sdk_median, medians.get(("collect", "anthropic", size, "native"))))
     if any(s and n for _, s, n in anth):
         cells = ", ".join(f"{size:,}: {fmt_ratio(s / n)}" for size, s, n in anth if s and n)
         print(f"(no target) native collect vs anthropic messages.stream: {cells}")

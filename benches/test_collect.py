@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import pytest
+
 from baselines import (
     anthropic_client,
     mock_http_client,

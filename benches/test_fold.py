@@ -8,6 +8,7 @@ stream (``streams.message_events``). Timed: ``Fold()``, ``apply_many(events)``,
 from __future__ import annotations
 
 import pytest
+
 from conftest import require
 from streams import message_events, script
 

@@ -8,6 +8,7 @@ over an ``httpx.Response`` streaming the same chunks) vs the openai SDK's
 from __future__ import annotations
 
 import pytest
+
 from conftest import dist_version, require
 from streams import stream
 

@@ -8,6 +8,7 @@ vs the minimal orjson loop, which only splits lines and builds the payload dicts
 from __future__ import annotations
 
 import pytest
+
 from baselines import orjson_stream
 from conftest import require
 from streams import script, stream
