@@ -156,7 +156,8 @@ def from_body_error(provider: str, status: int, headers: Mapping[str, str], body
         parsed = json.loads(body.decode("utf-8", errors="replace"))
     except (ValueError, RecursionError):
         return None
-    if not _error_object(parsed) or not (isinstance(parsed, (dict, list)) and "error" in str(parsed)[:50]):
+    first = parsed[0] if isinstance(parsed, list) and parsed else parsed
+    if not isinstance(first, dict) or "error" not in first:
         return None
     err = _error_object(parsed)
     code = err.get("code")

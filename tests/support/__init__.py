@@ -1,0 +1,1 @@
+"""Test support: a fault-injecting HTTP server and provider wire builders."""
