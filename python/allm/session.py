@@ -45,7 +45,7 @@ from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Literal
 
-from . import chat as _chat
+from .chat import AsyncChatStream, ChatStream, astream, astream_step, stream, stream_step
 from .collector import StreamCollector
 from .constructors import user
 from .engine import Engine
@@ -112,15 +112,15 @@ class Session:
             raise SessionError("session_in_error_state",
                                f"cannot {operation}: the session is in the error state"
                                f"{f' ({error})' if error is not None else ''}; start a new Session")
+        if operation == "start" and self.thread.messages and self.status in ("idle", "completed"):
+            raise SessionError("invalid_status_for_operation",
+                               f"cannot start a session that already has {len(self.thread)} message(s): "
+                               "call reply(engine, text) or continue_(engine) instead")
         if self.status not in _LEGAL[operation]:
             hint = _HINTS[self.status].format(question=self.pending_question,
                                               ids=[c.id for c in self.pending_tool_calls])
             raise SessionError("invalid_status_for_operation",
                                f"cannot {operation} a session that is {self.status}: {hint}")
-        if operation == "start" and self.thread.messages:
-            raise SessionError("invalid_status_for_operation",
-                               f"cannot start a session that already has {len(self.thread)} message(s): "
-                               "call reply(engine, text) or continue_(engine) instead")
 
     def _opts(self, opts: dict[str, Any]) -> dict[str, Any]:
         opts.setdefault("session_id", self.id)
@@ -154,7 +154,7 @@ class Session:
         return self.thread if message is None else self.thread.add(_user_message(message))
 
     def _stream(self, engine: Engine, thread: Thread, kind: str, opts: dict[str, Any]) -> SessionStream:
-        opener = _chat.stream if kind == "chat" else _chat.stream_step
+        opener = stream if kind == "chat" else stream_step
         return SessionStream(opener(engine, thread, **self._opts(opts)), SessionReducer(self, thread, kind))
 
     def astream_start(self, engine: Engine, messages: Thread | Sequence[Message] | str,
@@ -180,7 +180,7 @@ class Session:
         return self._astream(engine, self._thread_with(message), "step", opts)
 
     def _astream(self, engine: Engine, thread: Thread, kind: str, opts: dict[str, Any]) -> AsyncSessionStream:
-        opener = _chat.astream if kind == "chat" else _chat.astream_step
+        opener = astream if kind == "chat" else astream_step
         return AsyncSessionStream(opener(engine, thread, **self._opts(opts)), SessionReducer(self, thread, kind))
 
     # -- folded operations -----------------------------------------------------
@@ -372,7 +372,7 @@ class SessionStream:
     event it yields is folded by its :class:`SessionReducer`.
     """
 
-    def __init__(self, inner: _chat.ChatStream, reducer: SessionReducer) -> None:
+    def __init__(self, inner: ChatStream, reducer: SessionReducer) -> None:
         self._inner = inner
         self.reducer = reducer
 
@@ -413,7 +413,7 @@ class SessionStream:
 class AsyncSessionStream:
     """Async twin of :class:`SessionStream`."""
 
-    def __init__(self, inner: _chat.AsyncChatStream, reducer: SessionReducer) -> None:
+    def __init__(self, inner: AsyncChatStream, reducer: SessionReducer) -> None:
         self._inner = inner
         self.reducer = reducer
 
