@@ -17,7 +17,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +77,7 @@ class FaultServer:
     def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
         self._scenarios: dict[str, list[Reply]] = {}
+        self._responders: dict[str, Callable[[Recorded], Reply]] = {}
         self._lock = threading.Lock()
         self.requests: list[Recorded] = []
         self.open_connections = 0
@@ -105,6 +106,11 @@ class FaultServer:
     def script(self, name: str, replies: Iterable[Reply]) -> None:
         with self._lock:
             self._scenarios[name] = list(replies)
+
+    def script_fn(self, name: str, responder: Callable[[Recorded], Reply]) -> None:
+        """Answer every request of scenario ``name`` with ``responder(request)``."""
+        with self._lock:
+            self._responders[name] = responder
 
     def url(self, name: str, suffix: str = "") -> str:
         """The base URL of scenario ``name`` (``suffix`` e.g. "/v1" for OpenAI)."""
@@ -140,10 +146,14 @@ class FaultServer:
 
     # -- serving ---------------------------------------------------------------------
 
-    def _next(self, path: str) -> Reply:
+    def _next(self, recorded: Recorded) -> Reply:
+        path = recorded.path
         parts = path.split("/")
         name = parts[2] if len(parts) > 2 and parts[1] == "s" else ""
         with self._lock:
+            responder = self._responders.get(name)
+            if responder is not None:
+                return responder(recorded)
             replies = self._scenarios.get(name)
             if not replies:
                 return Reply.json(599, {"error": {"message": f"no scripted reply for {path}"}})
@@ -167,9 +177,10 @@ class FaultServer:
                         k, v = line.split(":", 1)
                         headers[k.strip().lower()] = v.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
+                recorded = Recorded(method, path, headers, body)
                 with self._lock:
-                    self.requests.append(Recorded(method, path, headers, body))
-                keep = await self._reply(writer, self._next(path))
+                    self.requests.append(recorded)
+                keep = await self._reply(writer, self._next(recorded))
                 if not keep:
                     return
         except (ConnectionError, asyncio.IncompleteReadError):

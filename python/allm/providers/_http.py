@@ -23,7 +23,8 @@ Failure handling, per attempt:
 * mid-stream: a dropped connection or an httpx error becomes
   ``decoder.fail(AdapterError("network_error"))``; no real event for
   ``idle_timeout`` seconds (keep-alive pings and SSE comments do not count)
-  becomes ``decoder.fail(AdapterError("timeout"))``. Partial content is kept;
+  becomes ``decoder.fail(AdapterError("timeout"))``. Partial content is kept.
+  A connection lost before the body produced any event is retried;
 * a provider overload / rate-limit error arriving before any content is
   retried like an error status. Nothing is retried once content exists: the
   source holds back a batch made only of ``message_started`` until the next
@@ -336,8 +337,12 @@ class _Attempts:
             )
         return self.retry_or_fail(error, error.reason in _RETRY_FIRST_EVENT)
 
-    def stream_failed(self, exc: BaseException) -> list[Event]:
-        return self.fail(from_exception(self.provider, exc, phase="stream", secret=self.secret_text))
+    def stream_failed(self, exc: BaseException) -> _Retry | list[Event]:
+        error = from_exception(self.provider, exc, phase="stream", secret=self.secret_text)
+        # A connection lost before the body produced any event delivered nothing: retry it.
+        nothing_yet = not self.held and not self.decoder.started
+        retryable = nothing_yet and isinstance(exc, (httpx.TransportError, OSError))
+        return self.retry_or_fail(error, retryable)
 
     def idle_expired(self) -> list[Event]:
         return self.fail(
