@@ -376,6 +376,7 @@ def _step_events(run: _Run, first: EventStream | None = None, *, final: bool = F
             except AllmError as exc:
                 if not in_chat:
                     raise
+                exc.metadata.setdefault("request_id", run.request_id)
                 run.failure = exc
                 yield run.fold([ErrorEvent(exc)])
                 return
@@ -496,6 +497,7 @@ async def _astep_events(run: _Run, first: AsyncEventStream | None = None, *, fin
             except AllmError as exc:
                 if not in_chat:
                     raise
+                exc.metadata.setdefault("request_id", run.request_id)
                 run.failure = exc
                 yield run.fold([ErrorEvent(exc)])
                 return
