@@ -254,7 +254,6 @@ class _Attempts:
         self.provider = adapter.provider
         self.policy = adapter.policy
         self.idle = adapter._idle
-        self.secret_text = prepared.secret.reveal() if prepared.secret is not None else None
         self.attempt = 0
         self.decoder: Any = None
         self.filters: Filters | None = None
@@ -262,6 +261,11 @@ class _Attempts:
         self.held: list[Event] = []
         self.committed = False
         self.last_event = time.monotonic()
+
+    @property
+    def secret_text(self) -> str | None:
+        """The key, revealed only for redaction (never stored in plain form)."""
+        return self.prepared.secret.reveal() if self.prepared.secret is not None else None
 
     # -- per attempt -------------------------------------------------------------------
 
