@@ -722,7 +722,12 @@ enum Step<'a> {
 impl PyStreamDecoder {
     /// Runs one step; builds Python events for the ones that pass the filter
     /// (none when `quiet`). Returns the list (or None) and how many events were produced.
-    fn step<'py>(&mut self, py: Python<'py>, step: Step<'_>, quiet: bool) -> PyResult<(Option<Bound<'py, PyList>>, usize)> {
+    fn step<'py>(
+        &mut self,
+        py: Python<'py>,
+        step: Step<'_>,
+        quiet: bool,
+    ) -> PyResult<(Option<Bound<'py, PyList>>, usize)> {
         self.buf.clear();
         match step {
             Step::Feed(chunk) => self.pipeline.feed(chunk, &mut self.buf),

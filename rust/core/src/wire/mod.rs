@@ -78,9 +78,59 @@ pub(crate) fn has_surrogate_escape(data: &str) -> bool {
     })
 }
 
+/// Rewrites `-0` integer literals (outside strings) to `0`: JSON `-0` is the
+/// int 0 for Python, while serde_json reads it as the float -0.0.
+/// `None` when there is nothing to rewrite.
+pub fn normalize_negative_zero(data: &str) -> Option<String> {
+    let b = data.as_bytes();
+    memchr::memmem::find(b, b"-0")?;
+    let mut out: Option<Vec<u8>> = None;
+    let mut in_str = false;
+    let mut i = 0;
+    while i < b.len() {
+        let ch = b[i];
+        if in_str {
+            if ch == b'\\' {
+                if let Some(o) = out.as_mut() {
+                    o.extend_from_slice(&b[i..(i + 2).min(b.len())]);
+                }
+                i += 2;
+                continue;
+            }
+            if ch == b'"' {
+                in_str = false;
+            }
+        } else if ch == b'"' {
+            in_str = true;
+        } else if ch == b'-'
+            && b.get(i + 1) == Some(&b'0')
+            && !matches!(b.get(i + 2), Some(b'0'..=b'9' | b'.' | b'e' | b'E'))
+            && (i == 0 || !b[i - 1].is_ascii_alphanumeric())
+        {
+            let o = out.get_or_insert_with(|| b[..i].to_vec());
+            o.push(b'0');
+            i += 2;
+            continue;
+        }
+        if let Some(o) = out.as_mut() {
+            o.push(ch);
+        }
+        i += 1;
+    }
+    out.map(|o| String::from_utf8(o).expect("only ASCII was replaced"))
+}
+
+/// Parses JSON text as a `Value` with `-0` read as the int 0.
+pub fn parse_json(data: &str) -> serde_json::Result<Value> {
+    match normalize_negative_zero(data) {
+        Some(fixed) => serde_json::from_str(&fixed),
+        None => serde_json::from_str(data),
+    }
+}
+
 /// Parses a payload fully as a JSON value (the slow, exact path).
 pub(crate) fn parse_value(data: &str) -> Result<Value, CoreError> {
-    match serde_json::from_str::<Value>(data) {
+    match parse_json(data) {
         Ok(v @ Value::Object(_)) => Ok(v),
         Ok(_) => Err(CoreError::stream("malformed_event", MSG_NOT_OBJECT)),
         Err(_) => Err(malformed()),
@@ -93,7 +143,8 @@ pub(crate) fn parse_value(data: &str) -> Result<Value, CoreError> {
 macro_rules! parse_payload {
     ($data:expr, $ty:ident, $holder:ident) => {{
         let data: &str = $data;
-        let fast = if $crate::wire::has_surrogate_escape(data) {
+        let fast = if $crate::wire::has_surrogate_escape(data) || memchr::memmem::find(data.as_bytes(), b"-0").is_some()
+        {
             None
         } else {
             match serde_json::from_str::<$crate::lenient::LObj<$ty>>(data) {
@@ -281,7 +332,7 @@ pub fn parse_arguments(raw: &str) -> Map<String, Value> {
     if raw.is_empty() {
         return Map::new();
     }
-    match serde_json::from_str::<Value>(raw) {
+    match parse_json(raw) {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     }
@@ -454,6 +505,18 @@ mod tests {
         assert_eq!(
             canonical_dumps(&json!({"a": [1, 2.5, "é\n\u{0001}"], "b": null})),
             "{\"a\":[1,2.5,\"é\\n\\u0001\"],\"b\":null}"
+        );
+    }
+
+    #[test]
+    fn negative_zero_is_int() {
+        assert_eq!(
+            parse_json(r#"{"a": -0, "b": -0.0, "c": "-0", "d": [-0], "e": -05}"#).ok().map(|v| v.to_string()),
+            None
+        );
+        assert_eq!(
+            parse_json(r#"{"a": -0, "b": -0.0, "c": "x\"-0", "d": [-0]}"#).unwrap().to_string(),
+            r#"{"a":0,"b":-0.0,"c":"x\"-0","d":[0]}"#
         );
     }
 
