@@ -286,18 +286,14 @@ impl SseDecoder {
                 self.event_type.clear();
                 self.event_type.push_str(&decode(value));
             }
-            b"id" => {
-                if !value.contains(&0) {
-                    self.id_buffer.clear();
-                    self.id_buffer.push_str(&decode(value));
-                }
+            b"id" if !value.contains(&0) => {
+                self.id_buffer.clear();
+                self.id_buffer.push_str(&decode(value));
             }
-            b"retry" => {
-                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
-                    if let Some(n) = parse_digits(value) {
-                        self.retry = Some(n);
-                        self.event_retry = Some(n);
-                    }
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                if let Some(n) = parse_digits(value) {
+                    self.retry = Some(n);
+                    self.event_retry = Some(n);
                 }
             }
             _ => {}
