@@ -344,8 +344,9 @@ async def test_200_concurrent_streams(backend, server) -> None:
         who = request.json()["messages"][-1]["content"]
         return Reply.sse(openai_chat_sse([f"re: {who}", " done"]), seed=len(who), delay=0.001)
 
-    server.script_fn("concurrent", answer)
-    engine = make(OpenAI, server, "concurrent")
+    name = scenario(server, [])
+    server.script_fn(name, answer)
+    engine = make(OpenAI, server, name)
 
     async def one(i: int) -> allm.Response:
         return await allm.agenerate(engine, allm.request([allm.user(f"call {i}")]))
@@ -353,7 +354,7 @@ async def test_200_concurrent_streams(backend, server) -> None:
     results = await asyncio.gather(*(one(i) for i in range(200)))
     assert [r.output_text for r in results] == [f"re: call {i} done" for i in range(200)]
     assert all(r.finish_reason == "stop" and r.error is None for r in results)
-    assert len(server.requests_for("concurrent")) == 200
+    assert len(server.requests_for(name)) == 200
     client = engine.instance._own_async[1]
     assert pool_busy(client) == 0
     await engine.aclose()
