@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 import allm
-from allm import events as ev
 from allm.errors import AdapterError, ToolError, ValidationError
 
 WEATHER_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
@@ -17,8 +16,12 @@ WEATHER_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, 
 
 def engine(*scripts: list[Any], tools: tuple[allm.Tool, ...] = (), **adapter_opts: Any) -> allm.Engine:
     """A Fake engine answering each call with the next script."""
-    return allm.Engine(adapter=allm.providers.Fake, adapter_opts={"scripts": list(scripts), **adapter_opts},
-                       tools=tools, model="fake-1")
+    return allm.Engine(
+        adapter=allm.providers.Fake,
+        adapter_opts={"scripts": list(scripts), **adapter_opts},
+        tools=tools,
+        model="fake-1",
+    )
 
 
 def call(call_id: str, name: str, **arguments: Any) -> tuple[str, dict[str, Any]]:
@@ -34,8 +37,13 @@ def text_turn(text: str, finish: str = "stop") -> list[Any]:
 
 
 def weather_tool(handler: Any = None, **kw: Any) -> allm.Tool:
-    return allm.tool("weather", "current weather", WEATHER_SCHEMA,
-                     handler or (lambda args: {"city": args["city"], "temp": 21}), **kw)
+    return allm.tool(
+        "weather",
+        "current weather",
+        WEATHER_SCHEMA,
+        handler or (lambda args: {"city": args["city"], "temp": 21}),
+        **kw,
+    )
 
 
 def echo_tool(name: str = "echo", delay: float = 0.0, **kw: Any) -> allm.Tool:
@@ -54,7 +62,9 @@ def roles(thread: allm.Thread) -> list[str]:
 
 
 def test_two_step_tool_chat_thread(backend):
-    eng = engine(tool_turn(call("c1", "weather", city="Paris")), text_turn("21 degrees"), tools=(weather_tool(),))
+    eng = engine(
+        tool_turn(call("c1", "weather", city="Paris")), text_turn("21 degrees"), tools=(weather_tool(),)
+    )
     result = allm.chat(eng, USER)
     assert roles(result.thread) == ["user", "assistant", "tool", "assistant"]
     assert result.thread.messages[1].tool_calls[0].name == "weather"
@@ -70,9 +80,19 @@ def test_streamed_tool_turn_exact_event_order(backend):
     with allm.stream(eng, USER) as events:
         kinds = [e.type for e in events]
     assert kinds == [
-        "message_started", "tool_call_started", "tool_call_completed", "message_completed",
-        "tool_execution_started", "tool_execution_completed", "tool_result_encoded", "step_completed",
-        "message_started", "text_delta", "text_completed", "message_completed", "step_completed",
+        "message_started",
+        "tool_call_started",
+        "tool_call_completed",
+        "message_completed",
+        "tool_execution_started",
+        "tool_execution_completed",
+        "tool_result_encoded",
+        "step_completed",
+        "message_started",
+        "text_delta",
+        "text_completed",
+        "message_completed",
+        "step_completed",
         "chat_completed",
     ]
 
@@ -124,14 +144,17 @@ def boom(args: dict[str, Any]) -> Any:
 
 
 def failing_engine() -> allm.Engine:
-    return engine(tool_turn(call("c1", "boom")), text_turn("sorry"), tools=(allm.tool("boom", "", None, boom),))
+    return engine(
+        tool_turn(call("c1", "boom")), text_turn("sorry"), tools=(allm.tool("boom", "", None, boom),)
+    )
 
 
 def test_raising_handler_continue_policy_tells_the_model(backend):
     result = allm.chat(failing_engine(), USER)
     assert result.halted_reason == "completed"
     assert result.thread.messages[2].content == (
-        '{"error":{"reason":"handler_raised","message":"RuntimeError: kaput"}}')
+        '{"error":{"reason":"handler_raised","message":"RuntimeError: kaput"}}'
+    )
 
 
 def test_raising_handler_halt_policy_halts_with_tool_error(backend):
@@ -184,8 +207,9 @@ def test_manual_mode_returns_tool_calls_without_running(backend):
 
 def test_per_tool_manual_mix_runs_auto_and_holds_manual(backend):
     approve = allm.tool("approve", "needs a human", {"type": "object"}, lambda a: "never", manual=True)
-    eng = engine(tool_turn(call("a", "weather", city="Rome"), call("b", "approve")),
-                 tools=(weather_tool(), approve))
+    eng = engine(
+        tool_turn(call("a", "weather", city="Rome"), call("b", "approve")), tools=(weather_tool(), approve)
+    )
     result = allm.chat(eng, USER)
     assert result.halted_reason == "manual_tool_calls"
     assert [c.id for c in result.metadata["manual_tool_calls"]] == ["b"]
@@ -193,7 +217,9 @@ def test_per_tool_manual_mix_runs_auto_and_holds_manual(backend):
 
 
 def test_ask_user_halts_with_pending_question(backend):
-    ask = allm.tool("confirm", "", {"type": "object"}, lambda a: allm.ask_user("Which city?", choices=["A", "B"]))
+    ask = allm.tool(
+        "confirm", "", {"type": "object"}, lambda a: allm.ask_user("Which city?", choices=["A", "B"])
+    )
     eng = engine(tool_turn(call("q1", "confirm")), tools=(ask,))
     with allm.stream(eng, USER) as events:
         kinds = [e.type for e in events]
@@ -227,8 +253,9 @@ def test_custom_halt_stops_the_loop_with_its_reason(backend):
     assert result.thread.messages[-1].content == '{"id":7}'
 
 
-@pytest.mark.parametrize("reason", ["ask_user", "max_turns", "halt_when", "tool_error", "cancelled",
-                                    "completed", "error"])
+@pytest.mark.parametrize(
+    "reason", ["ask_user", "max_turns", "halt_when", "tool_error", "cancelled", "completed", "error"]
+)
 def test_reserved_halt_reason_is_rejected_as_a_tool_error(backend, reason):
     bad = allm.tool("bad", "", {"type": "object"}, lambda a: allm.halt(reason))
     eng = engine(tool_turn(call("h1", "bad")), text_turn("ok"), tools=(bad,))
@@ -239,8 +266,9 @@ def test_reserved_halt_reason_is_rejected_as_a_tool_error(backend, reason):
 
 def test_ask_user_wins_over_tool_error_in_one_step(backend):
     ask = allm.tool("confirm", "", {"type": "object"}, lambda a: allm.ask_user("Sure?"))
-    eng = engine(tool_turn(call("e1", "boom"), call("q1", "confirm")),
-                 tools=(ask, allm.tool("boom", "", None, boom)))
+    eng = engine(
+        tool_turn(call("e1", "boom"), call("q1", "confirm")), tools=(ask, allm.tool("boom", "", None, boom))
+    )
     result = allm.chat(eng, USER, on_tool_error="halt")
     assert result.halted_reason == "ask_user"
     assert [m.tool_call_id for m in result.thread.messages if m.role == "tool"] == ["e1", "q1"]
@@ -289,8 +317,12 @@ SCHEMA_FORMAT = allm.json_schema("answer", {"type": "object", "properties": {"te
 
 
 def test_structured_finalize_runs_a_final_tool_free_call_with_the_schema(backend):
-    eng = engine(tool_turn(call("c1", "weather", city="Paris")), text_turn("It is 21"),
-                 text_turn('{"temp": 21}'), tools=(weather_tool(),))
+    eng = engine(
+        tool_turn(call("c1", "weather", city="Paris")),
+        text_turn("It is 21"),
+        text_turn('{"temp": 21}'),
+        tools=(weather_tool(),),
+    )
     result = allm.chat(eng, USER, response_format=SCHEMA_FORMAT, structured_finalize=True)
     requests = eng.instance.requests
     assert [r.response_format for r in requests] == [None, None, SCHEMA_FORMAT]
@@ -303,8 +335,9 @@ def test_structured_finalize_runs_a_final_tool_free_call_with_the_schema(backend
 
 
 def test_structured_finalize_is_automatic_when_the_adapter_needs_it(backend):
-    eng = engine(text_turn("It is 21"), text_turn('{"temp": 21}'), tools=(weather_tool(),),
-                 structured_finalize=True)
+    eng = engine(
+        text_turn("It is 21"), text_turn('{"temp": 21}'), tools=(weather_tool(),), structured_finalize=True
+    )
     result = allm.chat(eng, USER, response_format=SCHEMA_FORMAT)
     assert [r.response_format for r in eng.instance.requests] == [None, SCHEMA_FORMAT]
     assert result.final_response.output_text == '{"temp": 21}'
@@ -323,7 +356,9 @@ def test_structured_finalize_needs_a_json_schema(backend):
 
 def test_structured_finalize_skipped_after_a_tool_error_halt(backend):
     eng = engine(tool_turn(call("c1", "boom")), text_turn("{}"), tools=(allm.tool("boom", "", None, boom),))
-    result = allm.chat(eng, USER, response_format=SCHEMA_FORMAT, structured_finalize=True, on_tool_error="halt")
+    result = allm.chat(
+        eng, USER, response_format=SCHEMA_FORMAT, structured_finalize=True, on_tool_error="halt"
+    )
     assert result.halted_reason == "tool_error"
     assert len(eng.instance.requests) == 1
 
@@ -338,8 +373,11 @@ def test_unknown_tool_is_told_to_the_model(backend):
 
 def test_invalid_arguments_are_told_to_the_model(backend):
     ran: list[Any] = []
-    eng = engine(tool_turn(call("c1", "weather", town="Paris")), text_turn("retry"),
-                 tools=(weather_tool(lambda a: ran.append(a)),))
+    eng = engine(
+        tool_turn(call("c1", "weather", town="Paris")),
+        text_turn("retry"),
+        tools=(weather_tool(lambda a: ran.append(a)),),
+    )
     result = allm.chat(eng, USER)
     assert ran == []
     assert '"reason":"invalid_arguments"' in result.thread.messages[2].content
@@ -438,9 +476,18 @@ def test_telemetry_spans_nest_and_share_the_request_id(backend):
         allm.telemetry.remove_handler(handler)
     names = [n for n, _ in seen]
     assert names == [
-        "allm.chat.start", "allm.step.start", "allm.generate.start", "allm.generate.stop",
-        "allm.tool.start", "allm.tool.stop", "allm.step.stop",
-        "allm.step.start", "allm.generate.start", "allm.generate.stop", "allm.step.stop", "allm.chat.stop",
+        "allm.chat.start",
+        "allm.step.start",
+        "allm.generate.start",
+        "allm.generate.stop",
+        "allm.tool.start",
+        "allm.tool.stop",
+        "allm.step.stop",
+        "allm.step.start",
+        "allm.generate.start",
+        "allm.generate.stop",
+        "allm.step.stop",
+        "allm.chat.stop",
     ]
     assert len({p["request_id"] for _, p in seen}) == 1
     assert all("duration_ms" in p for n, p in seen if n.endswith(".stop"))
@@ -492,6 +539,7 @@ def test_step_fold_matches_stream_step(backend):
 async def test_achat_runs_async_and_sync_handlers(backend):
     async def slow(args: dict[str, Any]) -> str:
         import asyncio
+
         await asyncio.sleep(0.05)
         return "async-done"
 
@@ -507,8 +555,12 @@ async def test_astream_event_order_matches_sync(backend):
     async with allm.astream(eng, USER) as events:
         kinds = [e.type async for e in events]
         result = await events.get_final_result()
-    assert kinds[4:8] == ["tool_execution_started", "tool_execution_completed", "tool_result_encoded",
-                          "step_completed"]
+    assert kinds[4:8] == [
+        "tool_execution_started",
+        "tool_execution_completed",
+        "tool_result_encoded",
+        "step_completed",
+    ]
     assert kinds[-1] == "chat_completed" and result.halted_reason == "completed"
 
 

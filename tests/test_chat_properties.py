@@ -29,11 +29,14 @@ TOOLS = (
 )
 NAMES = ["echo", "echo", "fail", "ask", "stop", "later", "ghost"]
 THREAD = allm.Thread.of([allm.user("go")])
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 texts = st.lists(st.text(alphabet="ab é", min_size=1, max_size=4), max_size=3)
-usage = st.none() | st.builds(lambda i, o: ("usage", {"input_tokens": i, "output_tokens": o}),
-                              st.integers(0, 50), st.integers(0, 50))
+usage = st.none() | st.builds(
+    lambda i, o: ("usage", {"input_tokens": i, "output_tokens": o}), st.integers(0, 50), st.integers(0, 50)
+)
 
 
 @st.composite
@@ -63,13 +66,15 @@ def scripts(draw: Any) -> list[list[Any]]:
     return steps
 
 
-options = st.fixed_dictionaries({
-    "on_tool_error": st.sampled_from(["continue", "halt"]),
-    "mode": st.sampled_from(["auto", "auto", "manual"]),
-    "emit_text_deltas": st.booleans(),
-    "emit_tool_deltas": st.booleans(),
-    "max_turns": st.integers(1, 5),
-})
+options = st.fixed_dictionaries(
+    {
+        "on_tool_error": st.sampled_from(["continue", "halt"]),
+        "mode": st.sampled_from(["auto", "auto", "manual"]),
+        "emit_text_deltas": st.booleans(),
+        "emit_tool_deltas": st.booleans(),
+        "max_turns": st.integers(1, 5),
+    }
+)
 
 
 def engine(steps: list[list[Any]]) -> allm.Engine:
@@ -97,14 +102,29 @@ def assert_rederived(start: allm.Thread, events: list[Any], deltas_seen: bool) -
     thread = start
     for segment, completed in split_steps(events):
         carried = completed.result
-        rebuilt = StreamCollector(thread).apply_many(segment).to_step_result(
-            response=carried.response, metadata={k: carried.metadata[k] for k in ("mode", "manual_tool_calls")
-                                                 if k in carried.metadata})
+        rebuilt = (
+            StreamCollector(thread)
+            .apply_many(segment)
+            .to_step_result(
+                response=carried.response,
+                metadata={
+                    k: carried.metadata[k] for k in ("mode", "manual_tool_calls") if k in carried.metadata
+                },
+            )
+        )
         assert rebuilt == carried
         folded_response = StreamCollector().apply_many(segment).to_response()
-        assert not deltas_seen or (folded_response.output_text, folded_response.tool_calls, folded_response.finish_reason,
-                folded_response.usage) == (carried.response.output_text, carried.response.tool_calls,
-                                           carried.response.finish_reason, carried.response.usage)
+        assert not deltas_seen or (
+            folded_response.output_text,
+            folded_response.tool_calls,
+            folded_response.finish_reason,
+            folded_response.usage,
+        ) == (
+            carried.response.output_text,
+            carried.response.tool_calls,
+            carried.response.finish_reason,
+            carried.response.usage,
+        )
         thread = carried.thread
 
 

@@ -59,8 +59,9 @@ def awaiting_user_session(*more: list[Any]) -> tuple[allm.Session, allm.Engine]:
 
 
 def awaiting_tools_session(*more: list[Any]) -> tuple[allm.Session, allm.Engine]:
-    eng = engine(tool_turn(call("m1", "approve", amount=5), call("m2", "approve", amount=7)), *more,
-                 tools=(APPROVE,))
+    eng = engine(
+        tool_turn(call("m1", "approve", amount=5), call("m2", "approve", amount=7)), *more, tools=(APPROVE,)
+    )
     session, _ = allm.Session().start(eng, [allm.user("pay")])
     return session, eng
 
@@ -100,7 +101,7 @@ def test_reply_from_completed(backend):
 
 
 def test_continue_from_completed(backend):
-    session, result = completed_session().continue_(engine(text_turn("more")))
+    session, _ = completed_session().continue_(engine(text_turn("more")))
     assert session.status == "completed" and len(session.thread) == 3
 
 
@@ -172,7 +173,9 @@ def test_submitting_every_result_returns_to_idle_then_continue(backend):
     done = half.submit_tool_result("m2", "approved")
     assert done.status == "idle" and done.pending_tool_calls == ()
     assert [(m.tool_call_id, m.content) for m in done.thread.messages[-2:]] == [
-        ("m1", '{"approved":true}'), ("m2", "approved")]
+        ("m1", '{"approved":true}'),
+        ("m2", "approved"),
+    ]
     final, result = done.continue_(engine(text_turn("paid")))
     assert final.status == "completed" and result.final_response.output_text == "paid"
     assert session.status == "awaiting_tools"  # the old value is untouched
@@ -224,7 +227,10 @@ def test_custom_halt_completes_the_session(backend):
     stop = allm.tool("stop", "", {"type": "object"}, lambda a: allm.halt("enough"))
     session, result = allm.Session().start(engine(tool_turn(call("s1", "stop")), tools=(stop,)), "go")
     assert (session.status, result.halted_reason, session.metadata["halted_reason"]) == (
-        "completed", "enough", "enough")
+        "completed",
+        "enough",
+        "enough",
+    )
 
 
 def test_step_with_ask_user_awaits_the_user(backend):
@@ -350,8 +356,15 @@ def resume_in_subprocess(session: allm.Session, backend: Any) -> dict[str, Any]:
     name = "python" if backend.__name__ == "allm._pure" else "rust"
     path = os.pathsep.join(p for p in (str(PACKAGE_DIR), os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "PYTHONPATH": path, "ALLM_BACKEND": name}
-    done = subprocess.run([sys.executable, "-c", RESUME], input=allm.to_json(session), capture_output=True,
-                          text=True, env=env, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", RESUME],
+        input=allm.to_json(session),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 

@@ -37,7 +37,11 @@ def last(batches: list[list[Any]]) -> Any:
 def test_value_result_gives_the_event_trio(backend):
     tool = allm.tool("double", "", SCHEMA, lambda a: {"n": a["n"] * 2})
     (batch,) = run([tool], calls(("c1", "double", {"n": 2})))
-    assert [e.type for e in batch] == ["tool_execution_started", "tool_execution_completed", "tool_result_encoded"]
+    assert [e.type for e in batch] == [
+        "tool_execution_started",
+        "tool_execution_completed",
+        "tool_result_encoded",
+    ]
     assert batch[1].result == {"n": 4} and batch[1].is_error is False
     assert batch[2].content == '{"n":4}'
 
@@ -117,14 +121,18 @@ def test_raised_exception_is_handler_raised(backend):
 def test_returned_tool_error_is_an_error(backend):
     tool = allm.tool("x", "", None, lambda a: ToolError("invalid_return", "nope"))
     assert last(run([tool], calls(("c1", "x", {})))).content == (
-        '{"error":{"reason":"invalid_return","message":"nope"}}')
+        '{"error":{"reason":"invalid_return","message":"nope"}}'
+    )
 
 
 def test_raised_tool_error_keeps_its_reason(backend):
     def handler(args: dict[str, Any]) -> Any:
         raise ToolError("not_found", "no such record")
 
-    assert '"reason":"not_found"' in last(run([allm.tool("x", "", None, handler)], calls(("c1", "x", {})))).content
+    assert (
+        '"reason":"not_found"'
+        in last(run([allm.tool("x", "", None, handler)], calls(("c1", "x", {})))).content
+    )
 
 
 def test_halt_policy_gives_a_tool_halt(backend):
@@ -132,15 +140,22 @@ def test_halt_policy_gives_a_tool_halt(backend):
         raise RuntimeError("bad")
 
     event = last(run([allm.tool("x", "", None, handler)], calls(("c1", "x", {})), on_tool_error="halt"))
-    assert event.type == "tool_halt" and event.reason == "tool_error" and event.result.reason == "handler_raised"
+    assert (
+        event.type == "tool_halt" and event.reason == "tool_error" and event.result.reason == "handler_raised"
+    )
 
 
 def test_callable_policy_invalid_decision_halts(backend):
     def handler(args: dict[str, Any]) -> Any:
         raise RuntimeError("bad")
 
-    event = last(run([allm.tool("x", "", None, handler)], calls(("c1", "x", {})),
-                     on_tool_error=lambda call, error: "maybe"))
+    event = last(
+        run(
+            [allm.tool("x", "", None, handler)],
+            calls(("c1", "x", {})),
+            on_tool_error=lambda call, error: "maybe",
+        )
+    )
     assert event.type == "tool_halt" and "maybe" in event.result.metadata["on_tool_error_exception"]
 
 
@@ -165,7 +180,12 @@ def test_ask_user_gives_ask_user_requested(backend):
 def test_custom_halt_gives_tool_halt_with_encoded_result(backend):
     tool = allm.tool("stop", "", None, lambda a: allm.halt("found_it", [1, 2]))
     event = last(run([tool], calls(("c1", "stop", {}))))
-    assert (event.type, event.reason, event.result, event.content) == ("tool_halt", "found_it", [1, 2], "[1,2]")
+    assert (event.type, event.reason, event.result, event.content) == (
+        "tool_halt",
+        "found_it",
+        [1, 2],
+        "[1,2]",
+    )
 
 
 @pytest.mark.parametrize("reason", sorted(RESERVED_HALT_REASONS | {""}))

@@ -208,8 +208,10 @@ class _Run:
         chosen = self.options.structured_finalize
         response_format = self.options.request_fields.get("response_format")
         if chosen and not _is_json_schema(response_format):
-            raise ValidationError("invalid_options", errors=[
-                ("structured_finalize", "needs response_format=allm.json_schema(...)")])
+            raise ValidationError(
+                "invalid_options",
+                errors=[("structured_finalize", "needs response_format=allm.json_schema(...)")],
+            )
         if chosen is not None:
             return chosen
         if not (self.tools and _is_json_schema(response_format)):
@@ -219,8 +221,13 @@ class _Run:
 
     def model_opts(self) -> dict[str, Any]:
         """Options for ``stream_generate``: every event, the shared request id, adapter options."""
-        return {"emit_text_deltas": True, "emit_tool_deltas": True, "include_raw_chunks": True,
-                "request_id": self.request_id, **self.options.adapter_options}
+        return {
+            "emit_text_deltas": True,
+            "emit_tool_deltas": True,
+            "include_raw_chunks": True,
+            "request_id": self.request_id,
+            **self.options.adapter_options,
+        }
 
     def open_model(self, thread: Thread, *, final: bool = False) -> EventStream:
         """Open the next model call (pre-flight errors raise here)."""
@@ -247,9 +254,12 @@ class _Run:
 
     def span_meta(self) -> dict[str, Any]:
         """Metadata of every telemetry span of this run."""
-        return {"request_id": self.request_id, "engine": self.engine.adapter.__name__ if self.engine.adapter else None,
-                "model": self.options.request_fields.get("model") or self.engine.model,
-                "session_id": self.options.session_id}
+        return {
+            "request_id": self.request_id,
+            "engine": self.engine.adapter.__name__ if self.engine.adapter else None,
+            "model": self.options.request_fields.get("model") or self.engine.model,
+            "session_id": self.options.session_id,
+        }
 
     # -- tools -------------------------------------------------------------
 
@@ -269,16 +279,24 @@ class _Run:
 
     def runner(self) -> ToolRunner:
         """A tool runner for this run's tools and policies."""
-        return ToolRunner(self.tools_by_name, on_tool_error=self.options.on_tool_error,
-                          tool_timeout=self.options.tool_timeout, request_id=self.request_id,
-                          session_id=self.options.session_id, context=self.context, engine=self.engine)
+        return ToolRunner(
+            self.tools_by_name,
+            on_tool_error=self.options.on_tool_error,
+            tool_timeout=self.options.tool_timeout,
+            request_id=self.request_id,
+            session_id=self.options.session_id,
+            context=self.context,
+            engine=self.engine,
+        )
 
     # -- results -----------------------------------------------------------
 
     def stamped(self, response: Response) -> Response:
         """``response`` with the chat's request id and the model asked for when the provider gave none."""
         asked = self.last_request.model if self.last_request is not None else None
-        return replace(response, request_id=self.request_id, model=response.model or asked or self.engine.model)
+        return replace(
+            response, request_id=self.request_id, model=response.model or asked or self.engine.model
+        )
 
     def last_response(self) -> Response:
         """The Response of the last model call (the current one while a step runs)."""
@@ -328,8 +346,13 @@ class _Run:
         question = tool_call_id = None
         if reason == "ask_user":
             question, tool_call_id = step_meta["pending_question"], step_meta["pending_tool_call_id"]
-            thread = thread.add(Message(role="assistant", content=question,
-                                        metadata={"ask_user": True, "tool_call_id": tool_call_id}))
+            thread = thread.add(
+                Message(
+                    role="assistant",
+                    content=question,
+                    metadata={"ask_user": True, "tool_call_id": tool_call_id},
+                )
+            )
         error = self.failure or (last.response.error if last is not None else None)
         if reason == "tool_error":
             error = step_meta.get("halt_result")
@@ -339,9 +362,15 @@ class _Run:
             meta["max_turns"] = self.options.max_turns
         if self.pass_1_halted is not None:
             meta["structured_finalize"] = {"pass_1_halted": self.pass_1_halted}
-        return ChatResult(thread=thread, final_response=last.response if last is not None else None,
-                          steps=steps, halted_reason=reason, pending_question=question,
-                          pending_tool_call_id=tool_call_id, metadata=meta)
+        return ChatResult(
+            thread=thread,
+            final_response=last.response if last is not None else None,
+            steps=steps,
+            halted_reason=reason,
+            pending_question=question,
+            pending_tool_call_id=tool_call_id,
+            metadata=meta,
+        )
 
     def final_reason(self, step_result: StepResult | None) -> str:
         """The halted reason after the structured-finalize call."""
@@ -364,8 +393,9 @@ def _without_tools(engine: Engine) -> Engine:
 # ---------------------------------------------------------------------------
 
 
-def _step_events(run: _Run, first: EventStream | None = None, *, final: bool = False,
-                 in_chat: bool = False) -> Iterator[list[Event]]:
+def _step_events(
+    run: _Run, first: EventStream | None = None, *, final: bool = False, in_chat: bool = False
+) -> Iterator[list[Event]]:
     """The events of one step, each folded into ``run.collector`` before it is yielded."""
     thread = run.collector.thread or Thread()
     with telemetry.span("step", **run.span_meta()) as step_extra:
@@ -485,8 +515,9 @@ class ChatStream(EventStream):
 # ---------------------------------------------------------------------------
 
 
-async def _astep_events(run: _Run, first: AsyncEventStream | None = None, *, final: bool = False,
-                        in_chat: bool = False) -> AsyncIterator[list[Event]]:
+async def _astep_events(
+    run: _Run, first: AsyncEventStream | None = None, *, final: bool = False, in_chat: bool = False
+) -> AsyncIterator[list[Event]]:
     """Async twin of :func:`_step_events`."""
     thread = run.collector.thread or Thread()
     with telemetry.span("step", **run.span_meta()) as step_extra:
@@ -610,7 +641,9 @@ def stream_step(engine: Engine, messages: Thread | Sequence[Message], **opts: An
     """
     run = _start(engine, messages, opts)
     first = run.open_model(run.collector.thread or Thread())
-    return ChatStream(_LoopSource(run, _step_events(run, first)), run.options.stream, run.last_request, "step")
+    return ChatStream(
+        _LoopSource(run, _step_events(run, first)), run.options.stream, run.last_request, "step"
+    )
 
 
 def step(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> StepResult:
@@ -626,7 +659,9 @@ def stream(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) ->
     """
     run = _start(engine, messages, opts)
     first = run.open_model(run.collector.thread or Thread())
-    return ChatStream(_LoopSource(run, _chat_events(run, first)), run.options.stream, run.last_request, "chat")
+    return ChatStream(
+        _LoopSource(run, _chat_events(run, first)), run.options.stream, run.last_request, "chat"
+    )
 
 
 def chat(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> ChatResult:
@@ -639,8 +674,9 @@ def astream_step(engine: Engine, messages: Thread | Sequence[Message], **opts: A
     """Async twin of :func:`stream_step` (pre-flight checks still run at call time)."""
     run = _start(engine, messages, opts)
     first = run.aopen_model(run.collector.thread or Thread())
-    return AsyncChatStream(_AsyncLoopSource(run, _astep_events(run, first)), run.options.stream,
-                           run.last_request, "step")
+    return AsyncChatStream(
+        _AsyncLoopSource(run, _astep_events(run, first)), run.options.stream, run.last_request, "step"
+    )
 
 
 async def astep(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> StepResult:
@@ -653,8 +689,9 @@ def astream(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -
     """Async twin of :func:`stream` (the first call's pre-flight checks run at call time)."""
     run = _start(engine, messages, opts)
     first = run.aopen_model(run.collector.thread or Thread())
-    return AsyncChatStream(_AsyncLoopSource(run, _achat_events(run, first)), run.options.stream,
-                           run.last_request, "chat")
+    return AsyncChatStream(
+        _AsyncLoopSource(run, _achat_events(run, first)), run.options.stream, run.last_request, "chat"
+    )
 
 
 async def achat(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> ChatResult:

@@ -57,15 +57,24 @@ class StreamCollector:
             self._tool_messages.append(Message(role="tool", content=event.content, tool_call_id=event.id))
         elif kind == "ask_user_requested":
             self._add_halt(
-                {"halted_reason": "ask_user", "pending_tool_call_id": event.tool_call_id,
-                 "pending_question": event.question, "ask_user_options": dict(event.options)},
-                event.tool_call_id, AWAITING_USER,
+                {
+                    "halted_reason": "ask_user",
+                    "pending_tool_call_id": event.tool_call_id,
+                    "pending_question": event.question,
+                    "ask_user_options": dict(event.options),
+                },
+                event.tool_call_id,
+                AWAITING_USER,
             )
         elif kind == "tool_halt":
             self._add_halt(
-                {"halted_reason": event.reason, "halt_tool_call_id": event.tool_call_id,
-                 "halt_result": event.result},
-                event.tool_call_id, event.content,
+                {
+                    "halted_reason": event.reason,
+                    "halt_tool_call_id": event.tool_call_id,
+                    "halt_result": event.result,
+                },
+                event.tool_call_id,
+                event.content,
             )
         elif kind == "step_completed":
             self._complete_step(event.result)
@@ -125,8 +134,9 @@ class StreamCollector:
         ranked = sorted(self._halts, key=lambda h: (_halt_rank(h[1]), order.get(h[0], len(order))))
         return dict(ranked[0][1])
 
-    def to_step_result(self, *, response: Response | None = None,
-                       metadata: dict[str, Any] | None = None) -> StepResult:
+    def to_step_result(
+        self, *, response: Response | None = None, metadata: dict[str, Any] | None = None
+    ) -> StepResult:
         """The step result: the last step_completed's, else one built from the fold.
 
         ``response`` replaces the folded Response (the step layer stamps the request
@@ -137,12 +147,19 @@ class StreamCollector:
             return self._steps[-1]
         response = response or self.to_response()
         order = self._model_order(response)
-        tool_messages = tuple(sorted(self._tool_messages, key=lambda m: order.get(m.tool_call_id, len(order))))
+        tool_messages = tuple(
+            sorted(self._tool_messages, key=lambda m: order.get(m.tool_call_id, len(order)))
+        )
         thread = (self.thread or Thread()).add(response.message, *tool_messages)
         meta = {**self.step_halt(response), **(metadata or {})}
-        done = ("halted_reason" in meta or bool(meta.get("manual_tool_calls"))
-                or response.finish_reason in _DONE_FINISHES)
-        return StepResult(thread=thread, response=response, tool_results=tool_messages, done=done, metadata=meta)
+        done = (
+            "halted_reason" in meta
+            or bool(meta.get("manual_tool_calls"))
+            or response.finish_reason in _DONE_FINISHES
+        )
+        return StepResult(
+            thread=thread, response=response, tool_results=tool_messages, done=done, metadata=meta
+        )
 
     def to_chat_result(self) -> ChatResult:
         """The chat result: chat_completed's if seen, else a cancelled (or error) result."""
@@ -162,4 +179,3 @@ class StreamCollector:
         """Set the thread results are built on."""
         self.thread = thread
         return self
-

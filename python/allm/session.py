@@ -75,7 +75,7 @@ _LEGAL: dict[str, frozenset[str]] = {
 _HINTS = {
     "awaiting_user": "it is waiting for the answer to {question!r}: call reply(engine, text)",
     "awaiting_tools": "it is waiting for the results of tool calls {ids}: call submit_tool_result("
-                      "tool_call_id, content) for each, then continue_(engine)",
+    "tool_call_id, content) for each, then continue_(engine)",
     "idle": "no tool calls are pending",
     "completed": "no tool calls are pending",
 }
@@ -109,18 +109,24 @@ class Session:
     def _require(self, operation: str) -> None:
         if self.status == "error":
             error = self.metadata.get("error")
-            raise SessionError("session_in_error_state",
-                               f"cannot {operation}: the session is in the error state"
-                               f"{f' ({error})' if error is not None else ''}; start a new Session")
+            raise SessionError(
+                "session_in_error_state",
+                f"cannot {operation}: the session is in the error state"
+                f"{f' ({error})' if error is not None else ''}; start a new Session",
+            )
         if operation == "start" and self.thread.messages and self.status in ("idle", "completed"):
-            raise SessionError("invalid_status_for_operation",
-                               f"cannot start a session that already has {len(self.thread)} message(s): "
-                               "call reply(engine, text) or continue_(engine) instead")
+            raise SessionError(
+                "invalid_status_for_operation",
+                f"cannot start a session that already has {len(self.thread)} message(s): "
+                "call reply(engine, text) or continue_(engine) instead",
+            )
         if self.status not in _LEGAL[operation]:
-            hint = _HINTS[self.status].format(question=self.pending_question,
-                                              ids=[c.id for c in self.pending_tool_calls])
-            raise SessionError("invalid_status_for_operation",
-                               f"cannot {operation} a session that is {self.status}: {hint}")
+            hint = _HINTS[self.status].format(
+                question=self.pending_question, ids=[c.id for c in self.pending_tool_calls]
+            )
+            raise SessionError(
+                "invalid_status_for_operation", f"cannot {operation} a session that is {self.status}: {hint}"
+            )
 
     def _opts(self, opts: dict[str, Any]) -> dict[str, Any]:
         opts.setdefault("session_id", self.id)
@@ -130,7 +136,9 @@ class Session:
 
     # -- streaming operations --------------------------------------------------
 
-    def stream_start(self, engine: Engine, messages: Thread | Sequence[Message] | str, **opts: Any) -> SessionStream:
+    def stream_start(
+        self, engine: Engine, messages: Thread | Sequence[Message] | str, **opts: Any
+    ) -> SessionStream:
         """Begin the conversation with ``messages``; a stream folding to (session, ChatResult)."""
         self._require("start")
         return self._stream(engine, self.thread.add(*_messages(messages)), "chat", opts)
@@ -140,7 +148,9 @@ class Session:
         self._require("reply")
         return self._stream(engine, self.thread.add(_user_message(text)), "chat", opts)
 
-    def stream_continue(self, engine: Engine, message: str | Message | None = None, **opts: Any) -> SessionStream:
+    def stream_continue(
+        self, engine: Engine, message: str | Message | None = None, **opts: Any
+    ) -> SessionStream:
         """Chat on from the current thread (after ``message``, if given); streaming."""
         self._require("continue")
         return self._stream(engine, self._thread_with(message), "chat", opts)
@@ -157,8 +167,9 @@ class Session:
         opener = stream if kind == "chat" else stream_step
         return SessionStream(opener(engine, thread, **self._opts(opts)), SessionReducer(self, thread, kind))
 
-    def astream_start(self, engine: Engine, messages: Thread | Sequence[Message] | str,
-                      **opts: Any) -> AsyncSessionStream:
+    def astream_start(
+        self, engine: Engine, messages: Thread | Sequence[Message] | str, **opts: Any
+    ) -> AsyncSessionStream:
         """Async twin of :meth:`stream_start`."""
         self._require("start")
         return self._astream(engine, self.thread.add(*_messages(messages)), "chat", opts)
@@ -168,25 +179,31 @@ class Session:
         self._require("reply")
         return self._astream(engine, self.thread.add(_user_message(text)), "chat", opts)
 
-    def astream_continue(self, engine: Engine, message: str | Message | None = None,
-                         **opts: Any) -> AsyncSessionStream:
+    def astream_continue(
+        self, engine: Engine, message: str | Message | None = None, **opts: Any
+    ) -> AsyncSessionStream:
         """Async twin of :meth:`stream_continue`."""
         self._require("continue")
         return self._astream(engine, self._thread_with(message), "chat", opts)
 
-    def astream_step(self, engine: Engine, message: str | Message | None = None, **opts: Any) -> AsyncSessionStream:
+    def astream_step(
+        self, engine: Engine, message: str | Message | None = None, **opts: Any
+    ) -> AsyncSessionStream:
         """Async twin of :meth:`stream_step`."""
         self._require("step")
         return self._astream(engine, self._thread_with(message), "step", opts)
 
     def _astream(self, engine: Engine, thread: Thread, kind: str, opts: dict[str, Any]) -> AsyncSessionStream:
         opener = astream if kind == "chat" else astream_step
-        return AsyncSessionStream(opener(engine, thread, **self._opts(opts)), SessionReducer(self, thread, kind))
+        return AsyncSessionStream(
+            opener(engine, thread, **self._opts(opts)), SessionReducer(self, thread, kind)
+        )
 
     # -- folded operations -----------------------------------------------------
 
-    def start(self, engine: Engine, messages: Thread | Sequence[Message] | str,
-              **opts: Any) -> tuple[Session, ChatResult]:
+    def start(
+        self, engine: Engine, messages: Thread | Sequence[Message] | str, **opts: Any
+    ) -> tuple[Session, ChatResult]:
         """Begin the conversation with ``messages`` and chat: (new session, ChatResult)."""
         with self.stream_start(engine, messages, **opts) as events:
             return events.get_final_result()  # type: ignore[return-value]
@@ -196,19 +213,23 @@ class Session:
         with self.stream_reply(engine, text, **opts) as events:
             return events.get_final_result()  # type: ignore[return-value]
 
-    def continue_(self, engine: Engine, message: str | Message | None = None,
-                  **opts: Any) -> tuple[Session, ChatResult]:
+    def continue_(
+        self, engine: Engine, message: str | Message | None = None, **opts: Any
+    ) -> tuple[Session, ChatResult]:
         """Chat on from the current thread: (new session, ChatResult)."""
         with self.stream_continue(engine, message, **opts) as events:
             return events.get_final_result()  # type: ignore[return-value]
 
-    def step(self, engine: Engine, message: str | Message | None = None, **opts: Any) -> tuple[Session, StepResult]:
+    def step(
+        self, engine: Engine, message: str | Message | None = None, **opts: Any
+    ) -> tuple[Session, StepResult]:
         """Run one step: (new session, StepResult)."""
         with self.stream_step(engine, message, **opts) as events:
             return events.get_final_result()  # type: ignore[return-value]
 
-    async def astart(self, engine: Engine, messages: Thread | Sequence[Message] | str,
-                     **opts: Any) -> tuple[Session, ChatResult]:
+    async def astart(
+        self, engine: Engine, messages: Thread | Sequence[Message] | str, **opts: Any
+    ) -> tuple[Session, ChatResult]:
         """Async twin of :meth:`start`."""
         async with self.astream_start(engine, messages, **opts) as events:
             return await events.get_final_result()  # type: ignore[return-value]
@@ -218,14 +239,16 @@ class Session:
         async with self.astream_reply(engine, text, **opts) as events:
             return await events.get_final_result()  # type: ignore[return-value]
 
-    async def acontinue(self, engine: Engine, message: str | Message | None = None,
-                        **opts: Any) -> tuple[Session, ChatResult]:
+    async def acontinue(
+        self, engine: Engine, message: str | Message | None = None, **opts: Any
+    ) -> tuple[Session, ChatResult]:
         """Async twin of :meth:`continue_`."""
         async with self.astream_continue(engine, message, **opts) as events:
             return await events.get_final_result()  # type: ignore[return-value]
 
-    async def astep(self, engine: Engine, message: str | Message | None = None,
-                    **opts: Any) -> tuple[Session, StepResult]:
+    async def astep(
+        self, engine: Engine, message: str | Message | None = None, **opts: Any
+    ) -> tuple[Session, StepResult]:
         """Async twin of :meth:`step`."""
         async with self.astream_step(engine, message, **opts) as events:
             return await events.get_final_result()  # type: ignore[return-value]
@@ -240,31 +263,49 @@ class Session:
         self._require("submit_tool_result")
         pending = tuple(c for c in self.pending_tool_calls if c.id != tool_call_id)
         if len(pending) == len(self.pending_tool_calls):
-            raise SessionError("unknown_tool_call_id",
-                               f"no pending tool call has id {tool_call_id!r}; pending: "
-                               f"{[c.id for c in self.pending_tool_calls]}")
+            raise SessionError(
+                "unknown_tool_call_id",
+                f"no pending tool call has id {tool_call_id!r}; pending: "
+                f"{[c.id for c in self.pending_tool_calls]}",
+            )
         message = Message(role="tool", content=encode_result(content), tool_call_id=tool_call_id)
-        return replace(self, thread=self.thread.add(message), pending_tool_calls=pending,
-                       status="awaiting_tools" if pending else "idle")
+        return replace(
+            self,
+            thread=self.thread.add(message),
+            pending_tool_calls=pending,
+            status="awaiting_tools" if pending else "idle",
+        )
 
 
 def _problems(session: Session) -> list[tuple[str, str]]:
     """Why the session's fields are inconsistent (empty when they are fine)."""
     problems: list[tuple[str, str]] = []
     if session.schema_version != SCHEMA_VERSION:
-        problems.append(("schema_version", f"unsupported session schema version {session.schema_version!r}; "
-                                           f"this allm reads version {SCHEMA_VERSION}"))
+        problems.append(
+            (
+                "schema_version",
+                f"unsupported session schema version {session.schema_version!r}; "
+                f"this allm reads version {SCHEMA_VERSION}",
+            )
+        )
     if session.status not in _STATUSES:
         problems.append(("status", f"must be one of {', '.join(_STATUSES)}"))
     if not isinstance(session.id, str) or not session.id:
         problems.append(("id", "must be a non-empty string"))
     waiting_user = session.pending_question is not None or session.pending_tool_call_id is not None
     if (session.status == "awaiting_user") != waiting_user or (
-            session.status == "awaiting_user" and session.pending_tool_call_id is None):
-        problems.append(("pending_question", "a question and its tool call id are pending exactly when "
-                                             "the status is awaiting_user"))
+        session.status == "awaiting_user" and session.pending_tool_call_id is None
+    ):
+        problems.append(
+            (
+                "pending_question",
+                "a question and its tool call id are pending exactly when the status is awaiting_user",
+            )
+        )
     if (session.status == "awaiting_tools") != bool(session.pending_tool_calls):
-        problems.append(("pending_tool_calls", "tool calls are pending exactly when the status is awaiting_tools"))
+        problems.append(
+            ("pending_tool_calls", "tool calls are pending exactly when the status is awaiting_tools")
+        )
     return problems
 
 
@@ -321,19 +362,33 @@ class SessionReducer:
 def _settled(session: Session, thread: Thread, halted_reason: str | None) -> Session:
     metadata = {k: v for k, v in session.metadata.items() if k != "error"}
     metadata["halted_reason"] = halted_reason
-    return replace(session, thread=thread, status="completed", pending_tool_calls=(), pending_question=None,
-                   pending_tool_call_id=None, metadata=metadata)
+    return replace(
+        session,
+        thread=thread,
+        status="completed",
+        pending_tool_calls=(),
+        pending_question=None,
+        pending_tool_call_id=None,
+        metadata=metadata,
+    )
 
 
 def _after_chat(session: Session, result: ChatResult) -> Session:
     reason = result.halted_reason
     new = _settled(session, result.thread, reason)
     if reason == "ask_user":
-        return replace(new, status="awaiting_user", pending_question=result.pending_question,
-                       pending_tool_call_id=result.pending_tool_call_id)
+        return replace(
+            new,
+            status="awaiting_user",
+            pending_question=result.pending_question,
+            pending_tool_call_id=result.pending_tool_call_id,
+        )
     if reason == "manual_tool_calls":
-        return replace(new, status="awaiting_tools",
-                       pending_tool_calls=tuple(result.metadata.get("manual_tool_calls", ())))
+        return replace(
+            new,
+            status="awaiting_tools",
+            pending_tool_calls=tuple(result.metadata.get("manual_tool_calls", ())),
+        )
     if reason in ("error", "tool_error"):
         return replace(new, status="error", metadata={**new.metadata, "error": result.metadata.get("error")})
     return new
@@ -345,17 +400,25 @@ def _after_step(session: Session, result: StepResult) -> Session:
     error = result.response.error
     if halted == "ask_user":
         question, call_id = result.metadata["pending_question"], result.metadata["pending_tool_call_id"]
-        thread = result.thread.add(Message(role="assistant", content=question,
-                                           metadata={"ask_user": True, "tool_call_id": call_id}))
-        return replace(_settled(session, thread, halted), status="awaiting_user", pending_question=question,
-                       pending_tool_call_id=call_id)
+        thread = result.thread.add(
+            Message(role="assistant", content=question, metadata={"ask_user": True, "tool_call_id": call_id})
+        )
+        return replace(
+            _settled(session, thread, halted),
+            status="awaiting_user",
+            pending_question=question,
+            pending_tool_call_id=call_id,
+        )
     if halted == "tool_error" or (halted is None and result.response.finish_reason == "error"):
         new = _settled(session, result.thread, halted or "error")
         failure = result.metadata.get("halt_result") if halted else error
         return replace(new, status="error", metadata={**new.metadata, "error": failure})
     if halted is None and manual:
-        return replace(_settled(session, result.thread, "manual_tool_calls"), status="awaiting_tools",
-                       pending_tool_calls=manual)
+        return replace(
+            _settled(session, result.thread, "manual_tool_calls"),
+            status="awaiting_tools",
+            pending_tool_calls=manual,
+        )
     new = _settled(session, result.thread, halted or ("completed" if result.done else None))
     return new if result.done else replace(new, status="idle")
 
@@ -405,8 +468,9 @@ class SessionStream:
     def __enter__(self) -> SessionStream:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
 
@@ -446,8 +510,9 @@ class AsyncSessionStream:
     async def __aenter__(self) -> AsyncSessionStream:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
 

@@ -46,6 +46,7 @@ model asked for them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import queue
@@ -95,7 +96,16 @@ AWAITING_USER = "<awaiting user response>"
 """The tool message content of a call whose handler asked the user a question."""
 
 RESERVED_HALT_REASONS: frozenset[str] = frozenset(
-    {"ask_user", "max_turns", "halt_when", "tool_error", "cancelled", "completed", "error", "manual_tool_calls"}
+    {
+        "ask_user",
+        "max_turns",
+        "halt_when",
+        "tool_error",
+        "cancelled",
+        "completed",
+        "error",
+        "manual_tool_calls",
+    }
 )
 """Halt reasons allm uses itself; a handler's :func:`halt` may not use them."""
 
@@ -159,7 +169,8 @@ def check_on_tool_error(policy: Any) -> OnToolError:
     if policy in ("continue", "halt") or (callable(policy) and not isinstance(policy, str)):
         return policy
     raise ValidationError(
-        "invalid_options", errors=[("on_tool_error", "must be 'continue', 'halt' or a callable (tool_call, error)")]
+        "invalid_options",
+        errors=[("on_tool_error", "must be 'continue', 'halt' or a callable (tool_call, error)")],
     )
 
 
@@ -168,7 +179,9 @@ def check_timeout(timeout: Any) -> float | None:
     if timeout is None:
         return None
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ValidationError("invalid_options", errors=[("tool_timeout", "must be a positive number of seconds or None")])
+        raise ValidationError(
+            "invalid_options", errors=[("tool_timeout", "must be a positive number of seconds or None")]
+        )
     return float(timeout)
 
 
@@ -190,7 +203,9 @@ def _arity(handler: Callable[..., Any]) -> int:
 
 
 def _is_async(handler: Callable[..., Any]) -> bool:
-    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(getattr(handler, "__call__", None))
+    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+        getattr(handler, "__call__", None)  # noqa: B004 - an object whose __call__ is a coroutine function
+    )
 
 
 def _call_handler(handler: Callable[..., Any], arguments: dict[str, Any], context: ToolContext) -> Any:
@@ -206,8 +221,9 @@ async def _await(value: Any) -> Any:
     return await value
 
 
-def _run_in_thread(handler: Callable[..., Any], arguments: dict[str, Any], context: ToolContext,
-                   timeout: float | None) -> Any:
+def _run_in_thread(
+    handler: Callable[..., Any], arguments: dict[str, Any], context: ToolContext, timeout: float | None
+) -> Any:
     """The body of a worker thread: call the handler, running a returned awaitable to completion."""
     value = _call_handler(handler, arguments, context)
     if inspect.isawaitable(value):
@@ -231,17 +247,29 @@ class _Failure:
 
 def _as_tool_error(error: BaseException, call: ToolCall) -> ToolError:
     if isinstance(error, ToolError):
-        return ToolError(error.reason, error.message, tool_name=error.tool_name or call.name,
-                         tool_call_id=error.tool_call_id or call.id, cause=error.cause, metadata=error.metadata)
+        return ToolError(
+            error.reason,
+            error.message,
+            tool_name=error.tool_name or call.name,
+            tool_call_id=error.tool_call_id or call.id,
+            cause=error.cause,
+            metadata=error.metadata,
+        )
     if isinstance(error, (asyncio.TimeoutError, TimeoutError)):
-        return ToolError("timeout", f"tool {call.name!r} timed out", tool_name=call.name, tool_call_id=call.id)
+        return ToolError(
+            "timeout", f"tool {call.name!r} timed out", tool_name=call.name, tool_call_id=call.id
+        )
     message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     return ToolError("handler_raised", message, tool_name=call.name, tool_call_id=call.id, cause=error)
 
 
 def _timeout_error(call: ToolCall, timeout: float) -> ToolError:
-    return ToolError("timeout", f"tool {call.name!r} did not finish within {timeout:g} s",
-                     tool_name=call.name, tool_call_id=call.id)
+    return ToolError(
+        "timeout",
+        f"tool {call.name!r} did not finish within {timeout:g} s",
+        tool_name=call.name,
+        tool_call_id=call.id,
+    )
 
 
 class ToolRunner:
@@ -276,19 +304,25 @@ class ToolRunner:
         tool = self.tools.get(call.name)
         if tool is None:
             known = ", ".join(sorted(self.tools)) or "none"
-            return ToolError("not_found", f"unknown tool {call.name!r}; available tools: {known}",
-                             tool_name=call.name, tool_call_id=call.id)
+            return ToolError(
+                "not_found",
+                f"unknown tool {call.name!r}; available tools: {known}",
+                tool_name=call.name,
+                tool_call_id=call.id,
+            )
         if tool.handler is None:
-            return ToolError("not_found", f"tool {call.name!r} has no handler", tool_name=call.name,
-                             tool_call_id=call.id)
+            return ToolError(
+                "not_found", f"tool {call.name!r} has no handler", tool_name=call.name, tool_call_id=call.id
+            )
         problem = _argument_problem(tool, call)
         if problem is not None:
             return ToolError("invalid_arguments", problem, tool_name=call.name, tool_call_id=call.id)
         return None
 
     def _span(self, call: ToolCall) -> Any:
-        cm = telemetry.span("tool", request_id=self.request_id, tool=call.name, tool_call=call,
-                            session_id=self.session_id)
+        cm = telemetry.span(
+            "tool", request_id=self.request_id, tool=call.name, tool_call=call, session_id=self.session_id
+        )
         extra = cm.__enter__()
         return cm, extra
 
@@ -322,13 +356,18 @@ class ToolRunner:
         def work() -> None:
             try:
                 done.put((index, _run_in_thread(handler, call.arguments, context, self.tool_timeout)))
-            except BaseException as exc:  # noqa: BLE001 - every failure becomes a tool error
+            except BaseException as exc:
                 done.put((index, _Failure(exc)))
 
         threading.Thread(target=work, name=f"allm-tool-{call.name}", daemon=True).start()
 
-    def _next_outcome(self, done: queue.Queue[tuple[int, Any]], deadlines: dict[int, float],
-                      finished: set[int], calls: Sequence[ToolCall]) -> tuple[int, Any]:
+    def _next_outcome(
+        self,
+        done: queue.Queue[tuple[int, Any]],
+        deadlines: dict[int, float],
+        finished: set[int],
+        calls: Sequence[ToolCall],
+    ) -> tuple[int, Any]:
         while True:
             waiting = {i: d for i, d in deadlines.items() if i not in finished}
             nearest = min(waiting.values(), default=float("inf"))
@@ -362,17 +401,20 @@ class ToolRunner:
         context = self._context(call)
         try:
             if _is_async(handler):
-                value = await asyncio.wait_for(_await(_call_handler(handler, call.arguments, context)),
-                                               self.tool_timeout)
+                value = await asyncio.wait_for(
+                    _await(_call_handler(handler, call.arguments, context)), self.tool_timeout
+                )
             else:
                 value = await asyncio.wait_for(self._thread_future(handler, call, context), self.tool_timeout)
         except (asyncio.TimeoutError, TimeoutError):
             return index, _Failure(_timeout_error(call, self.tool_timeout or 0.0))
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a tool error
+        except Exception as exc:
             return index, _Failure(exc)
         return index, value
 
-    def _thread_future(self, handler: Callable[..., Any], call: ToolCall, context: ToolContext) -> asyncio.Future[Any]:
+    def _thread_future(
+        self, handler: Callable[..., Any], call: ToolCall, context: ToolContext
+    ) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
 
@@ -386,12 +428,10 @@ class ToolRunner:
         def work() -> None:
             try:
                 value, error = _run_in_thread(handler, call.arguments, context, self.tool_timeout), None
-            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+            except BaseException as exc:
                 value, error = None, exc
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop is gone; nobody is waiting any more
                 loop.call_soon_threadsafe(settle, value, error)
-            except RuntimeError:
-                pass  # the loop is gone; nobody is waiting any more
 
         threading.Thread(target=work, name=f"allm-tool-{call.name}", daemon=True).start()
         return future
@@ -415,21 +455,34 @@ class ToolRunner:
     def _events(self, call: ToolCall, value: Any) -> list[Event]:
         started = ToolExecutionStarted(call.id, call.name, call.arguments)
         if isinstance(value, AskUser):
-            return [started, ToolExecutionCompleted(call.id, call.name, value),
-                    AskUserRequested(call.id, call.name, value.question, dict(value.options))]
+            return [
+                started,
+                ToolExecutionCompleted(call.id, call.name, value),
+                AskUserRequested(call.id, call.name, value.question, dict(value.options)),
+            ]
         if isinstance(value, Halt) and _legal_halt(value):
-            return [started, ToolExecutionCompleted(call.id, call.name, value),
-                    ToolHalt(call.id, value.reason, value.result, _encode_halt_result(value.result))]
+            return [
+                started,
+                ToolExecutionCompleted(call.id, call.name, value),
+                ToolHalt(call.id, value.reason, value.result, _encode_halt_result(value.result)),
+            ]
         if isinstance(value, Halt):
-            value = ToolError("invalid_return", f"halt reason {value.reason!r} is reserved or not a non-empty string")
+            value = ToolError(
+                "invalid_return", f"halt reason {value.reason!r} is reserved or not a non-empty string"
+            )
         if not isinstance(value, BaseException):
             try:
                 content = encode_result(value)
             except (TypeError, ValueError) as exc:
-                value = ToolError("encoding_failed", f"the result cannot be encoded as JSON: {exc}", cause=exc)
+                value = ToolError(
+                    "encoding_failed", f"the result cannot be encoded as JSON: {exc}", cause=exc
+                )
             else:
-                return [started, ToolExecutionCompleted(call.id, call.name, value),
-                        ToolResultEncoded(call.id, call.name, content)]
+                return [
+                    started,
+                    ToolExecutionCompleted(call.id, call.name, value),
+                    ToolResultEncoded(call.id, call.name, content),
+                ]
         error = _as_tool_error(value, call)
         completed = ToolExecutionCompleted(call.id, call.name, error, True)
         return [started, completed, self._on_error(call, error)]
@@ -442,7 +495,7 @@ class ToolRunner:
         if policy != "halt":
             try:
                 decision = policy(call, error)
-            except Exception as exc:  # noqa: BLE001 - a failing policy halts the loop
+            except Exception as exc:
                 error.metadata["on_tool_error_exception"] = f"{type(exc).__name__}: {exc}"
                 decision = "halt"
             if isinstance(decision, tuple) and len(decision) == 2 and decision[0] == "continue":
