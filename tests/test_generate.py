@@ -254,3 +254,22 @@ async def test_astream_generate_is_an_async_iterator_and_context_manager(backend
 async def test_astream_generate_runs_preflight_checks_at_call_time(backend):
     with pytest.raises(AdapterError):
         allm.astream_generate(engine_for([("preflight_error", "invalid_request")]), req())
+
+
+def test_generate_emits_a_telemetry_span_with_the_request_id(backend):
+    from allm import telemetry
+
+    seen = []
+
+    def handler(name, payload):
+        seen.append((name, payload))
+
+    telemetry.add_handler(handler)
+    try:
+        allm.generate(engine_for(HI, model="m"), req(), request_id="r-t")
+    finally:
+        telemetry.remove_handler(handler)
+    names = [name for name, _ in seen]
+    assert names == ["allm.generate.start", "allm.generate.stop"]
+    assert all(p["request_id"] == "r-t" for _, p in seen)
+    assert seen[-1][1]["finish_reason"] == "stop" and seen[-1][1]["duration_ms"] >= 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from . import telemetry
 from .engine import Engine
 from .options import StreamOptions
 from .providers.base import Call
@@ -61,10 +62,18 @@ def stream_generate(engine: Engine, request: Request, **opts: Any) -> EventStrea
     return EventStream(source, options, request)
 
 
+def _span_meta(engine: Engine, stream: EventStream | AsyncEventStream) -> dict[str, Any]:
+    adapter = engine.adapter.name if engine.adapter else None
+    return {"request_id": stream.request_id, "adapter": adapter, "model": stream.model}
+
+
 def generate(engine: Engine, request: Request, **opts: Any) -> Response:
     """Run one model call and return its folded Response."""
-    with stream_generate(engine, request, **opts) as stream:
-        return stream.get_final_response()
+    with stream_generate(engine, request, **opts) as stream, \
+            telemetry.span("generate", **_span_meta(engine, stream)) as extra:
+        response = stream.get_final_response()
+        extra["finish_reason"] = response.finish_reason
+        return response
 
 
 def astream_generate(engine: Engine, request: Request, **opts: Any) -> AsyncEventStream:
@@ -77,4 +86,7 @@ def astream_generate(engine: Engine, request: Request, **opts: Any) -> AsyncEven
 async def agenerate(engine: Engine, request: Request, **opts: Any) -> Response:
     """Async twin of :func:`generate`."""
     async with astream_generate(engine, request, **opts) as stream:
-        return await stream.get_final_response()
+        with telemetry.span("generate", **_span_meta(engine, stream)) as extra:
+            response = await stream.get_final_response()
+            extra["finish_reason"] = response.finish_reason
+            return response

@@ -43,6 +43,11 @@ class _Common:
         """The allm request id of this call."""
         return self._options.request_id
 
+    @property
+    def model(self) -> str | None:
+        """The model the request asks for."""
+        return self._request.model
+
     def _source_filters(self) -> Filters | None:
         # With an observer the source must yield every event; we filter after it has seen them.
         return None if self._options.on_event is not None else self._options.filters
