@@ -41,9 +41,9 @@ def test_gemini_equiv_pairs(backend, shared_fixtures, name) -> None:
 
 
 @pytest.mark.parametrize(("module", "wire", "name"), [
-    (openai, "openai-chat", "openai_chat_pair"),
-    (openai, "openai-responses", "openai_responses_pair"),
-    (anthropic, "anthropic", "anthropic_pair"),
+    (openai, "openai-chat", "openai/chat_pair"),
+    (openai, "openai-responses", "openai/responses_pair"),
+    (anthropic, "anthropic", "anthropic/pair"),
 ])
 def test_own_pairs(backend, module, wire, name) -> None:
     body = json.loads((OWN / f"{name}.json").read_text())

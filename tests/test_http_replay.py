@@ -301,8 +301,10 @@ async def test_async_replay_matches_sync(backend, shared_fixtures) -> None:
 
 
 def test_own_fixtures_replay(backend) -> None:
-    for path in sorted(OWN.glob("*.sse")):
-        adapter = {"openai": OpenAI, "anthropic": Anthropic, "gemini": Gemini}[path.name.split("_")[0]]
+    paths = sorted(OWN.rglob("*.sse"))
+    assert len(paths) == 3
+    for path in paths:
+        adapter = {"openai": OpenAI, "anthropic": Anthropic, "gemini": Gemini}[path.parent.name]
         opts = {"endpoint": "responses"} if "responses" in path.name else {}
         twin = json.loads(path.with_suffix(".json").read_text())
         response = allm.generate(engine_for(adapter, Replay((200, path.read_bytes(), {})), **opts), REQ)
