@@ -7,7 +7,7 @@
 * ``measure(benchmark, fn, suite=..., impl=..., check=...)`` runs one benchmark with a time
   budget: one call to calibrate (its result goes to ``check``), then enough rounds
   (3..200, grouped in iterations of >= ~2 ms) to fill ``ALLM_BENCH_BUDGET`` seconds
-  (default 0.6). It tags the result's extra_info with suite / wire / size / impl, which
+  (default 1.2). It tags the result's extra_info with suite / wire / size / impl, which
   ``benches/report.py`` reads.
 
 Benchmarks only measure: nothing here asserts on timings. The sanity checks (that an
@@ -16,6 +16,7 @@ implementation produced the expected text and tool calls) run once, outside the 
 
 from __future__ import annotations
 
+import gc
 import importlib.metadata
 import os
 import sys
@@ -31,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from streams import SIZES, WIRES
 
-BUDGET = float(os.environ.get("ALLM_BENCH_BUDGET", "0.6"))
+BUDGET = float(os.environ.get("ALLM_BENCH_BUDGET", "1.2"))
 MIN_ROUNDS = int(os.environ.get("ALLM_BENCH_MIN_ROUNDS", "3"))
 MAX_ROUNDS = 200
 ROUND_SECONDS = 0.002
@@ -123,6 +124,7 @@ def measure(request: pytest.FixtureRequest) -> Callable[..., Any]:
         if impl == "native" and "allm._native" in sys.modules:
             info.setdefault("build_profile", getattr(sys.modules["allm._native"], "BUILD_PROFILE", "?"))
         benchmark.extra_info.update(suite=suite, wire=wire, size=size, impl=impl, **info)
+        gc.collect()  # start each benchmark without garbage left by the previous one
         iterations = max(1, int(ROUND_SECONDS / once))
         rounds = max(MIN_ROUNDS, min(MAX_ROUNDS, int(BUDGET / (once * iterations))))
         return benchmark.pedantic(fn, rounds=rounds, iterations=iterations, warmup_rounds=0)
