@@ -72,10 +72,17 @@ pub(crate) fn malformed() -> CoreError {
 /// Whether `data` has a `\u` escape in the surrogate range (D800-DFFF).
 pub(crate) fn has_surrogate_escape(data: &str) -> bool {
     let b = data.as_bytes();
-    memchr::memmem::find_iter(b, b"\\u").any(|i| {
-        matches!(b.get(i + 2), Some(b'd' | b'D'))
+    memchr::memchr_iter(b'\\', b).any(|i| {
+        b.get(i + 1) == Some(&b'u')
+            && matches!(b.get(i + 2), Some(b'd' | b'D'))
             && matches!(b.get(i + 3), Some(b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F'))
     })
+}
+
+/// Whether `data` has the bytes `-0` (a possible negative-zero literal).
+pub(crate) fn has_minus_zero(data: &str) -> bool {
+    let b = data.as_bytes();
+    memchr::memchr_iter(b'-', b).any(|i| b.get(i + 1) == Some(&b'0'))
 }
 
 /// Rewrites `-0` integer literals (outside strings) to `0`: JSON `-0` is the
@@ -83,7 +90,9 @@ pub(crate) fn has_surrogate_escape(data: &str) -> bool {
 /// `None` when there is nothing to rewrite.
 pub fn normalize_negative_zero(data: &str) -> Option<String> {
     let b = data.as_bytes();
-    memchr::memmem::find(b, b"-0")?;
+    if !has_minus_zero(data) {
+        return None;
+    }
     let mut out: Option<Vec<u8>> = None;
     let mut in_str = false;
     let mut i = 0;
@@ -143,8 +152,7 @@ pub(crate) fn parse_value(data: &str) -> Result<Value, CoreError> {
 macro_rules! parse_payload {
     ($data:expr, $ty:ident, $holder:ident) => {{
         let data: &str = $data;
-        let fast = if $crate::wire::has_surrogate_escape(data) || memchr::memmem::find(data.as_bytes(), b"-0").is_some()
-        {
+        let fast = if $crate::wire::has_surrogate_escape(data) || $crate::wire::has_minus_zero(data) {
             None
         } else {
             match serde_json::from_str::<$crate::lenient::LObj<$ty>>(data) {
