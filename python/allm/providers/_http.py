@@ -30,6 +30,12 @@ Failure handling, per attempt:
   source holds back a batch made only of ``message_started`` until the next
   batch shows whether the attempt failed.
 
+Idle timing: the per-request read timeout is ``min(read, idle_timeout)``, so a
+silent connection fails after ``idle_timeout``; a connection that only sends
+keep-alives is caught at the first keep-alive after ``idle_timeout`` (sync) or
+exactly at ``idle_timeout`` (async, which waits with ``asyncio.wait_for``).
+Async sources need asyncio (not trio).
+
 The httpx response is released exactly once on every path: end of stream,
 ``break`` (generator close), an exception, task cancellation, ``close()`` and
 garbage collection.
