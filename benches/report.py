@@ -129,6 +129,9 @@ def main(argv: list[str]) -> int:
         print(f"native build profile: {', '.join(sorted(profiles))}")
         if profiles != {"release"}:
             print("WARNING: the native module is not a release build; its numbers are not meaningful")
+    facade = sorted({i["backend"] for k, i in infos.items() if k[3] == "facade" and "backend" in i})
+    if facade:
+        print(f"facade (allm.generate over a mock transport) ran on the {', '.join(facade)} backend")
     sdk = sorted({i["sdk"] + " (" + i.get("helper", "") + ")" for i in infos.values() if "sdk" in i})
     if sdk:
         print("SDKs: " + "; ".join(sdk))
