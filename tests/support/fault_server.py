@@ -13,6 +13,7 @@ check that no connection is left open.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import threading
@@ -180,7 +181,7 @@ class FaultServer:
                 recorded = Recorded(method, path, headers, body)
                 with self._lock:
                     self.requests.append(recorded)
-                keep = await self._reply(writer, self._next(recorded))
+                keep = await self._reply(reader, writer, self._next(recorded))
                 if not keep:
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -193,7 +194,7 @@ class FaultServer:
             except Exception:  # noqa: BLE001
                 pass
 
-    async def _reply(self, writer: asyncio.StreamWriter, reply: Reply) -> bool:
+    async def _reply(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, reply: Reply) -> bool:
         reason = {200: "OK", 307: "Temporary Redirect", 429: "Too Many Requests", 500: "Internal Server Error",
                   529: "Overloaded"}.get(reply.status, "Status")
         head = [f"HTTP/1.1 {reply.status} {reason}", f"content-type: {reply.content_type}",
@@ -214,7 +215,9 @@ class FaultServer:
             writer.transport.abort()
             return False
         if reply.stall is not None:
-            await asyncio.sleep(reply.stall)
+            # Stall until the time is up or the client hangs up, whichever comes first.
+            with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
+                await asyncio.wait_for(reader.read(1), timeout=reply.stall)
             return False
         writer.write(b"0\r\n\r\n")
         await writer.drain()
