@@ -5,7 +5,7 @@ call is a stream of normalized events (:mod:`allm.events`); non-streaming
 calls are folds of that stream. See README.md for a tour.
 """
 
-from . import errors, events, providers
+from . import errors, events, providers, telemetry
 from ._backend import backend_info
 from ._version import __version__
 from .collector import StreamCollector
@@ -68,6 +68,7 @@ __all__ = [
     "image",
     "json_schema",
     "providers",
+    "telemetry",
     "request",
     "stream_generate",
     "system",
