@@ -79,10 +79,18 @@ pub(crate) fn has_surrogate_escape(data: &str) -> bool {
     })
 }
 
-/// Whether `data` has the bytes `-0` (a possible negative-zero literal).
+/// Whether `data` may hold a `-0` integer literal: the bytes `-0` where a
+/// JSON value can start (at the start, or after `:`, `,`, `[` or whitespace)
+/// and not followed by a digit, `.`, `e` or `E`. A superset of the real
+/// literals (a string may contain `: -0`); dates and ids such as
+/// `"gpt-4o-2024-08-06"` do not match.
 pub(crate) fn has_minus_zero(data: &str) -> bool {
     let b = data.as_bytes();
-    memchr::memchr_iter(b'-', b).any(|i| b.get(i + 1) == Some(&b'0'))
+    memchr::memchr_iter(b'-', b).any(|i| {
+        b.get(i + 1) == Some(&b'0')
+            && !matches!(b.get(i + 2), Some(b'0'..=b'9' | b'.' | b'e' | b'E'))
+            && (i == 0 || matches!(b[i - 1], b':' | b',' | b'[' | b' ' | b'\t' | b'\n' | b'\r'))
+    })
 }
 
 /// Rewrites `-0` integer literals (outside strings) to `0`: JSON `-0` is the
@@ -526,6 +534,17 @@ mod tests {
             parse_json(r#"{"a": -0, "b": -0.0, "c": "x\"-0", "d": [-0]}"#).unwrap().to_string(),
             r#"{"a":0,"b":-0.0,"c":"x\"-0","d":[0]}"#
         );
+    }
+
+    #[test]
+    fn minus_zero_candidates() {
+        assert!(!has_minus_zero(r#"{"model":"gpt-4o-2024-08-06","a":-0.5,"b":-05,"c":-0e1}"#));
+        for s in ["-0", "[-0]", r#"{"a":-0}"#, r#"{"a": -0 }"#, "{\"a\":\n-0}", r#"{"a":[1,-0]}"#] {
+            assert!(has_minus_zero(s), "{s}");
+        }
+        // a false positive inside a string is harmless (the exact path handles it)
+        assert!(has_minus_zero(r#"{"a":"x:-0"}"#));
+        assert_eq!(parse_json(r#"{"a":"x:-0","b":-0}"#).unwrap().to_string(), r#"{"a":"x:-0","b":0}"#);
     }
 
     #[test]
