@@ -28,7 +28,9 @@ BACKENDS: dict[str, ModuleType | None] = {"rust": NATIVE, "python": _pure}
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     if os.environ.get("ALLM_EXPECT_NATIVE") and NATIVE is None:
-        raise pytest.UsageError(f"ALLM_EXPECT_NATIVE is set but the native backend did not load: {NATIVE_PROBLEM}")
+        raise pytest.UsageError(
+            f"ALLM_EXPECT_NATIVE is set but the native backend did not load: {NATIVE_PROBLEM}"
+        )
 
 
 def use_backend(name: str) -> ModuleType:

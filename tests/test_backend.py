@@ -35,10 +35,7 @@ def test_an_unknown_backend_name_fails_at_import():
 
 
 def test_rust_backend_fails_loudly_when_the_native_module_is_missing():
-    code = (
-        "import sys; sys.modules['allm._native'] = None\n"
-        "import allm"
-    )
+    code = "import sys; sys.modules['allm._native'] = None\nimport allm"
     out = run(code, "rust")
     assert out.returncode != 0 and "ALLM_BACKEND=rust" in out.stderr
 
@@ -60,7 +57,8 @@ def test_native_backend_is_active_when_make_test_expects_it():
 
 def test_rust_backend_refuses_a_native_module_of_another_version():
     code = (
-        "import sys, types; m = types.ModuleType('allm._native'); m.VERSION = '0.0.0'; m.BUILD_PROFILE = 'x'\n"
+        "import sys, types; m = types.ModuleType('allm._native')\n"
+        "m.VERSION = '0.0.0'; m.BUILD_PROFILE = 'x'\n"
         "sys.modules['allm._native'] = m\n"
         "import allm"
     )

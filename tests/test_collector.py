@@ -44,7 +44,10 @@ def test_argument_deltas_are_appended_and_completion_parses(backend):
 
 def test_interleaved_tool_calls_keep_first_seen_order(backend):
     response = collect(
-        ToolCallStarted("b", "x"), ToolCallStarted("a", "y"), ToolCallDelta("a", "{}"), ToolCallDelta("b", "{}"),
+        ToolCallStarted("b", "x"),
+        ToolCallStarted("a", "y"),
+        ToolCallDelta("a", "{}"),
+        ToolCallDelta("b", "{}"),
     ).to_response()
     assert [c.id for c in response.tool_calls] == ["b", "a"]
 
@@ -89,13 +92,21 @@ def test_to_chat_result_returns_the_chat_completed_result(backend):
 
 def test_to_step_result_appends_the_reply_to_the_thread(backend):
     thread = allm.Thread((allm.user("hi"),))
-    step = allm.StreamCollector(thread).apply_many([TextDelta("hello"), MessageCompleted("stop")]).to_step_result()
+    step = (
+        allm.StreamCollector(thread)
+        .apply_many([TextDelta("hello"), MessageCompleted("stop")])
+        .to_step_result()
+    )
     assert [m.role for m in step.thread.messages] == ["user", "assistant"]
     assert step.done and step.response.output_text == "hello"
 
 
 def test_folding_a_stream_equals_generate(backend):
-    script = [("text", "a"), ("tool_call", {"id": "c", "name": "t", "arguments": {}}), ("finish", "tool_calls")]
+    script = [
+        ("text", "a"),
+        ("tool_call", {"id": "c", "name": "t", "arguments": {}}),
+        ("finish", "tool_calls"),
+    ]
 
     def engine():
         return allm.Engine(adapter=allm.providers.Fake, adapter_opts={"script": script})
@@ -107,4 +118,7 @@ def test_folding_a_stream_equals_generate(backend):
     folded = collector.to_response()
     generated = allm.generate(engine(), request)
     assert (folded.output_text, folded.tool_calls, folded.finish_reason) == (
-        generated.output_text, generated.tool_calls, generated.finish_reason)
+        generated.output_text,
+        generated.tool_calls,
+        generated.finish_reason,
+    )

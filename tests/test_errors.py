@@ -10,8 +10,14 @@ from allm.errors import AdapterError, AllmError, StreamError, ToolError, Validat
 
 @pytest.mark.parametrize(
     "cls",
-    [errors.EngineError, errors.AdapterError, errors.StreamError, errors.ToolError,
-     errors.ValidationError, errors.SessionError],
+    [
+        errors.EngineError,
+        errors.AdapterError,
+        errors.StreamError,
+        errors.ToolError,
+        errors.ValidationError,
+        errors.SessionError,
+    ],
 )
 def test_every_error_class_is_an_allm_error(cls):
     assert issubclass(cls, AllmError)
@@ -23,8 +29,9 @@ def test_constructing_with_an_unknown_reason_raises():
 
 
 def test_adapter_error_carries_provider_status_retry_and_request_id():
-    err = AdapterError("rate_limited", "slow down", provider="openai", status=429,
-                       retry_after_ms=1000, request_id="req_1")
+    err = AdapterError(
+        "rate_limited", "slow down", provider="openai", status=429, retry_after_ms=1000, request_id="req_1"
+    )
     assert (err.provider, err.status, err.retry_after_ms, err.request_id) == ("openai", 429, 1000, "req_1")
     assert str(err) == "rate_limited: slow down"
 

@@ -9,10 +9,22 @@ from allm.errors import AdapterError
 from allm.events import EVENT_TYPES, ErrorEvent, MessageCompleted, TextDelta, ToolCallDelta
 
 DESIGN_TAGS = {
-    "message_started", "text_delta", "text_completed", "tool_call_started", "tool_call_delta",
-    "tool_call_completed", "tool_execution_started", "tool_execution_completed", "tool_result_encoded",
-    "ask_user_requested", "tool_halt", "message_completed", "step_completed", "chat_completed",
-    "raw_chunk", "error",
+    "message_started",
+    "text_delta",
+    "text_completed",
+    "tool_call_started",
+    "tool_call_delta",
+    "tool_call_completed",
+    "tool_execution_started",
+    "tool_execution_completed",
+    "tool_result_encoded",
+    "ask_user_requested",
+    "tool_halt",
+    "message_completed",
+    "step_completed",
+    "chat_completed",
+    "raw_chunk",
+    "error",
 }
 
 

@@ -36,8 +36,9 @@ def types(events):
 
 
 def test_the_seed_example(backend):
-    engine = allm.Engine(adapter=allm.providers.Fake,
-                         adapter_opts={"script": [("text", "hi"), ("finish", "stop")]})
+    engine = allm.Engine(
+        adapter=allm.providers.Fake, adapter_opts={"script": [("text", "hi"), ("finish", "stop")]}
+    )
     request = allm.request([allm.user("say hi")])
     response = allm.generate(engine, request)
     assert (response.output_text, response.finish_reason) == ("hi", "stop")
@@ -72,14 +73,20 @@ def test_tool_calls_are_folded_in_first_seen_order(backend):
         ("finish", "tool_calls"),
     ]
     response = allm.generate(engine_for(script), req())
-    assert [(c.id, c.name, c.arguments) for c in response.tool_calls] == [("b", "second", {"x": 1}), ("a", "first", {})]
+    assert [(c.id, c.name, c.arguments) for c in response.tool_calls] == [
+        ("b", "second", {"x": 1}),
+        ("a", "first", {}),
+    ]
     assert response.finish_reason == "tool_calls"
     assert response.message.tool_calls == response.tool_calls
 
 
 def test_usage_entry_becomes_the_response_usage(backend):
-    script = [("text", "x"), ("usage", {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5}),
-              ("finish", "stop")]
+    script = [
+        ("text", "x"),
+        ("usage", {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5}),
+        ("finish", "stop"),
+    ]
     assert allm.generate(engine_for(script), req()).usage == Usage(3, 2, 5)
 
 
@@ -91,8 +98,11 @@ def test_emit_text_deltas_false_hides_deltas_but_not_the_text(backend):
 
 
 def test_emit_tool_deltas_false_hides_tool_argument_deltas(backend):
-    script = [("tool_call_delta", {"id": "c", "name": "t", "arguments_delta": '{"a"'}),
-              ("tool_call_delta", {"id": "c", "arguments_delta": ": 1}"}), ("finish", "tool_calls")]
+    script = [
+        ("tool_call_delta", {"id": "c", "name": "t", "arguments_delta": '{"a"'}),
+        ("tool_call_delta", {"id": "c", "arguments_delta": ": 1}"}),
+        ("finish", "tool_calls"),
+    ]
     events = list(allm.stream_generate(engine_for(script), req(), emit_tool_deltas=False))
     assert "tool_call_delta" not in types(events)
     assert ToolCallStarted("c", "t") in events
@@ -123,11 +133,21 @@ def test_on_event_runs_in_generate_too(backend):
 
 
 def test_filtering_never_changes_what_generate_returns(backend):
-    script = [("text", "a"), ("tool_call_delta", {"id": "c", "name": "t", "arguments_delta": "{}"}),
-              ("raw_chunk", 1), ("finish", "stop")]
+    script = [
+        ("text", "a"),
+        ("tool_call_delta", {"id": "c", "name": "t", "arguments_delta": "{}"}),
+        ("raw_chunk", 1),
+        ("finish", "stop"),
+    ]
     plain = allm.generate(engine_for(script), req(), request_id="r")
-    filtered = allm.generate(engine_for(script), req(), request_id="r", emit_text_deltas=False,
-                             emit_tool_deltas=False, include_raw_chunks=False)
+    filtered = allm.generate(
+        engine_for(script),
+        req(),
+        request_id="r",
+        emit_text_deltas=False,
+        emit_tool_deltas=False,
+        include_raw_chunks=False,
+    )
     assert plain == filtered
 
 
@@ -211,8 +231,11 @@ def test_a_script_without_finish_ends_with_no_finish_reason(backend):
 
 
 def test_tool_call_deltas_alone_leave_arguments_empty_and_raw_kept(backend):
-    script = [("tool_call_delta", {"id": "c", "arguments_delta": '{"a":'}),
-              ("tool_call_delta", {"id": "c", "arguments_delta": "1}"}), ("finish", "tool_calls")]
+    script = [
+        ("tool_call_delta", {"id": "c", "arguments_delta": '{"a":'}),
+        ("tool_call_delta", {"id": "c", "arguments_delta": "1}"}),
+        ("finish", "tool_calls"),
+    ]
     call = allm.generate(engine_for(script), req()).tool_calls[0]
     assert (call.id, call.name, call.arguments, call.raw_arguments) == ("c", "", {}, '{"a":1}')
 

@@ -12,27 +12,49 @@ from allm.errors import AdapterError
 
 ids = st.sampled_from(["c1", "c2", "c3"])
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=8),
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
     max_leaves=6,
 )
 entries = st.one_of(
     st.tuples(st.just("text"), st.text(max_size=12)),
-    st.tuples(st.just("tool_call"), st.fixed_dictionaries({
-        "id": ids, "name": st.sampled_from(["lookup", "search"]),
-        "arguments": st.dictionaries(st.text(max_size=5), json_values, max_size=3)})),
-    st.tuples(st.just("tool_call_delta"), st.fixed_dictionaries({"id": ids, "arguments_delta": st.text(max_size=6)})),
-    st.tuples(st.just("usage"), st.fixed_dictionaries({
-        "input_tokens": st.integers(0, 10**6), "output_tokens": st.integers(0, 10**6)})),
+    st.tuples(
+        st.just("tool_call"),
+        st.fixed_dictionaries(
+            {
+                "id": ids,
+                "name": st.sampled_from(["lookup", "search"]),
+                "arguments": st.dictionaries(st.text(max_size=5), json_values, max_size=3),
+            }
+        ),
+    ),
+    st.tuples(
+        st.just("tool_call_delta"), st.fixed_dictionaries({"id": ids, "arguments_delta": st.text(max_size=6)})
+    ),
+    st.tuples(
+        st.just("usage"),
+        st.fixed_dictionaries(
+            {"input_tokens": st.integers(0, 10**6), "output_tokens": st.integers(0, 10**6)}
+        ),
+    ),
     st.tuples(st.just("raw_chunk"), json_values),
-    st.tuples(st.just("finish"), st.sampled_from(["stop", "length", "tool_calls", "content_filter", "other"])),
+    st.tuples(
+        st.just("finish"), st.sampled_from(["stop", "length", "tool_calls", "content_filter", "other"])
+    ),
     st.tuples(st.just("error"), st.sampled_from(sorted(AdapterError.reasons - {"no_scripted_response"}))),
 )
 scripts = st.lists(entries, max_size=12)
-filters = st.fixed_dictionaries({
-    "emit_text_deltas": st.booleans(), "emit_tool_deltas": st.booleans(), "include_raw_chunks": st.booleans()})
+filters = st.fixed_dictionaries(
+    {
+        "emit_text_deltas": st.booleans(),
+        "emit_tool_deltas": st.booleans(),
+        "include_raw_chunks": st.booleans(),
+    }
+)
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def engine_for(script):
@@ -44,8 +66,14 @@ def request():
 
 
 def comparable(response):
-    return (response.output_text, response.tool_calls, response.finish_reason, response.raw_finish_reason,
-            response.usage, response.metadata)
+    return (
+        response.output_text,
+        response.tool_calls,
+        response.finish_reason,
+        response.raw_finish_reason,
+        response.usage,
+        response.metadata,
+    )
 
 
 @SETTINGS
@@ -72,6 +100,8 @@ def test_astream_generate_yields_the_same_events_as_stream_generate(backend, scr
     sync = list(allm.stream_generate(engine_for(script), request(), request_id="r", **options))
 
     async def collect():
-        return [e async for e in allm.astream_generate(engine_for(script), request(), request_id="r", **options)]
+        return [
+            e async for e in allm.astream_generate(engine_for(script), request(), request_id="r", **options)
+        ]
 
     assert asyncio.run(collect()) == sync

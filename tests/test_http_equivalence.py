@@ -13,8 +13,18 @@ from allm.providers import anthropic, gemini, openai
 
 OWN = Path(__file__).resolve().parent / "fixtures" / "http"
 GEMINI_PAIRS = [
-    "simple_text", "multi_chunk_text", "max_tokens", "safety_filter", "recitation", "three_chunks",
-    "intermediate_usage", "function_call", "text_then_function_call", "no_finish_reason", "other_finish", "long_text",
+    "simple_text",
+    "multi_chunk_text",
+    "max_tokens",
+    "safety_filter",
+    "recitation",
+    "three_chunks",
+    "intermediate_usage",
+    "function_call",
+    "text_then_function_call",
+    "no_finish_reason",
+    "other_finish",
+    "long_text",
 ]
 
 
@@ -40,11 +50,14 @@ def test_gemini_equiv_pairs(backend, shared_fixtures, name) -> None:
     assert summary(gemini.parse_response(body)) == summary(stream)
 
 
-@pytest.mark.parametrize(("module", "wire", "name"), [
-    (openai, "openai-chat", "openai/chat_pair"),
-    (openai, "openai-responses", "openai/responses_pair"),
-    (anthropic, "anthropic", "anthropic/pair"),
-])
+@pytest.mark.parametrize(
+    ("module", "wire", "name"),
+    [
+        (openai, "openai-chat", "openai/chat_pair"),
+        (openai, "openai-responses", "openai/responses_pair"),
+        (anthropic, "anthropic", "anthropic/pair"),
+    ],
+)
 def test_own_pairs(backend, module, wire, name) -> None:
     body = json.loads((OWN / f"{name}.json").read_text())
     stream = folded(wire, (OWN / f"{name}.sse").read_bytes())
@@ -54,18 +67,43 @@ def test_own_pairs(backend, module, wire, name) -> None:
     assert parsed.tool_calls  # the pair exercises tool calls
 
 
-@pytest.mark.parametrize(("module", "wire", "json_path", "sse_path"), [
-    (openai, "openai-chat", "openai/chat_completions/happy_text.json", "openai/synthesized/happy_text_stream.sse"),
-    (openai, "openai-responses", "openai/responses/happy_text.json", "openai/responses/happy_text.sse"),
-    (anthropic, "anthropic", "anthropic/messages/happy_text.json", "anthropic/messages/happy_text.sse"),
-    (anthropic, "anthropic", "anthropic/messages/single_tool_use.json", "anthropic/messages/tool_use_deltas.sse"),
-    (anthropic, "anthropic", "anthropic/messages/parallel_tool_use.json", "anthropic/messages/parallel_tool_use_deltas.sse"),
-    (openai, "openai-chat", "openai/chat_completions/parallel_tool_calls.json",
-     "openai/synthesized/parallel_tool_calls_stream.sse"),
-])
-def test_shared_near_pairs_agree_on_shape(backend, shared_fixtures, module, wire, json_path, sse_path) -> None:
+@pytest.mark.parametrize(
+    ("module", "wire", "json_path", "sse_path"),
+    [
+        (
+            openai,
+            "openai-chat",
+            "openai/chat_completions/happy_text.json",
+            "openai/synthesized/happy_text_stream.sse",
+        ),
+        (openai, "openai-responses", "openai/responses/happy_text.json", "openai/responses/happy_text.sse"),
+        (anthropic, "anthropic", "anthropic/messages/happy_text.json", "anthropic/messages/happy_text.sse"),
+        (
+            anthropic,
+            "anthropic",
+            "anthropic/messages/single_tool_use.json",
+            "anthropic/messages/tool_use_deltas.sse",
+        ),
+        (
+            anthropic,
+            "anthropic",
+            "anthropic/messages/parallel_tool_use.json",
+            "anthropic/messages/parallel_tool_use_deltas.sse",
+        ),
+        (
+            openai,
+            "openai-chat",
+            "openai/chat_completions/parallel_tool_calls.json",
+            "openai/synthesized/parallel_tool_calls_stream.sse",
+        ),
+    ],
+)
+def test_shared_near_pairs_agree_on_shape(
+    backend, shared_fixtures, module, wire, json_path, sse_path
+) -> None:
     """Upstream's JSON and SSE fixtures of the same case were written apart (ids and counts
-    differ), so only the shape is compared: text when both have it, the number of tool calls, the finish reason."""
+    differ), so only the shape is compared: text when both have it, the number of tool
+    calls, the finish reason."""
     parsed = module.parse_response(json.loads((shared_fixtures / json_path).read_text()))
     stream = folded(wire, (shared_fixtures / sse_path).read_bytes())
     assert parsed.finish_reason == stream.finish_reason
@@ -82,11 +120,15 @@ def test_non_stream_special_bodies(shared_fixtures) -> None:
     assert empty.error.reason == "malformed_response"
     bad_call = gemini.parse_response(json.loads((g / "synthesized/malformed_function_call.json").read_text()))
     assert bad_call.finish_reason == "error"
-    cache = gemini.parse_response(json.loads((g / "generate_content/recorded/prompt_cache_hit.json").read_text()))
+    cache = gemini.parse_response(
+        json.loads((g / "generate_content/recorded/prompt_cache_hit.json").read_text())
+    )
     assert cache.finish_reason == "length" and cache.usage.cached_input_tokens > 0
     refusal = anthropic.parse_response(
-        json.loads((shared_fixtures / "anthropic/synthesized/refusal.json").read_text()))
+        json.loads((shared_fixtures / "anthropic/synthesized/refusal.json").read_text())
+    )
     assert refusal.finish_reason == "content_filter"
     tools = openai.parse_response(
-        json.loads((shared_fixtures / "openai/responses/parallel_tool_calls.json").read_text()))
+        json.loads((shared_fixtures / "openai/responses/parallel_tool_calls.json").read_text())
+    )
     assert tools.finish_reason == "tool_calls" and len(tools.tool_calls) == 2

@@ -57,7 +57,9 @@ class Replay:
         status, body, headers = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
         stream = ChunkedStream(rechunk(body, self.seed + len(self.requests), 1, 40))
         self.streams.append(stream)
-        ctype = "text/event-stream" if status < 300 and not body.lstrip().startswith(b"{") else "application/json"
+        ctype = (
+            "text/event-stream" if status < 300 and not body.lstrip().startswith(b"{") else "application/json"
+        )
         return httpx.Response(status, headers={"content-type": ctype, **headers}, stream=stream)
 
 
@@ -66,8 +68,12 @@ def engine_for(adapter: type, replay: Replay, *, asynchronous: bool = False, **o
     client = httpx.AsyncClient(transport=transport) if asynchronous else httpx.Client(transport=transport)
     model = {OpenAI: "gpt-4o-mini", Anthropic: "claude-x", Gemini: "gemini-2.5-flash"}[adapter]
     retry = opts.pop("retry", {"base_delay": 0.001, "max_delay": 0.002})
-    return allm.Engine(adapter=adapter, model=model, retry=retry,
-                       adapter_opts={"api_key": KEY, "http_client": client, **opts})
+    return allm.Engine(
+        adapter=adapter,
+        model=model,
+        retry=retry,
+        adapter_opts={"api_key": KEY, "http_client": client, **opts},
+    )
 
 
 REQ = allm.request([allm.user("hi")])
@@ -82,7 +88,14 @@ STREAMS = [
     (OpenAI, {}, "openai/synthesized/content_filter_stream.sse", None, "content_filter", []),
     (OpenAI, {"endpoint": "responses"}, "openai/responses/happy_text_with_usage.sse", "hello", "stop", []),
     (OpenAI, {"endpoint": "responses"}, "openai/responses/tool_call_deltas.sse", None, "tool_calls", None),
-    (OpenAI, {"endpoint": "responses"}, "openai/responses/incomplete_max_output_tokens.sse", None, "length", []),
+    (
+        OpenAI,
+        {"endpoint": "responses"},
+        "openai/responses/incomplete_max_output_tokens.sse",
+        None,
+        "length",
+        [],
+    ),
     (Anthropic, {}, "anthropic/messages/happy_text.sse", "hello", "stop", []),
     (Anthropic, {}, "anthropic/messages/tool_use_deltas.sse", None, "tool_calls", None),
     (Anthropic, {}, "anthropic/messages/parallel_tool_use_deltas.sse", None, "tool_calls", None),
@@ -96,11 +109,14 @@ STREAMS = [
 ]
 
 
-@pytest.mark.parametrize(("adapter", "opts", "path", "text", "finish", "calls"), STREAMS,
-                         ids=[s[2] for s in STREAMS])
+@pytest.mark.parametrize(
+    ("adapter", "opts", "path", "text", "finish", "calls"), STREAMS, ids=[s[2] for s in STREAMS]
+)
 def test_stream_fixture_replays(backend, shared_fixtures, adapter, opts, path, text, finish, calls) -> None:
     body = (shared_fixtures / path).read_bytes()
-    wire = {"openai": "openai-responses" if opts.get("endpoint") else "openai-chat"}.get(adapter.provider, adapter.provider)
+    wire = {"openai": "openai-responses" if opts.get("endpoint") else "openai-chat"}.get(
+        adapter.provider, adapter.provider
+    )
     expected = allm.collect(wire, [body])
     replay = Replay((200, body, {}))
     engine = engine_for(adapter, replay, **opts)
@@ -110,7 +126,8 @@ def test_stream_fixture_replays(backend, shared_fixtures, adapter, opts, path, t
         assert response.output_text == text
     assert response.output_text == expected.output_text
     assert [(c.id, c.name, c.arguments) for c in response.tool_calls] == [
-        (c.id, c.name, c.arguments) for c in expected.tool_calls]
+        (c.id, c.name, c.arguments) for c in expected.tool_calls
+    ]
     assert response.usage == expected.usage
     if finish == "tool_calls":
         assert response.tool_calls
@@ -126,10 +143,13 @@ def test_stream_fixture_replays(backend, shared_fixtures, adapter, opts, path, t
     assert len(replay.requests) == 2
 
 
-@pytest.mark.parametrize("path", [
-    "openai/synthesized/malformed_event.sse",
-    "anthropic/synthesized/malformed_event.sse",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "openai/synthesized/malformed_event.sse",
+        "anthropic/synthesized/malformed_event.sse",
+    ],
+)
 def test_malformed_event_is_a_stream_error_with_partial_text(backend, shared_fixtures, path) -> None:
     body = (shared_fixtures / path).read_bytes()
     adapter = OpenAI if path.startswith("openai") else Anthropic
@@ -212,7 +232,12 @@ def test_error_bodies_are_classified(backend, shared_fixtures, adapter, status, 
     err = response.error
     assert response.finish_reason == "error"
     assert isinstance(err, AdapterError)
-    assert (err.reason, err.status, err.provider, err.request_id) == (reason, status, adapter.provider, "req_123")
+    assert (err.reason, err.status, err.provider, err.request_id) == (
+        reason,
+        status,
+        adapter.provider,
+        "req_123",
+    )
     parsed = json.loads(body)
     inner = parsed[0]["error"] if isinstance(parsed, list) else parsed["error"]
     assert err.message == inner["message"]
@@ -267,11 +292,14 @@ def test_gemini_prompt_block_in_stream(backend, shared_fixtures) -> None:
     assert response.finish_reason == "error" and response.error.reason == "content_filter"
 
 
-@pytest.mark.parametrize("path", [
-    "openai/synthesized/mid_stream_error.sse",
-    "anthropic/synthesized/mid_stream_overloaded.sse",
-    "gemini/synthesized/mid_stream_error.sse",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "openai/synthesized/mid_stream_error.sse",
+        "anthropic/synthesized/mid_stream_overloaded.sse",
+        "gemini/synthesized/mid_stream_error.sse",
+    ],
+)
 def test_truncated_streams_keep_partial_text(backend, shared_fixtures, path) -> None:
     body = (shared_fixtures / path).read_bytes()
     adapter = {"openai": OpenAI, "anthropic": Anthropic, "gemini": Gemini}[path.split("/")[0]]
@@ -290,7 +318,11 @@ async def test_async_replay_matches_sync(backend, shared_fixtures) -> None:
     engine = engine_for(Anthropic, replay, asynchronous=True)
     got = await allm.agenerate(engine, REQ)
     assert (got.output_text, got.tool_calls, got.finish_reason, got.usage) == (
-        sync.output_text, sync.tool_calls, sync.finish_reason, sync.usage)
+        sync.output_text,
+        sync.tool_calls,
+        sync.finish_reason,
+        sync.usage,
+    )
     events = []
     async with allm.astream_generate(engine, REQ) as stream:
         async for event in stream:

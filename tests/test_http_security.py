@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 import allm
-from allm.errors import AdapterError, EngineError, ValidationError
+from allm.errors import EngineError, ValidationError
 from allm.providers import Anthropic, Gemini, OpenAI, Secret
 from allm.providers._errors import from_exception, from_status
 from allm.providers._redact import redact
@@ -35,8 +35,10 @@ def test_secret_never_shows_and_refuses_pickling() -> None:
         s._value = "x"  # type: ignore[misc]
 
 
-@pytest.mark.parametrize(("adapter", "env"), [(OpenAI, "OPENAI_API_KEY"), (Anthropic, "ANTHROPIC_API_KEY"),
-                                              (Gemini, "GEMINI_API_KEY")])
+@pytest.mark.parametrize(
+    ("adapter", "env"),
+    [(OpenAI, "OPENAI_API_KEY"), (Anthropic, "ANTHROPIC_API_KEY"), (Gemini, "GEMINI_API_KEY")],
+)
 def test_missing_key_raises_at_call_time(backend, monkeypatch, adapter, env) -> None:
     monkeypatch.delenv(env, raising=False)
     engine = allm.Engine(adapter=adapter, model="m")  # building the engine is fine
@@ -51,7 +53,9 @@ def test_env_key_goes_only_to_the_default_host(backend, monkeypatch) -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=openai_chat_sse(["hi"]))
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content=openai_chat_sse(["hi"])
+        )
 
     client = httpx.Client(transport=httpx.MockTransport(handler))
     engine = allm.Engine(adapter=OpenAI, model="gpt-4o", adapter_opts={"http_client": client})
@@ -63,24 +67,28 @@ def test_env_key_goes_only_to_the_default_host(backend, monkeypatch) -> None:
         allm.stream_generate(other, REQ)
     assert info.value.reason == "missing_key"
     # a loopback server without an explicit key gets no credential at all
-    local = allm.Engine(adapter=OpenAI, model="m",
-                        adapter_opts={"base_url": "http://127.0.0.1:9/v1", "http_client": client})
+    local = allm.Engine(
+        adapter=OpenAI, model="m", adapter_opts={"base_url": "http://127.0.0.1:9/v1", "http_client": client}
+    )
     allm.generate(local, REQ)
     assert "authorization" not in seen[-1].headers
 
 
-@pytest.mark.parametrize(("url", "ok"), [
-    ("https://example.com/v1", True),
-    ("http://localhost:8000/v1", True),
-    ("http://127.0.0.5:8000/v1", True),
-    ("http://[::1]:8000/v1", True),
-    ("http://example.com/v1", False),
-    ("https://user:pw@example.com/v1", False),
-    ("https://example.com/v1?key=abc", False),
-    ("https://example.com/v1#frag", False),
-    ("ftp://example.com", False),
-    ("not a url", False),
-])
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://example.com/v1", True),
+        ("http://localhost:8000/v1", True),
+        ("http://127.0.0.5:8000/v1", True),
+        ("http://[::1]:8000/v1", True),
+        ("http://example.com/v1", False),
+        ("https://user:pw@example.com/v1", False),
+        ("https://example.com/v1?key=abc", False),
+        ("https://example.com/v1#frag", False),
+        ("ftp://example.com", False),
+        ("not a url", False),
+    ],
+)
 def test_base_url_rules(url, ok) -> None:
     if ok:
         assert OpenAI(api_key="k", base_url=url).base_url == url.rstrip("/")
@@ -91,8 +99,14 @@ def test_base_url_rules(url, ok) -> None:
 
 
 def test_options_are_checked() -> None:
-    for bad in ({"nope": 1}, {"timeout": -1}, {"idle_timeout": "x"}, {"http_client": object()},
-                {"max_retries": -1}, {"api_key": 5}):
+    for bad in (
+        {"nope": 1},
+        {"timeout": -1},
+        {"idle_timeout": "x"},
+        {"http_client": object()},
+        {"max_retries": -1},
+        {"api_key": 5},
+    ):
         with pytest.raises(ValidationError):
             Anthropic(**bad)
     with pytest.raises(ValidationError):
@@ -125,12 +139,20 @@ def test_retry_policy_and_retry_after_table() -> None:
             assert 0.75 * base <= p.backoff(n) <= base
     now = 1_700_000_000.0
     table: list[tuple[dict[str, str], float | None]] = [
-        ({"retry-after": "1"}, 1.0), ({"retry-after": "0.5"}, 0.5), ({"retry-after": "0"}, 0.0),
-        ({"retry-after": "-10"}, None), ({"retry-after": "nan"}, None), ({"retry-after": "inf"}, None),
-        ({"retry-after": "1" * 35}, None), ({"retry-after": ""}, None), ({}, None),
-        ({"retry-after-ms": "250"}, 0.25), ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),
+        ({"retry-after": "1"}, 1.0),
+        ({"retry-after": "0.5"}, 0.5),
+        ({"retry-after": "0"}, 0.0),
+        ({"retry-after": "-10"}, None),
+        ({"retry-after": "nan"}, None),
+        ({"retry-after": "inf"}, None),
+        ({"retry-after": "1" * 35}, None),
+        ({"retry-after": ""}, None),
+        ({}, None),
+        ({"retry-after-ms": "250"}, 0.25),
+        ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),
         ({"retry-after": "Tue, 14 Nov 2023 22:13:40 GMT"}, 20.0),
-        ({"retry-after": "Fri, 31 Dec 100000 00:00:00 GMT"}, None), ({"retry-after": "Blursday"}, None),
+        ({"retry-after": "Fri, 31 Dec 100000 00:00:00 GMT"}, None),
+        ({"retry-after": "Blursday"}, None),
     ]
     for headers, expected in table:
         got = parse_retry_after(headers, now=now)
@@ -144,8 +166,12 @@ def test_redaction_and_classification_units() -> None:
     assert CANARY not in redact(f"Incorrect API key provided: {CANARY}")
     assert "AIzaSyA" not in redact("bad key AIzaSyA1234567890abcdefghij")
     assert "secret" not in redact("GET /x?key=secret&b=1")
-    err = from_status("openai", 401, {"x-request-id": "r1"},
-                      b'{"error":{"message":"Incorrect API key provided: ' + CANARY.encode() + b'","type":"x"}}')
+    err = from_status(
+        "openai",
+        401,
+        {"x-request-id": "r1"},
+        b'{"error":{"message":"Incorrect API key provided: ' + CANARY.encode() + b'","type":"x"}}',
+    )
     assert err.reason == "authentication_failed" and CANARY not in err.message and err.request_id == "r1"
     html = from_status("anthropic", 502, {}, b"<html>bad gateway</html>")
     assert html.reason == "provider_unavailable" and html.status == 502
@@ -156,23 +182,47 @@ def test_redaction_and_classification_units() -> None:
 
 
 def test_request_translation() -> None:
-    tool = allm.tool("weather", "Weather by city", {"type": "object", "properties": {"city": {"type": "string"}}})
-    call = allm.ToolCall(id="call_1", name="weather", arguments={"city": "Oslo"}, raw_arguments='{"city":"Oslo"}')
+    tool = allm.tool(
+        "weather", "Weather by city", {"type": "object", "properties": {"city": {"type": "string"}}}
+    )
+    call = allm.ToolCall(
+        id="call_1", name="weather", arguments={"city": "Oslo"}, raw_arguments='{"city":"Oslo"}'
+    )
     msgs = [
         allm.system("sys"),
-        allm.user(["look", allm.image("https://img/x.png", detail="low"), allm.image(data="QUJD", media_type="image/jpeg")]),
+        allm.user(
+            [
+                "look",
+                allm.image("https://img/x.png", detail="low"),
+                allm.image(data="QUJD", media_type="image/jpeg"),
+            ]
+        ),
         allm.Message(role="assistant", content="", tool_calls=(call,)),
         allm.tool_result("call_1", '{"temp": 3}'),
     ]
-    req = allm.request(msgs, model="m", tools=[tool], tool_choice="weather", temperature=0.2, max_tokens=50,
-                       response_format=allm.json_schema("out", {"type": "object"}), options={"seed": 7})
+    req = allm.request(
+        msgs,
+        model="m",
+        tools=[tool],
+        tool_choice="weather",
+        temperature=0.2,
+        max_tokens=50,
+        response_format=allm.json_schema("out", {"type": "object"}),
+        options={"seed": 7},
+    )
     from allm.providers import anthropic, gemini, openai
 
     chat = openai.chat_body(req)
     assert chat["messages"][0] == {"role": "system", "content": "sys"}
-    assert chat["messages"][1]["content"][1] == {"type": "image_url", "image_url": {"url": "https://img/x.png", "detail": "low"}}
+    assert chat["messages"][1]["content"][1] == {
+        "type": "image_url",
+        "image_url": {"url": "https://img/x.png", "detail": "low"},
+    }
     assert chat["messages"][1]["content"][2]["image_url"]["url"] == "data:image/jpeg;base64,QUJD"
-    assert chat["messages"][2]["tool_calls"][0]["function"] == {"name": "weather", "arguments": '{"city":"Oslo"}'}
+    assert chat["messages"][2]["tool_calls"][0]["function"] == {
+        "name": "weather",
+        "arguments": '{"city":"Oslo"}',
+    }
     assert chat["messages"][3] == {"role": "tool", "tool_call_id": "call_1", "content": '{"temp": 3}'}
     assert chat["tool_choice"] == {"type": "function", "function": {"name": "weather"}}
     assert chat["response_format"]["json_schema"]["name"] == "out"
@@ -180,20 +230,35 @@ def test_request_translation() -> None:
     resp = openai.responses_body(req)
     assert resp["max_output_tokens"] == 50 and resp["text"]["format"]["type"] == "json_schema"
     assert {"type": "function_call_output", "call_id": "call_1", "output": '{"temp": 3}'} in resp["input"]
-    assert resp["tools"][0]["name"] == "weather" and resp["tool_choice"] == {"type": "function", "name": "weather"}
+    assert resp["tools"][0]["name"] == "weather" and resp["tool_choice"] == {
+        "type": "function",
+        "name": "weather",
+    }
     ant = anthropic.messages_body(req)
     assert ant["system"] == "sys" and ant["max_tokens"] == 50
     assert ant["tool_choice"] == {"type": "tool", "name": "weather"}
     assert ant["tools"][0]["input_schema"]["properties"]["city"]
     assert ant["output_config"] == {"format": {"type": "json_schema", "schema": {"type": "object"}}}
-    assert ant["messages"][1]["content"][0] == {"type": "tool_use", "id": "call_1", "name": "weather",
-                                                "input": {"city": "Oslo"}}
+    assert ant["messages"][1]["content"][0] == {
+        "type": "tool_use",
+        "id": "call_1",
+        "name": "weather",
+        "input": {"city": "Oslo"},
+    }
     assert ant["messages"][2]["content"][0]["type"] == "tool_result"
-    assert ant["messages"][0]["content"][2]["source"] == {"type": "base64", "media_type": "image/jpeg", "data": "QUJD"}
+    assert ant["messages"][0]["content"][2]["source"] == {
+        "type": "base64",
+        "media_type": "image/jpeg",
+        "data": "QUJD",
+    }
     gem = gemini.generate_body(req)
     assert gem["systemInstruction"] == {"parts": [{"text": "sys"}]}
-    assert gem["generationConfig"] == {"responseMimeType": "application/json", "responseJsonSchema": {"type": "object"},
-                                       "temperature": 0.2, "maxOutputTokens": 50}
+    assert gem["generationConfig"] == {
+        "responseMimeType": "application/json",
+        "responseJsonSchema": {"type": "object"},
+        "temperature": 0.2,
+        "maxOutputTokens": 50,
+    }
     assert gem["contents"][2]["parts"][0]["functionResponse"] == {"name": "weather", "response": {"temp": 3}}
     assert gem["toolConfig"]["functionCallingConfig"]["allowedFunctionNames"] == ["weather"]
     with pytest.raises(EngineError):
@@ -205,12 +270,16 @@ def test_options_are_merged_last(backend) -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=openai_chat_sse(["x"]))
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content=openai_chat_sse(["x"])
+        )
 
     client = httpx.Client(transport=httpx.MockTransport(handler))
     engine = allm.Engine(adapter=OpenAI, model="m", adapter_opts={"api_key": "k", "http_client": client})
-    allm.generate(engine, allm.request([allm.user("x")], options={"stream_options": {"include_usage": False},
-                                                                  "seed": 3}))
+    allm.generate(
+        engine,
+        allm.request([allm.user("x")], options={"stream_options": {"include_usage": False}, "seed": 3}),
+    )
     import json
 
     body = json.loads(seen[-1].content)
@@ -229,30 +298,53 @@ def test_canary_key_never_leaks(backend, caplog) -> None:
     texts: list[str] = []
     try:
         with FaultServer() as server:
-            echo = {"error": {"message": f"Incorrect API key provided: {CANARY}", "type": "invalid_request_error"}}
+            echo = {
+                "error": {"message": f"Incorrect API key provided: {CANARY}", "type": "invalid_request_error"}
+            }
             server.script("o", [Reply.json(500, echo), Reply.json(401, echo)])
             server.script("a", [Reply.sse(anthropic_sse(["fine"]))])
             server.script("g", [Reply(chunks=[gemini_sse(["part"])[:60]], drop_after=1)])
-            server.script("r", [Reply(status=307, headers={"location": "http://evil.example/steal"}, chunks=[b""])])
+            server.script(
+                "r", [Reply(status=307, headers={"location": "http://evil.example/steal"}, chunks=[b""])]
+            )
             engines = [
-                allm.Engine(adapter=OpenAI, model="m", retry={"base_delay": 0.001},
-                            adapter_opts={"api_key": CANARY, "base_url": server.url("o", "/v1")}),
-                allm.Engine(adapter=Anthropic, model="m", adapter_opts={"api_key": CANARY, "base_url": server.url("a")}),
-                allm.Engine(adapter=Gemini, model="m", adapter_opts={"api_key": CANARY, "base_url": server.url("g")}),
-                allm.Engine(adapter=OpenAI, model="m", adapter_opts={"api_key": CANARY, "base_url": server.url("r", "/v1")}),
+                allm.Engine(
+                    adapter=OpenAI,
+                    model="m",
+                    retry={"base_delay": 0.001},
+                    adapter_opts={"api_key": CANARY, "base_url": server.url("o", "/v1")},
+                ),
+                allm.Engine(
+                    adapter=Anthropic,
+                    model="m",
+                    adapter_opts={"api_key": CANARY, "base_url": server.url("a")},
+                ),
+                allm.Engine(
+                    adapter=Gemini, model="m", adapter_opts={"api_key": CANARY, "base_url": server.url("g")}
+                ),
+                allm.Engine(
+                    adapter=OpenAI,
+                    model="m",
+                    adapter_opts={"api_key": CANARY, "base_url": server.url("r", "/v1")},
+                ),
             ]
             for engine in engines:
                 texts += [repr(engine), str(engine), repr(engine.instance), repr(vars(engine.instance))]
                 response = allm.generate(engine, REQ)
                 with allm.stream_generate(engine, REQ) as stream:
                     events = list(stream)
-                texts += [repr(response), repr(events), repr(stream._source), repr(vars(stream._source._state))]
+                texts += [
+                    repr(response),
+                    repr(events),
+                    repr(stream._source),
+                    repr(vars(stream._source._state)),
+                ]
                 if response.error is not None:
                     err = response.error
                     texts += [str(err), repr(err), repr(err.metadata), repr(err.cause), repr(err.__context__)]
                 try:
                     texts.append(allm.to_json(response))
-                except Exception as exc:  # noqa: BLE001 - serialization may refuse some values
+                except Exception as exc:
                     texts.append(repr(exc))
                 engine.close()
             assert server.requests_for("o")[0].headers["authorization"] == f"Bearer {CANARY}"  # it was sent

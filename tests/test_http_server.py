@@ -45,8 +45,12 @@ def scenario(server: FaultServer, replies: list[Reply]) -> str:
 def make(adapter: type, server: FaultServer, name: str, retry: Any = None, **opts: Any) -> allm.Engine:
     suffix = "/v1" if adapter is OpenAI else ""
     model = {OpenAI: "gpt-4o-mini", Anthropic: "claude-x", Gemini: "gemini-2.5-flash"}[adapter]
-    return allm.Engine(adapter=adapter, model=model, retry=FAST if retry is None else retry,
-                       adapter_opts={"api_key": KEY, "base_url": server.url(name, suffix), **opts})
+    return allm.Engine(
+        adapter=adapter,
+        model=model,
+        retry=FAST if retry is None else retry,
+        adapter_opts={"api_key": KEY, "base_url": server.url(name, suffix), **opts},
+    )
 
 
 def pool_busy(client: httpx.Client | httpx.AsyncClient) -> int:
@@ -65,8 +69,13 @@ def assert_released(engine: allm.Engine, server: FaultServer) -> None:
 
 def test_happy_paths_per_provider(backend, server) -> None:
     cases = [
-        (OpenAI, {}, openai_chat_sse(["Hel", "lo ", "there"], usage={"prompt_tokens": 3, "completion_tokens": 3,
-                                                                     "total_tokens": 6})),
+        (
+            OpenAI,
+            {},
+            openai_chat_sse(
+                ["Hel", "lo ", "there"], usage={"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6}
+            ),
+        ),
         (OpenAI, {"endpoint": "responses"}, responses_sse(["Hel", "lo ", "there"])),
         (Anthropic, {}, anthropic_sse(["Hel", "lo ", "there"])),
         (Gemini, {}, gemini_sse(["Hel", "lo ", "there"])),
@@ -97,10 +106,15 @@ def test_happy_paths_per_provider(backend, server) -> None:
 
 
 def test_429_with_retry_after_then_success(backend, server) -> None:
-    name = scenario(server, [
-        Reply.json(429, {"error": {"message": "slow down", "type": "rate_limit_error"}}, {"retry-after": "0.05"}),
-        Reply.sse(openai_chat_sse(["ok"])),
-    ])
+    name = scenario(
+        server,
+        [
+            Reply.json(
+                429, {"error": {"message": "slow down", "type": "rate_limit_error"}}, {"retry-after": "0.05"}
+            ),
+            Reply.sse(openai_chat_sse(["ok"])),
+        ],
+    )
     engine = make(OpenAI, server, name)
     seen: list[dict[str, Any]] = []
     handler = lambda n, p: seen.append(p) if n == "allm.adapter.retry" else None  # noqa: E731
@@ -114,7 +128,12 @@ def test_429_with_retry_after_then_success(backend, server) -> None:
     assert response.output_text == "ok"
     assert len(server.requests_for(name)) == 2
     assert elapsed >= 0.05  # the Retry-After was honoured
-    assert seen and seen[0]["delay_ms"] == 50 and seen[0]["reason"] == "rate_limited" and seen[0]["status"] == 429
+    assert (
+        seen
+        and seen[0]["delay_ms"] == 50
+        and seen[0]["reason"] == "rate_limited"
+        and seen[0]["status"] == 429
+    )
     assert seen[0]["provider"] == "openai" and seen[0]["request_id"]
     assert_released(engine, server)
 
@@ -145,11 +164,16 @@ def test_500_exhausts_the_retries(backend, server) -> None:
 
 
 def test_529_then_overloaded_first_event_then_success(backend, server) -> None:
-    name = scenario(server, [
-        Reply.json(529, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
-        Reply.sse(anthropic_overloaded_first()),
-        Reply.sse(anthropic_sse(["after", " overload"])),
-    ])
+    name = scenario(
+        server,
+        [
+            Reply.json(
+                529, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+            ),
+            Reply.sse(anthropic_overloaded_first()),
+            Reply.sse(anthropic_sse(["after", " overload"])),
+        ],
+    )
     engine = make(Anthropic, server, name)
     events = list(allm.stream_generate(engine, REQ))
     assert [e.type for e in events].count("message_started") == 1  # nothing from failed attempts leaked
@@ -161,7 +185,9 @@ def test_529_then_overloaded_first_event_then_success(backend, server) -> None:
 
 
 def test_529_exhausted_gives_error(backend, server) -> None:
-    name = scenario(server, [Reply.json(529, {"type": "error", "error": {"type": "overloaded_error", "message": "x"}})])
+    name = scenario(
+        server, [Reply.json(529, {"type": "error", "error": {"type": "overloaded_error", "message": "x"}})]
+    )
     engine = make(Anthropic, server, name, max_retries=1)
     response = allm.generate(engine, REQ)
     assert response.error.reason == "provider_unavailable" and response.error.status == 529
@@ -215,7 +241,7 @@ def test_stall_after_headers_hits_the_idle_timeout(backend, server) -> None:
 
 def test_keepalive_pings_do_not_reset_the_idle_timer(backend, server) -> None:
     start = anthropic_sse(["x"]).split(b"event: ping")[0]
-    pings = [b": keep-alive\n\n", b"event: ping\ndata: {\"type\":\"ping\"}\n\n"] * 80
+    pings = [b": keep-alive\n\n", b'event: ping\ndata: {"type":"ping"}\n\n'] * 80
     name = scenario(server, [Reply(chunks=[start, *pings], delay=0.05)])
     engine = make(Anthropic, server, name, idle_timeout=0.4)
     started = time.monotonic()
@@ -227,9 +253,11 @@ def test_keepalive_pings_do_not_reset_the_idle_timer(backend, server) -> None:
 
 
 def test_one_byte_every_10ms_drip(backend, server) -> None:
-    body = (b'data: {"choices":[{"index":0,"delta":{"content":"d"}}]}\n\n'
-            b'data: {"choices":[{"index":0,"delta":{"content":"rip"},"finish_reason":"stop"}]}\n\n'
-            b"data: [DONE]\n\n")
+    body = (
+        b'data: {"choices":[{"index":0,"delta":{"content":"d"}}]}\n\n'
+        b'data: {"choices":[{"index":0,"delta":{"content":"rip"},"finish_reason":"stop"}]}\n\n'
+        b"data: [DONE]\n\n"
+    )
     name = scenario(server, [Reply(chunks=[body[i : i + 1] for i in range(len(body))], delay=0.01)])
     engine = make(OpenAI, server, name, idle_timeout=5)
     events = list(allm.stream_generate(engine, REQ))
@@ -240,8 +268,16 @@ def test_one_byte_every_10ms_drip(backend, server) -> None:
 
 def test_malformed_line(backend, server) -> None:
     good = openai_chat_sse(["good "]).split(b"data: [DONE]")[0]
-    name = scenario(server, [Reply.sse(good.split(b'"finish_reason":"stop"')[0].rsplit(b"data:", 1)[0]
-                                       + b"data: {not json\n\n" + openai_chat_sse(["more"]))])
+    name = scenario(
+        server,
+        [
+            Reply.sse(
+                good.split(b'"finish_reason":"stop"')[0].rsplit(b"data:", 1)[0]
+                + b"data: {not json\n\n"
+                + openai_chat_sse(["more"])
+            )
+        ],
+    )
     engine = make(OpenAI, server, name)
     response = allm.generate(engine, REQ)
     assert response.error.reason == "malformed_event"
@@ -287,8 +323,12 @@ def test_connect_error_is_retried_then_reported(backend) -> None:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()  # nothing listens there
-    engine = allm.Engine(adapter=OpenAI, model="m", retry={**FAST, "max_retries": 2},
-                         adapter_opts={"api_key": KEY, "base_url": f"http://127.0.0.1:{port}/v1"})
+    engine = allm.Engine(
+        adapter=OpenAI,
+        model="m",
+        retry={**FAST, "max_retries": 2},
+        adapter_opts={"api_key": KEY, "base_url": f"http://127.0.0.1:{port}/v1"},
+    )
     seen: list[dict[str, Any]] = []
     handler = lambda n, p: seen.append(p) if n == "allm.adapter.retry" else None  # noqa: E731
     allm.telemetry.add_handler(handler)
@@ -302,10 +342,13 @@ def test_connect_error_is_retried_then_reported(backend) -> None:
 
 
 async def test_async_faults(backend, server) -> None:
-    name = scenario(server, [
-        Reply.json(429, {"error": {"message": "later"}}, {"retry-after-ms": "10"}),
-        Reply.sse(anthropic_sse(["async ", "ok"])),
-    ])
+    name = scenario(
+        server,
+        [
+            Reply.json(429, {"error": {"message": "later"}}, {"retry-after-ms": "10"}),
+            Reply.sse(anthropic_sse(["async ", "ok"])),
+        ],
+    )
     engine = make(Anthropic, server, name)
     response = await allm.agenerate(engine, REQ)
     assert response.output_text == "async ok"

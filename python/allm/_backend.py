@@ -30,7 +30,7 @@ class BackendInfo:
 
 def _load_native() -> ModuleType:
     _native = importlib.import_module("allm._native")
-    if _native.VERSION != __version__:
+    if __version__ != _native.VERSION:
         raise ImportError(
             f"allm._native is version {_native.VERSION}, the package is {__version__}; "
             "rebuild the native module (make build)"
@@ -50,7 +50,9 @@ def load(choice: str) -> tuple[ModuleType, BackendInfo]:
                 raise ImportError(f"ALLM_BACKEND=rust but the native module is unusable: {exc}") from exc
             reason = f"auto: native module unavailable ({exc}); using the pure-Python twin"
         else:
-            return module, BackendInfo("rust", module.VERSION, module.BUILD_PROFILE, f"{choice}: native module loaded")
+            return module, BackendInfo(
+                "rust", module.VERSION, module.BUILD_PROFILE, f"{choice}: native module loaded"
+            )
     else:
         reason = "python: chosen by ALLM_BACKEND"
     from . import _pure

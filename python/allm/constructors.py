@@ -67,7 +67,8 @@ def request(messages: Thread | Sequence[Message], **fields: Any) -> Request:
     return Request(messages=msgs, **fields)
 
 
-def image(url: str | None = None, *, data: str | None = None, media_type: str | None = None,
-          detail: str = "auto") -> ImagePart:
+def image(
+    url: str | None = None, *, data: str | None = None, media_type: str | None = None, detail: str = "auto"
+) -> ImagePart:
     """An image part by URL or base64 data."""
     return ImagePart(url=url, data=data, media_type=media_type, detail=detail)  # type: ignore[arg-type]

@@ -20,7 +20,7 @@ __all__ = ["WIRES", "StreamDecoder", "collect"]
 WIRES = ("openai-chat", "openai-responses", "anthropic", "gemini")
 
 
-def StreamDecoder(wire: str, **options: Any) -> Any:  # noqa: N802 - a factory that reads as a class
+def StreamDecoder(wire: str, **options: Any) -> Any:
     """A decoder for one stream of ``wire``; options: emit_text_deltas, emit_tool_deltas,
     include_raw_chunks, max_line_bytes, max_event_bytes, max_argument_bytes."""
     return _backend.backend.StreamDecoder(wire, **options)

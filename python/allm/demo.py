@@ -38,7 +38,8 @@ def main() -> int:
     print(f"  text          {response.output_text!r}")
     print(f"  finish_reason {response.finish_reason}")
     if usage is not None:
-        print(f"  usage         input={usage.input_tokens} output={usage.output_tokens} total={usage.total_tokens}")
+        counts = f"input={usage.input_tokens} output={usage.output_tokens} total={usage.total_tokens}"
+        print(f"  usage         {counts}")
     print(f"  request_id    {response.request_id}")
     _tool_chat()
     return 0
@@ -55,11 +56,17 @@ def _tool_engine() -> allm.Engine:
         {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
         handler=_weather,
     )
-    ask = [("tool_call", {"id": "call_1", "name": "get_weather", "arguments": {"city": "Lisbon"}}),
-           ("finish", "tool_calls")]
+    ask = [
+        ("tool_call", {"id": "call_1", "name": "get_weather", "arguments": {"city": "Lisbon"}}),
+        ("finish", "tool_calls"),
+    ]
     answer = [("text", piece) for piece in _pieces("Lisbon will be sunny today, with a high of 21 °C.")]
-    return allm.Engine(adapter=allm.providers.Fake, model="fake-1", tools=(weather,),
-                       adapter_opts={"scripts": [ask, [*answer, ("finish", "stop")]]})
+    return allm.Engine(
+        adapter=allm.providers.Fake,
+        model="fake-1",
+        tools=(weather,),
+        adapter_opts={"scripts": [ask, [*answer, ("finish", "stop")]]},
+    )
 
 
 def _tool_chat() -> None:

@@ -43,10 +43,14 @@ class Engine:
         object.__setattr__(self, "params", dict(self.params or {}))
         object.__setattr__(self, "context", dict(self.context or {}))
         object.__setattr__(self, "tools", tuple(self.tools))
-        if self.adapter is not None and not (isinstance(self.adapter, type) and issubclass(self.adapter, Adapter)):
+        if self.adapter is not None and not (
+            isinstance(self.adapter, type) and issubclass(self.adapter, Adapter)
+        ):
             raise ValidationError("invalid_options", errors=[("adapter", "must be an allm adapter class")])
         if self.retry is not False and self.retry != "default" and not isinstance(self.retry, Mapping):
-            raise ValidationError("invalid_options", errors=[("retry", "must be 'default', False or a mapping")])
+            raise ValidationError(
+                "invalid_options", errors=[("retry", "must be 'default', False or a mapping")]
+            )
         if self.adapter is not None:
             object.__setattr__(self, "_instance", self.adapter(retry=self.retry, **(self.adapter_opts or {})))
 

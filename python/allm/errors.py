@@ -19,8 +19,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
-    "AllmError",
     "AdapterError",
+    "AllmError",
     "EngineError",
     "SessionError",
     "StreamError",
@@ -45,8 +45,7 @@ class AllmError(Exception):
     ) -> None:
         if reason not in self.reasons:
             raise ValueError(
-                f"{type(self).__name__} has no reason {reason!r}; "
-                f"legal reasons: {sorted(self.reasons)}"
+                f"{type(self).__name__} has no reason {reason!r}; legal reasons: {sorted(self.reasons)}"
             )
         self.reason = reason
         self.message = message if message is not None else reason.replace("_", " ")
@@ -100,8 +99,14 @@ class EngineError(AllmError):
     )
     _extra_fields = ("provider",)
 
-    def __init__(self, reason: str = "unknown", message: str | None = None, *,
-                 provider: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        reason: str = "unknown",
+        message: str | None = None,
+        *,
+        provider: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.provider = provider
         super().__init__(reason, message, **kwargs)
 

@@ -15,6 +15,7 @@ without attribute lookups. Field order is part of the internal contract.
 
 from __future__ import annotations
 
+import inspect
 from operator import itemgetter
 from typing import Any, ClassVar
 
@@ -22,24 +23,24 @@ from .errors import AllmError
 from .results import ChatResult, StepResult
 
 __all__ = [
-    "Event",
-    "MessageStarted",
-    "TextDelta",
-    "TextCompleted",
-    "ToolCallStarted",
-    "ToolCallDelta",
-    "ToolCallCompleted",
-    "ToolExecutionStarted",
-    "ToolExecutionCompleted",
-    "ToolResultEncoded",
-    "AskUserRequested",
-    "ToolHalt",
-    "MessageCompleted",
-    "StepCompleted",
-    "ChatCompleted",
-    "RawChunk",
-    "ErrorEvent",
     "EVENT_TYPES",
+    "AskUserRequested",
+    "ChatCompleted",
+    "ErrorEvent",
+    "Event",
+    "MessageCompleted",
+    "MessageStarted",
+    "RawChunk",
+    "StepCompleted",
+    "TextCompleted",
+    "TextDelta",
+    "ToolCallCompleted",
+    "ToolCallDelta",
+    "ToolCallStarted",
+    "ToolExecutionCompleted",
+    "ToolExecutionStarted",
+    "ToolHalt",
+    "ToolResultEncoded",
 ]
 
 _MISSING = object()
@@ -55,7 +56,7 @@ class Event(tuple):  # type: ignore[type-arg]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        names = tuple(n for n in cls.__dict__.get("__annotations__", {}) if n != "type")
+        names = tuple(n for n in inspect.get_annotations(cls) if n != "type")
         defaults = {n: cls.__dict__[n] for n in names if n in cls.__dict__}
         cls._fields = names
         cls._defaults = defaults
@@ -68,7 +69,7 @@ class Event(tuple):  # type: ignore[type-arg]
         if len(args) > len(fields):
             raise TypeError(f"{cls.__name__} takes {len(fields)} fields, got {len(args)}")
         values = list(args)
-        for name in fields[len(args):]:
+        for name in fields[len(args) :]:
             value = kwargs.pop(name, _MISSING)
             if value is _MISSING:
                 value = cls._defaults.get(name, _MISSING)
@@ -91,7 +92,7 @@ class Event(tuple):  # type: ignore[type-arg]
         return hash((self.type, tuple.__hash__(self)))
 
     def __repr__(self) -> str:
-        body = ", ".join(f"{n}={v!r}" for n, v in zip(self._fields, self))
+        body = ", ".join(f"{n}={v!r}" for n, v in zip(self._fields, self, strict=True))
         return f"{type(self).__name__}({body})"
 
     def __getnewargs__(self) -> tuple[Any, ...]:
@@ -99,7 +100,7 @@ class Event(tuple):  # type: ignore[type-arg]
 
     def _asdict(self) -> dict[str, Any]:
         """The fields as a dict, in declaration order."""
-        return dict(zip(self._fields, self))
+        return dict(zip(self._fields, self, strict=True))
 
     def _replace(self, **changes: Any) -> Event:
         """A copy with some fields replaced."""

@@ -69,8 +69,10 @@ def _span_meta(engine: Engine, stream: EventStream | AsyncEventStream) -> dict[s
 
 def generate(engine: Engine, request: Request, **opts: Any) -> Response:
     """Run one model call and return its folded Response."""
-    with stream_generate(engine, request, **opts) as stream, \
-            telemetry.span("generate", **_span_meta(engine, stream)) as extra:
+    with (
+        stream_generate(engine, request, **opts) as stream,
+        telemetry.span("generate", **_span_meta(engine, stream)) as extra,
+    ):
         response = stream.get_final_response()
         extra["finish_reason"] = response.finish_reason
         return response

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 __all__ = ["ImagePart", "Message", "Part", "Role", "TextPart", "Thread", "ToolCall"]
 
@@ -30,7 +30,7 @@ class ImagePart:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-Part = Union[TextPart, ImagePart]
+Part = TextPart | ImagePart
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from .messages import Message, Thread, ToolCall
 from .usage import Usage
 
-__all__ = ["ChatResult", "FinishReason", "Response", "StepResult", "FINISH_REASONS"]
+__all__ = ["FINISH_REASONS", "ChatResult", "FinishReason", "Response", "StepResult"]
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "error", "other"]
 FINISH_REASONS: frozenset[str] = frozenset(

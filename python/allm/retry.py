@@ -75,11 +75,15 @@ class RetryPolicy:
                 raise ValidationError("invalid_options", errors=errors)
             policy = cls(**values)
         else:
-            raise ValidationError("invalid_options", errors=[("retry", "must be 'default', False or a mapping")])
+            raise ValidationError(
+                "invalid_options", errors=[("retry", "must be 'default', False or a mapping")]
+            )
         if max_retries is not None:
             if not _is_int(max_retries) or max_retries < 0:
                 raise ValidationError("invalid_options", errors=[("max_retries", "must be an int >= 0")])
-            policy = cls(max_retries, policy.base_delay, policy.max_delay, policy.jitter, policy.max_retry_after)
+            policy = cls(
+                max_retries, policy.base_delay, policy.max_delay, policy.jitter, policy.max_retry_after
+            )
         return policy
 
     def backoff(self, retry_number: int, rng: random.Random | None = None) -> float:

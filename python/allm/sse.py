@@ -8,8 +8,9 @@ dropped, invalid UTF-8 becomes U+FFFD. It is the active backend's decoder.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["SSEDecoder", "ServerSentEvent", "DEFAULT_LIMIT"]
+__all__ = ["DEFAULT_LIMIT", "SSEDecoder", "ServerSentEvent"]
 
 DEFAULT_LIMIT = 128 * 1024 * 1024
 
@@ -24,12 +25,8 @@ class ServerSentEvent:
     retry: int | None = None
 
 
+def SSEDecoder(**limits: Any) -> Any:
+    """An incremental decoder of the active backend (``max_line_bytes``, ``max_event_bytes``)."""
+    from . import _backend
 
-
-def __getattr__(name: str) -> object:
-    # Resolved lazily: the backends import this module to build ServerSentEvents.
-    if name == "SSEDecoder":
-        from . import _backend
-
-        return _backend.backend.SSEDecoder
-    raise AttributeError(f"module 'allm.sse' has no attribute {name!r}")
+    return _backend.backend.SSEDecoder(**limits)

@@ -67,7 +67,9 @@ class _Common:
         response = self._source.response()
         if response.error is not None:
             _stamp(response.error, self._options.request_id)
-        return replace(response, request_id=self._options.request_id, model=response.model or self._request.model)
+        return replace(
+            response, request_id=self._options.request_id, model=response.model or self._request.model
+        )
 
 
 def _stamp(error: Any, request_id: str) -> None:

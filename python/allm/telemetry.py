@@ -39,7 +39,7 @@ def emit(name: str, payload: dict[str, Any]) -> None:
     for handler in tuple(_handlers):
         try:
             handler(name, payload)
-        except Exception:  # noqa: BLE001 - telemetry must never break a call
+        except Exception:
             _log.exception("telemetry handler failed for %s", name)
 
 

@@ -32,9 +32,9 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     chunks: list[bytes] = field(default_factory=list)
-    delay: float = 0.0            # seconds between chunks
+    delay: float = 0.0  # seconds between chunks
     drop_after: int | None = None  # abort the connection after this many chunks
-    stall: float | None = None     # after the chunks sent so far, wait this long, then close
+    stall: float | None = None  # after the chunks sent so far, wait this long, then close
     content_type: str = "text/event-stream"
 
     @classmethod
@@ -189,16 +189,22 @@ class FaultServer:
         finally:
             self._writers.discard(writer)
             self.open_connections -= 1
-            try:
+            with contextlib.suppress(Exception):
                 writer.close()
-            except Exception:  # noqa: BLE001
-                pass
 
     async def _reply(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, reply: Reply) -> bool:
-        reason = {200: "OK", 307: "Temporary Redirect", 429: "Too Many Requests", 500: "Internal Server Error",
-                  529: "Overloaded"}.get(reply.status, "Status")
-        head = [f"HTTP/1.1 {reply.status} {reason}", f"content-type: {reply.content_type}",
-                "transfer-encoding: chunked"]
+        reason = {
+            200: "OK",
+            307: "Temporary Redirect",
+            429: "Too Many Requests",
+            500: "Internal Server Error",
+            529: "Overloaded",
+        }.get(reply.status, "Status")
+        head = [
+            f"HTTP/1.1 {reply.status} {reason}",
+            f"content-type: {reply.content_type}",
+            "transfer-encoding: chunked",
+        ]
         head += [f"{k}: {v}" for k, v in reply.headers.items()]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
         await writer.drain()

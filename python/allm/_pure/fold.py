@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .. import _build
 from ..errors import AllmError
@@ -14,7 +15,7 @@ __all__ = ["Fold"]
 
 
 class _Call:
-    __slots__ = ("name", "raw", "arguments", "metadata")
+    __slots__ = ("arguments", "metadata", "name", "raw")
 
     def __init__(self, name: str = "") -> None:
         self.name = name
@@ -26,8 +27,18 @@ class _Call:
 class Fold:
     """Folds message-level events into the state behind a Response."""
 
-    __slots__ = ("_pieces", "calls", "usage", "finish_reason", "raw_finish_reason",
-                 "error", "metadata", "id", "model", "_handlers")
+    __slots__ = (
+        "_handlers",
+        "_pieces",
+        "calls",
+        "error",
+        "finish_reason",
+        "id",
+        "metadata",
+        "model",
+        "raw_finish_reason",
+        "usage",
+    )
 
     def __init__(self) -> None:
         self._pieces: list[str] = []

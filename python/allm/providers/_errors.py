@@ -149,8 +149,9 @@ def from_status(
     )
 
 
-def from_body_error(provider: str, status: int, headers: Mapping[str, str], body: bytes,
-                    *, secret: str | None = None) -> AdapterError | None:
+def from_body_error(
+    provider: str, status: int, headers: Mapping[str, str], body: bytes, *, secret: str | None = None
+) -> AdapterError | None:
     """For a 2xx body that is not an event stream: the error it holds, if it is one."""
     try:
         parsed = json.loads(body.decode("utf-8", errors="replace"))
@@ -167,7 +168,9 @@ def from_body_error(provider: str, status: int, headers: Mapping[str, str], body
     return error
 
 
-def from_exception(provider: str, exc: BaseException, *, phase: str, secret: str | None = None) -> AdapterError:
+def from_exception(
+    provider: str, exc: BaseException, *, phase: str, secret: str | None = None
+) -> AdapterError:
     """Classify a transport failure; ``phase`` is "connect" or "stream" (for the message)."""
     name = type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
@@ -181,8 +184,13 @@ def from_exception(provider: str, exc: BaseException, *, phase: str, secret: str
     elif isinstance(exc, httpx.DecodingError):
         reason, what = "malformed_response", "the response body could not be decoded"
     elif isinstance(exc, (httpx.TransportError, OSError)):
-        reason, what = "network_error", (
-            "the connection could not be made" if phase == "connect" else "the connection failed mid-stream"
+        reason, what = (
+            "network_error",
+            (
+                "the connection could not be made"
+                if phase == "connect"
+                else "the connection failed mid-stream"
+            ),
         )
     else:
         reason, what = "network_error", "the HTTP request failed"

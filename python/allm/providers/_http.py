@@ -44,6 +44,7 @@ garbage collection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -105,7 +106,9 @@ def _timeout_option(value: Any) -> httpx.Timeout:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < float("inf"):
         return httpx.Timeout(float(value), connect=min(float(value), DEFAULT_TIMEOUT.connect or 5.0))
-    raise ValidationError("invalid_options", errors=[("timeout", "must be a positive number of seconds or an httpx.Timeout")])
+    raise ValidationError(
+        "invalid_options", errors=[("timeout", "must be a positive number of seconds or an httpx.Timeout")]
+    )
 
 
 def _idle_option(value: Any) -> float | None:
@@ -113,7 +116,9 @@ def _idle_option(value: Any) -> float | None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < float("inf"):
         return float(value)
-    raise ValidationError("invalid_options", errors=[("idle_timeout", "must be a positive number of seconds or None")])
+    raise ValidationError(
+        "invalid_options", errors=[("idle_timeout", "must be a positive number of seconds or None")]
+    )
 
 
 def encode_json(body: Mapping[str, Any]) -> bytes:
@@ -143,7 +148,10 @@ class HttpAdapter(Adapter):
         if unknown:
             raise ValidationError(
                 "invalid_options",
-                errors=[(name, f"unknown option for {type(self).__name__}; known: {', '.join(known)}") for name in unknown],
+                errors=[
+                    (name, f"unknown option for {type(self).__name__}; known: {', '.join(known)}")
+                    for name in unknown
+                ],
             )
         key = opts.get("api_key")
         if key is not None and not isinstance(key, (str, Secret)):
@@ -155,7 +163,9 @@ class HttpAdapter(Adapter):
         self.policy = RetryPolicy.from_option(retry, opts.get("max_retries"))
         client = opts.get("http_client")
         if client is not None and not isinstance(client, (httpx.Client, httpx.AsyncClient)):
-            raise ValidationError("invalid_options", errors=[("http_client", "must be an httpx.Client or httpx.AsyncClient")])
+            raise ValidationError(
+                "invalid_options", errors=[("http_client", "must be an httpx.Client or httpx.AsyncClient")]
+            )
         self._user_sync = client if isinstance(client, httpx.Client) else None
         self._user_async = client if isinstance(client, httpx.AsyncClient) else None
         self._own_sync: httpx.Client | None = None
@@ -215,7 +225,9 @@ class HttpAdapter(Adapter):
             return self._user_sync
         with self._lock:
             if self._own_sync is None or self._own_sync.is_closed:
-                self._own_sync = httpx.Client(follow_redirects=False, timeout=self._timeout, limits=DEFAULT_LIMITS)
+                self._own_sync = httpx.Client(
+                    follow_redirects=False, timeout=self._timeout, limits=DEFAULT_LIMITS
+                )
             return self._own_sync
 
     def async_client(self) -> httpx.AsyncClient:
@@ -292,7 +304,11 @@ class _Attempts:
         if self.prepared.secret is not None:
             headers.update(self.adapter.auth_headers(self.prepared.secret.reveal()))
         return client.build_request(
-            "POST", self.prepared.url, headers=headers, content=self.prepared.body, timeout=self.adapter.request_timeout()
+            "POST",
+            self.prepared.url,
+            headers=headers,
+            content=self.prepared.body,
+            timeout=self.adapter.request_timeout(),
         )
 
     def scrub(self, response: httpx.Response) -> None:
@@ -304,14 +320,18 @@ class _Attempts:
     def can_retry(self) -> bool:
         return not self.committed and self.attempt <= self.policy.max_retries
 
-    def retry_or_fail(self, error: AdapterError, retryable: bool, delay: float | None = None) -> _Retry | list[Event]:
+    def retry_or_fail(
+        self, error: AdapterError, retryable: bool, delay: float | None = None
+    ) -> _Retry | list[Event]:
         if retryable and self.can_retry():
             return _Retry(self.policy.backoff(self.attempt) if delay is None else delay, error)
         return self.fail(error)
 
     def send_failed(self, exc: BaseException) -> _Retry | list[Event]:
         error = from_exception(self.provider, exc, phase="connect", secret=self.secret_text)
-        retryable = isinstance(exc, (httpx.TransportError, OSError)) and not isinstance(exc, httpx.UnsupportedProtocol)
+        retryable = isinstance(exc, (httpx.TransportError, OSError)) and not isinstance(
+            exc, httpx.UnsupportedProtocol
+        )
         return self.retry_or_fail(error, retryable)
 
     def status_failed(self, response: httpx.Response, body: bytes) -> _Retry | list[Event]:
@@ -335,7 +355,9 @@ class _Attempts:
         return self.retry_or_fail(error, retryable, delay if delay and delay > 0 else None)
 
     def not_a_stream(self, response: httpx.Response, body: bytes) -> _Retry | list[Event]:
-        error = from_body_error(self.provider, response.status_code, response.headers, body, secret=self.secret_text)
+        error = from_body_error(
+            self.provider, response.status_code, response.headers, body, secret=self.secret_text
+        )
         if error is None:
             ctype = response.headers.get("content-type", "")
             error = AdapterError(
@@ -459,7 +481,11 @@ class _Attempts:
         }
         _log.debug(
             "allm %s retry after attempt %d: %s (status %s), waiting %d ms",
-            self.provider, self.attempt, error.reason, error.status, payload["delay_ms"],
+            self.provider,
+            self.attempt,
+            error.reason,
+            error.status,
+            payload["delay_ms"],
         )
         telemetry.emit("allm.adapter.retry", payload)
 
@@ -502,7 +528,7 @@ class HttpSource(Source):
         if response is not None:
             try:
                 response.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection must not raise
+            except Exception:
                 _log.debug("closing the %s response failed", self._state.provider, exc_info=False)
 
     def _run(self) -> Iterator[list[Event]]:
@@ -528,7 +554,7 @@ class HttpSource(Source):
         try:
             request = state.build_request(client)
             self._response = response = client.send(request, stream=True, follow_redirects=False)
-        except Exception as exc:  # noqa: BLE001 - every send failure maps to an allm error
+        except Exception as exc:
             result = state.send_failed(exc)
             return (yield from _emit(result))
         state.scrub(response)
@@ -547,7 +573,7 @@ class HttpSource(Source):
             except StopIteration:
                 ended = True
                 result = state.end()
-            except Exception as exc:  # noqa: BLE001 - httpx, OS and decoding errors alike
+            except Exception as exc:
                 result = state.stream_failed(exc)
             else:
                 result = state.feed(chunk)
@@ -567,7 +593,7 @@ class HttpSource(Source):
                 buf += chunk
                 if len(buf) >= ERROR_BODY_LIMIT:
                     break
-        except Exception:  # noqa: BLE001 - a partial error body is still useful
+        except Exception:
             pass
         return bytes(buf)
 
@@ -624,10 +650,8 @@ class AsyncHttpSource(AsyncSource):
             AsyncHttpSource._pending_closes.add(task)
             task.add_done_callback(AsyncHttpSource._pending_closes.discard)
 
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop closed in between
             loop.call_soon_threadsafe(schedule)
-        except RuntimeError:  # the loop closed in between
-            pass
 
     async def _release(self) -> None:
         response, self._response = self._response, None
@@ -668,7 +692,7 @@ class AsyncHttpSource(AsyncSource):
         try:
             request = state.build_request(client)
             self._response = response = await client.send(request, stream=True, follow_redirects=False)
-        except Exception as exc:  # noqa: BLE001 - every send failure maps to an allm error
+        except Exception as exc:
             yield _as_item(state.send_failed(exc))
             return
         state.scrub(response)
@@ -693,7 +717,7 @@ class AsyncHttpSource(AsyncSource):
                     result = state.end()
                 except asyncio.TimeoutError:
                     result = state.idle_expired()
-                except Exception as exc:  # noqa: BLE001 - httpx, OS and decoding errors alike
+                except Exception as exc:
                     result = state.stream_failed(exc)
                 else:
                     result = state.feed(chunk)
@@ -714,7 +738,7 @@ class AsyncHttpSource(AsyncSource):
                 buf += chunk
                 if len(buf) >= ERROR_BODY_LIMIT:
                     break
-        except Exception:  # noqa: BLE001 - a partial error body is still useful
+        except Exception:
             pass
         return bytes(buf)
 
@@ -730,8 +754,5 @@ async def _next_within(chunks: AsyncIterator[bytes], timeout: float | None) -> b
 
 
 async def _aclose_quietly(response: httpx.Response) -> None:
-    try:
+    with contextlib.suppress(Exception):
         await response.aclose()
-    except Exception:  # noqa: BLE001 - closing a broken connection must not raise
-        pass
-

@@ -50,7 +50,7 @@ def check_base_url(value: object, default: str) -> BaseURL:
         raise _bad("must be a non-empty string")
     try:
         url = httpx.URL(value.strip())
-    except Exception:  # noqa: BLE001 - httpx raises several types for bad URLs
+    except Exception:
         raise _bad("is not a valid URL") from None
     if url.scheme not in ("http", "https") or not url.host:
         raise _bad("must be an absolute http(s) URL")

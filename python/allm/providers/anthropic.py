@@ -79,7 +79,10 @@ class Anthropic(HttpAdapter):
 
 def _image_block(part: ImagePart) -> dict[str, Any]:
     if part.data:
-        return {"type": "image", "source": {"type": "base64", "media_type": part.media_type or "image/png", "data": part.data}}
+        return {
+            "type": "image",
+            "source": {"type": "base64", "media_type": part.media_type or "image/png", "data": part.data},
+        }
     if part.url:
         split = split_data_url(part.url)
         if split is not None:
@@ -120,8 +123,10 @@ def anthropic_messages(messages: tuple[Message, ...]) -> tuple[str | None, list[
         if m.role == "tool":
             block = {"type": "tool_result", "tool_use_id": m.tool_call_id, "content": m.text}
             previous = out[-1] if out else None
-            if previous is not None and previous["role"] == "user" and all(
-                b.get("type") == "tool_result" for b in previous["content"]
+            if (
+                previous is not None
+                and previous["role"] == "user"
+                and all(b.get("type") == "tool_result" for b in previous["content"])
             ):
                 previous["content"].append(block)
             else:
@@ -129,7 +134,10 @@ def anthropic_messages(messages: tuple[Message, ...]) -> tuple[str | None, list[
             continue
         content = _blocks(m)
         if m.role == "assistant":
-            content += [{"type": "tool_use", "id": c.id, "name": c.name, "input": _tool_input(c)} for c in m.tool_calls]
+            content += [
+                {"type": "tool_use", "id": c.id, "name": c.name, "input": _tool_input(c)}
+                for c in m.tool_calls
+            ]
         out.append({"role": m.role, "content": content})
     return ("\n\n".join(system) if system else None), out
 
@@ -145,7 +153,9 @@ def _tool_choice(choice: Any) -> dict[str, Any]:
         return choice
     name = tool_choice_name(choice)
     if name is None:
-        raise ValidationError("invalid_request", errors=[("tool_choice", "must be auto, none, required or a tool name")])
+        raise ValidationError(
+            "invalid_request", errors=[("tool_choice", "must be auto, none, required or a tool name")]
+        )
     return {"type": "tool", "name": name}
 
 
@@ -161,7 +171,9 @@ def messages_body(request: Request) -> dict[str, Any]:
     if system:
         body["system"] = system
     if request.tools:
-        body["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.schema} for t in request.tools]
+        body["tools"] = [
+            {"name": t.name, "description": t.description, "input_schema": t.schema} for t in request.tools
+        ]
     if request.tool_choice is not None:
         body["tool_choice"] = _tool_choice(request.tool_choice)
     fmt = request.response_format
@@ -183,8 +195,13 @@ def messages_body(request: Request) -> dict[str, Any]:
 
 # -- non-streaming bodies (for the stream/non-stream equivalence checks) ----------------
 
-_STOP = {"end_turn": "stop", "max_tokens": "length", "tool_use": "tool_calls", "stop_sequence": "stop",
-         "refusal": "content_filter"}
+_STOP = {
+    "end_turn": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+    "stop_sequence": "stop",
+    "refusal": "content_filter",
+}
 
 
 def _count(obj: dict[str, Any], key: str) -> int:
@@ -236,5 +253,13 @@ def parse_response(body: dict[str, Any]) -> Response:
         finish = "tool_calls"
     metadata: dict[str, Any] = {"reasoning": "".join(reasoning)} if reasoning else {}
     return _build.response(
-        body.get("id"), body.get("model"), "".join(text), calls, finish, raw_stop, _usage(body.get("usage")), metadata, None
+        body.get("id"),
+        body.get("model"),
+        "".join(text),
+        calls,
+        finish,
+        raw_stop,
+        _usage(body.get("usage")),
+        metadata,
+        None,
     )

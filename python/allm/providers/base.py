@@ -71,7 +71,7 @@ class AsyncSource(ABC):
     async def aclose(self) -> None:
         """Release the call's resources; safe to call more than once."""
 
-    def close_now(self) -> None:
+    def close_now(self) -> None:  # noqa: B027 - an optional hook, a no-op by default
         """Best-effort synchronous release (used when the stream is garbage collected)."""
 
 
@@ -95,8 +95,8 @@ class Adapter(ABC):
     def aopen(self, request: Request, call: Call) -> AsyncSource:
         """Async twin of :meth:`open`."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - adapters without pooled resources need nothing
         """Release pooled resources (HTTP clients)."""
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - see close
         """Async twin of :meth:`close`."""

@@ -59,7 +59,17 @@ Step = list[Event] | float
 """A batch of events, or a delay in seconds."""
 
 _TAGS = frozenset(
-    {"text", "tool_call", "tool_call_delta", "usage", "raw_chunk", "finish", "error", "delay", "preflight_error"}
+    {
+        "text",
+        "tool_call",
+        "tool_call_delta",
+        "usage",
+        "raw_chunk",
+        "finish",
+        "error",
+        "delay",
+        "preflight_error",
+    }
 )
 
 
@@ -90,7 +100,9 @@ def _script_steps(script: Sequence[Entry]) -> list[Step]:
             if value["id"] not in started:
                 started.add(value["id"])
                 batch.append(ToolCallStarted(value["id"], value["name"]))
-            batch.append(ToolCallCompleted(value["id"], value["name"], args, raw, dict(value.get("metadata") or {})))
+            batch.append(
+                ToolCallCompleted(value["id"], value["name"], args, raw, dict(value.get("metadata") or {}))
+            )
             steps.append(batch)
         elif tag == "tool_call_delta":
             batch = []
@@ -124,7 +136,9 @@ def _closing(text: list[str], finish: str | None) -> list[Event]:
 
 def _check(script: Any) -> list[Entry]:
     if not isinstance(script, (list, tuple)):
-        raise ValidationError("invalid_options", errors=[("script", "must be a list of (tag, value) entries")])
+        raise ValidationError(
+            "invalid_options", errors=[("script", "must be a list of (tag, value) entries")]
+        )
     errors = [
         (f"script[{i}]", f"unknown entry {entry!r}")
         for i, entry in enumerate(script)
@@ -155,7 +169,8 @@ class Fake(Adapter):
         super().__init__(retry=retry)
         if stream_script is not None:
             is_nested = bool(stream_script) and all(
-                isinstance(s, (list, tuple)) and (not s or isinstance(s[0], (list, tuple))) for s in stream_script
+                isinstance(s, (list, tuple)) and (not s or isinstance(s[0], (list, tuple)))
+                for s in stream_script
             )
             self._scripts = list(stream_script) if is_nested else [list(stream_script)]
         elif scripts is not None:

@@ -89,7 +89,9 @@ def _parts(message: Message) -> list[dict[str, Any]]:
                     item["mimeType"] = part.media_type
                 out.append({"fileData": item})
         else:
-            raise ValidationError("invalid_message", errors=[("content", "an image part needs a url or data")])
+            raise ValidationError(
+                "invalid_message", errors=[("content", "an image part needs a url or data")]
+            )
     return out
 
 
@@ -117,7 +119,11 @@ def gemini_contents(messages: tuple[Message, ...]) -> tuple[dict[str, Any] | Non
             if m.tool_call_id and not m.tool_call_id.startswith("call_"):
                 fn["id"] = m.tool_call_id
             part = {"functionResponse": fn}
-            if contents and contents[-1]["role"] == "user" and all("functionResponse" in p for p in contents[-1]["parts"]):
+            if (
+                contents
+                and contents[-1]["role"] == "user"
+                and all("functionResponse" in p for p in contents[-1]["parts"])
+            ):
                 contents[-1]["parts"].append(part)
             else:
                 contents.append({"role": "user", "parts": [part]})
@@ -148,7 +154,9 @@ def _tool_config(choice: Any) -> dict[str, Any]:
         return {"functionCallingConfig": {"mode": "ANY"}}
     name = tool_choice_name(choice)
     if name is None:
-        raise ValidationError("invalid_request", errors=[("tool_choice", "must be auto, none, required or a tool name")])
+        raise ValidationError(
+            "invalid_request", errors=[("tool_choice", "must be auto, none, required or a tool name")]
+        )
     return {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": [name]}}
 
 
@@ -174,7 +182,9 @@ def generate_body(request: Request) -> dict[str, Any]:
     if fmt is not None and fmt.get("type") in ("json_schema", "json_object"):
         config["responseMimeType"] = "application/json"
         if fmt.get("type") == "json_schema":
-            config["responseJsonSchema"] = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema") or {}
+            config["responseJsonSchema"] = (
+                fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema") or {}
+            )
     if request.temperature is not None:
         config["temperature"] = request.temperature
     if request.max_tokens is not None:
@@ -187,11 +197,17 @@ def generate_body(request: Request) -> dict[str, Any]:
 # -- non-streaming bodies (for the stream/non-stream equivalence checks) ----------------
 
 _FINISH = {
-    "STOP": "stop", "MAX_TOKENS": "length",
-    "SAFETY": "content_filter", "RECITATION": "content_filter", "LANGUAGE": "content_filter",
-    "BLOCKLIST": "content_filter", "PROHIBITED_CONTENT": "content_filter", "SPII": "content_filter",
+    "STOP": "stop",
+    "MAX_TOKENS": "length",
+    "SAFETY": "content_filter",
+    "RECITATION": "content_filter",
+    "LANGUAGE": "content_filter",
+    "BLOCKLIST": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter",
+    "SPII": "content_filter",
     "IMAGE_SAFETY": "content_filter",
-    "MALFORMED_FUNCTION_CALL": "error", "UNEXPECTED_TOOL_CALL": "error",
+    "MALFORMED_FUNCTION_CALL": "error",
+    "UNEXPECTED_TOOL_CALL": "error",
 }
 
 
@@ -242,7 +258,11 @@ def parse_response(body: dict[str, Any]) -> Response:
         fn = part.get("functionCall")
         if isinstance(fn, dict):
             args = fn.get("args") if isinstance(fn.get("args"), dict) else {}
-            meta = {"thought_signature": part["thoughtSignature"]} if isinstance(part.get("thoughtSignature"), str) else {}
+            meta = (
+                {"thought_signature": part["thoughtSignature"]}
+                if isinstance(part.get("thoughtSignature"), str)
+                else {}
+            )
             call_id = fn.get("id") if isinstance(fn.get("id"), str) and fn.get("id") else f"call_{len(calls)}"
             raw = json.dumps(args, ensure_ascii=False, separators=(",", ":"))
             calls.append((call_id, fn.get("name") or "", args, raw, meta))

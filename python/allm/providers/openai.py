@@ -75,11 +75,13 @@ class OpenAI(HttpAdapter):
         return {"authorization": f"Bearer {key}"}
 
     def endpoint_for(self, model: str | None, call: Call | None = None) -> str:
-        """"chat" or "responses" for ``model`` (per-call option, adapter option, model, host)."""
+        """ "chat" or "responses" for ``model`` (per-call option, adapter option, model, host)."""
         chosen = (call.options.get("endpoint") if call is not None else None) or self.endpoint
         if chosen is not None:
             if chosen not in _ENDPOINTS:
-                raise ValidationError("invalid_options", errors=[("endpoint", "must be 'chat' or 'responses'")])
+                raise ValidationError(
+                    "invalid_options", errors=[("endpoint", "must be 'chat' or 'responses'")]
+                )
             return str(chosen)
         if self._base.default and model and _RESPONSES_MODEL.match(model):
             return "responses"
@@ -87,8 +89,11 @@ class OpenAI(HttpAdapter):
 
     def prepare(self, request: Request, call: Call, secret: Secret | None) -> Prepared:
         if not request.model:
-            raise EngineError("missing_model", "OpenAI needs a model (Engine(model=...) or request(model=...))",
-                              provider=self.provider)
+            raise EngineError(
+                "missing_model",
+                "OpenAI needs a model (Engine(model=...) or request(model=...))",
+                provider=self.provider,
+            )
         endpoint = self.endpoint_for(request.model, call)
         if endpoint == "responses":
             body = responses_body(request)
@@ -125,7 +130,11 @@ def chat_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
             item: dict[str, Any] = {"role": "assistant", "content": m.text or None}
             if m.tool_calls:
                 item["tool_calls"] = [
-                    {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": arguments_json(c)}}
+                    {
+                        "id": c.id,
+                        "type": "function",
+                        "function": {"name": c.name, "arguments": arguments_json(c)},
+                    }
                     for c in m.tool_calls
                 ]
             elif item["content"] is None:
@@ -148,8 +157,12 @@ def _tool_choice(choice: Any, responses: bool) -> Any:
         return choice
     name = tool_choice_name(choice)
     if name is None:
-        raise ValidationError("invalid_request", errors=[("tool_choice", "must be auto, none, required or a tool name")])
-    return {"type": "function", "name": name} if responses else {"type": "function", "function": {"name": name}}
+        raise ValidationError(
+            "invalid_request", errors=[("tool_choice", "must be auto, none, required or a tool name")]
+        )
+    return (
+        {"type": "function", "name": name} if responses else {"type": "function", "function": {"name": name}}
+    )
 
 
 def _schema_format(fmt: dict[str, Any]) -> dict[str, Any]:
@@ -169,7 +182,10 @@ def chat_body(request: Request, *, compatible: bool = False) -> dict[str, Any]:
     }
     if request.tools:
         body["tools"] = [
-            {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.schema}}
+            {
+                "type": "function",
+                "function": {"name": t.name, "description": t.description, "parameters": t.schema},
+            }
             for t in request.tools
         ]
     if request.tool_choice is not None:
@@ -177,7 +193,10 @@ def chat_body(request: Request, *, compatible: bool = False) -> dict[str, Any]:
     fmt = request.response_format
     if fmt is not None:
         if fmt.get("type") == "json_schema":
-            body["response_format"] = {"type": "json_schema", "json_schema": fmt.get("json_schema") or _schema_format(fmt)}
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": fmt.get("json_schema") or _schema_format(fmt),
+            }
         else:
             body["response_format"] = {"type": fmt.get("type", "text")}
     if request.temperature is not None:
@@ -200,7 +219,9 @@ def responses_input(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
             if m.text:
                 out.append({"role": "assistant", "content": m.text})
             for c in m.tool_calls:
-                out.append({"type": "function_call", "call_id": c.id, "name": c.name, "arguments": arguments_json(c)})
+                out.append(
+                    {"type": "function_call", "call_id": c.id, "name": c.name, "arguments": arguments_json(c)}
+                )
         elif m.role == "system" or isinstance(m.content, str):
             out.append({"role": m.role, "content": m.text})
         else:
@@ -209,14 +230,20 @@ def responses_input(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
                 if isinstance(part, TextPart):
                     content.append({"type": "input_text", "text": part.text})
                 else:
-                    content.append({"type": "input_image", "image_url": data_url(part), "detail": part.detail})
+                    content.append(
+                        {"type": "input_image", "image_url": data_url(part), "detail": part.detail}
+                    )
             out.append({"role": m.role, "content": content})
     return out
 
 
 def responses_body(request: Request) -> dict[str, Any]:
     """The Responses body for ``request`` (without ``options``)."""
-    body: dict[str, Any] = {"model": request.model, "input": responses_input(request.messages), "stream": True}
+    body: dict[str, Any] = {
+        "model": request.model,
+        "input": responses_input(request.messages),
+        "stream": True,
+    }
     if request.tools:
         body["tools"] = [
             {"type": "function", "name": t.name, "description": t.description, "parameters": t.schema}
@@ -239,8 +266,13 @@ def responses_body(request: Request) -> dict[str, Any]:
 
 # -- non-streaming bodies (for the stream/non-stream equivalence checks) ----------------
 
-_CHAT_FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls",
-                "content_filter": "content_filter", "function_call": "tool_calls"}
+_CHAT_FINISH = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "content_filter": "content_filter",
+    "function_call": "tool_calls",
+}
 
 
 def _count(obj: Any, key: str) -> int:
@@ -286,8 +318,15 @@ def parse_chat_response(body: dict[str, Any]) -> Response:
     raw_finish = choice.get("finish_reason")
     finish = None if raw_finish is None else _CHAT_FINISH.get(raw_finish, "other")
     return _build.response(
-        body.get("id"), body.get("model"), text, calls, finish, raw_finish,
-        _usage(body.get("usage"), "prompt_tokens", "completion_tokens"), {}, None,
+        body.get("id"),
+        body.get("model"),
+        text,
+        calls,
+        finish,
+        raw_finish,
+        _usage(body.get("usage"), "prompt_tokens", "completion_tokens"),
+        {},
+        None,
     )
 
 
@@ -304,7 +343,15 @@ def parse_responses_response(body: dict[str, Any]) -> Response:
                     text_parts.append(c["text"])
         elif item.get("type") == "function_call":
             raw = item.get("arguments") or ""
-            calls.append((item.get("call_id") or item.get("id") or "", item.get("name") or "", _parse_args(raw), raw, {}))
+            calls.append(
+                (
+                    item.get("call_id") or item.get("id") or "",
+                    item.get("name") or "",
+                    _parse_args(raw),
+                    raw,
+                    {},
+                )
+            )
     text = "".join(text_parts)
     if not text and isinstance(body.get("output_text"), str):
         text = body["output_text"]
@@ -317,14 +364,18 @@ def parse_responses_response(body: dict[str, Any]) -> Response:
         raw_finish = "completed"
     elif status == "incomplete":
         raw_finish = (body.get("incomplete_details") or {}).get("reason")
-        finish = {"max_output_tokens": "length", "content_filter": "content_filter"}.get(raw_finish or "", "other")
+        finish = {"max_output_tokens": "length", "content_filter": "content_filter"}.get(
+            raw_finish or "", "other"
+        )
     elif status in ("failed", "cancelled"):
         finish = "error"
         err = body.get("error") or {}
         error = from_status("openai", 0, {}, json.dumps({"error": err}).encode())
     else:
         finish = None
-    return _build.response(body.get("id"), body.get("model"), text, calls, finish, raw_finish, usage, {}, error)
+    return _build.response(
+        body.get("id"), body.get("model"), text, calls, finish, raw_finish, usage, {}, error
+    )
 
 
 def parse_response(body: dict[str, Any]) -> Response:
