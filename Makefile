@@ -34,7 +34,10 @@ bench: build
 	mkdir -p .benchmarks
 	$(PY) -m pytest benches -q -p no:cacheprovider --benchmark-columns=median,ops --benchmark-sort=name \
 		--benchmark-json=.benchmarks/latest.json
-	$(PY) benches/report.py .benchmarks/latest.json
+	$(PY) benches/streams.py --dump .benchmarks/streams 20000
+	ALLM_FLOOR_STREAMS=$(CURDIR)/.benchmarks/streams cargo bench -q -p allm-core --bench floor \
+		| tee .benchmarks/floor.txt
+	$(PY) benches/report.py .benchmarks/latest.json .benchmarks/floor.txt
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check python tests benches

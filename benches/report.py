@@ -1,13 +1,14 @@
 """Print the ratio table of a pytest-benchmark run, with the issue's targets marked met/missed.
 
-Usage: ``python benches/report.py [path/to/benchmark.json]`` (default
-``.benchmarks/latest.json``, what ``make bench`` writes). Reads medians only.
+Usage: ``python benches/report.py [benchmark.json [floor.txt]]`` (defaults
+``.benchmarks/latest.json`` and ``.benchmarks/floor.txt``, what ``make bench`` writes).
+Reads medians only (the Rust floor bench prints best-of-N).
 A ratio is ``competitor median / native median``: how many times faster native is.
 
 Targets (issue 3, "Benchmarks"): native bytes-to-Response >= 10x the orjson loop and
-the pure twin, >= 300x the openai SDK helper, within 2x of the Rust-only floor (cargo
-bench, read from target/criterion if present); native fold >= 5x pure; streaming bytes
-to event objects >= 3x the orjson loop.
+the pure twin, >= 300x the openai SDK helper, within 2x of the Rust-only floor
+(``cargo bench -p allm-core --bench floor`` on the same bytes, its output saved as
+floor.txt); native fold >= 5x pure; streaming bytes to event objects >= 3x the orjson loop.
 """
 
 from __future__ import annotations
@@ -72,28 +73,27 @@ def load(path: Path) -> tuple[dict[tuple[str, str, int, str], float], dict[str, 
     return medians, data, infos
 
 
-def criterion_floor() -> dict[tuple[str, int], float]:
-    """Medians (seconds) of a Rust-only floor bench from target/criterion, keyed (wire, size)."""
-    out: dict[tuple[str, int], float] = {}
-    base = ROOT / "target" / "criterion"
-    if not base.is_dir():
+def rust_floor(path: Path) -> dict[str, dict[str, float]]:
+    """The Rust-only floor bench's table (``cargo bench -p allm-core --bench floor`` output).
+
+    Per wire: events, and seconds per whole stream for sse / floor / floor_value / collect
+    (the bench prints ns per event, best of N runs).
+    """
+    out: dict[str, dict[str, float]] = {}
+    if not path.exists():
         return out
-    for est in base.glob("**/new/estimates.json"):
-        ident = "/".join(est.parent.parent.relative_to(base).parts).lower()
-        if "floor" not in ident:
+    row = re.compile(
+        r"^(?P<wire>[a-z-]+)\s+(?P<bytes>\d+)\s+(?P<events>\d+)\s+(?P<sse>[\d.]+)ns\s+(?P<floor>[\d.]+)ns\s+"
+        r"(?P<value>[\d.]+)ns\s+(?P<collect>[\d.]+)ns"
+    )
+    for line in path.read_text().splitlines():
+        m = row.match(line.strip())
+        if not m or m["wire"] not in WIRES:
             continue
-        norm = re.sub(r"[^a-z0-9]", "", ident)
-        wire = next((w for w in WIRES if re.sub(r"[^a-z0-9]", "", w) in norm), None)
-        if wire == "openai-chat" and "responses" in norm:
-            wire = "openai-responses"
-        sizes = [int(n) for n in re.findall(r"\d+", ident.replace("_", "")) if int(n) in SIZES]
-        if wire is None or not sizes:
-            continue
-        try:
-            median_ns = json.loads(est.read_text())["median"]["point_estimate"]
-        except (KeyError, ValueError):
-            continue
-        out[(wire, sizes[-1])] = median_ns / 1e9
+        events = int(m["events"])
+        out[m["wire"]] = {"events": events, "bytes": int(m["bytes"]), "source": "dumped" in line}
+        for key in ("sse", "floor", "value", "collect"):
+            out[m["wire"]][key] = float(m[key]) * events / 1e9
     return out
 
 
@@ -111,6 +111,7 @@ def table(rows: list[list[str]]) -> str:
 
 def main(argv: list[str]) -> int:
     path = Path(argv[1]) if len(argv) > 1 else DEFAULT
+    floor_path = Path(argv[2]) if len(argv) > 2 else path.with_name("floor.txt")
     if not path.exists():
         print(f"report: {path} not found; run the benches with --benchmark-json={path}", file=sys.stderr)
         return 1
@@ -178,24 +179,39 @@ def main(argv: list[str]) -> int:
                 missed += not ok
                 row.append(f"{fmt_ratio(r)} {'met' if ok else 'MISSED'}")
             rows.append(row)
-    floor = criterion_floor()
+    floor = rust_floor(floor_path)
     for wire in WIRES:
         row = ["native collect within 2x of Rust floor", wire]
         for size in SIZES:
             nat = medians.get(("collect", wire, size, "native"))
-            fl = floor.get((wire, size))
-            if not nat or not fl:
+            fl = floor.get(wire)
+            if not nat or not fl or fl["events"] != size:
                 row.append("n/a")
                 continue
-            r = nat / fl
+            r = nat / fl["floor"]
             ok = r <= 2.0
             met += ok
             missed += not ok
             row.append(f"{r:.2f}x {'met' if ok else 'MISSED'}")
         rows.append(row)
     print(table(rows))
-    if not floor:
-        print("\n(no Rust-only floor results: no 'floor' bench under target/criterion; run `cargo bench`)")
+    if floor:
+        print(
+            f"\nRust-only floor ({floor_path.name}; best of N, so slightly favourable to the floor): "
+            "per stream, SSE framing / framing + JSON validation (the floor) / framing + serde_json::Value / "
+            "core collect, and the Python-measured native collect median"
+        )
+        for wire, f in floor.items():
+            nat = medians.get(("collect", wire, int(f["events"]), "native"))
+            src = "the benches' bytes" if f["source"] else "its own generated bytes"
+            print(
+                f"  {wire:17} {int(f['events']):,} events ({src}): sse {fmt_time(f['sse'])}, "
+                f"floor {fmt_time(f['floor'])}, value {fmt_time(f['value'])}, core collect "
+                f"{fmt_time(f['collect'])} ({f['collect'] / f['floor']:.2f}x floor); "
+                f"allm._native.collect {fmt_time(nat)}" + (f" ({nat / f['floor']:.2f}x floor)" if nat else "")
+            )
+    else:
+        print(f"\n(no Rust-only floor results: {floor_path} missing; `make bench` writes it)")
     # informational: anthropic SDK
     anth = []
     for size in SIZES:

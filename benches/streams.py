@@ -733,8 +733,24 @@ def message_events(wire: str, n_events: int, seed: int = SEED) -> tuple[Any, ...
     return tuple(out)
 
 
-if __name__ == "__main__":  # quick look: sizes and event counts
-    for w in WIRES:
+def dump(directory: str, n_events: int = 20_000) -> None:
+    """Write ``<wire>.sse`` (the body) and ``<wire>.cuts`` (chunk lengths) for the Rust floor bench
+    (``ALLM_FLOOR_STREAMS=<directory> cargo bench -p allm-core --bench floor``)."""
+    from pathlib import Path
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    for wire in WIRES:
+        st = stream(wire, n_events)
+        (out / f"{wire}.sse").write_bytes(st.body)
+        (out / f"{wire}.cuts").write_text(" ".join(str(len(c)) for c in st.chunks) + "\n")
+
+
+def _main(argv: list[str]) -> None:
+    if len(argv) >= 3 and argv[1] == "--dump":
+        dump(argv[2], int(argv[3]) if len(argv) > 3 else 20_000)
+        return
+    for w in WIRES:  # quick look: sizes and event counts
         for n in SIZES:
             st = stream(w, n)
             print(
@@ -742,3 +758,9 @@ if __name__ == "__main__":  # quick look: sizes and event counts
                 f"chunks={len(st.chunks):>5} text_chars={len(st.text):>7} "
                 f"calls={len(st.script.calls)} arg_chars={sum(len(c.arguments) for c in st.script.calls)}"
             )
+
+
+if __name__ == "__main__":
+    import sys
+
+    _main(sys.argv)
