@@ -480,6 +480,9 @@ fn main() {
     // `cargo bench` passes `--bench`; a name filter may follow.
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let runs: usize = std::env::var("ALLM_FLOOR_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
+    // `ALLM_FLOOR_ONLY=collect` (or floor, ...) runs one measurement only (for perf record / perf stat).
+    let only = std::env::var("ALLM_FLOOR_ONLY").unwrap_or_default();
+    let runs_of = |what: &str| if only.is_empty() || only == what { runs } else { 0 };
     println!(
         "{:<17} {:>9} {:>7} {:>9} {:>9} {:>12} {:>11} {:>6}",
         "wire", "bytes", "events", "sse", "floor", "floor_value", "collect", "ratio"
@@ -489,7 +492,7 @@ fn main() {
             continue;
         }
         let (body, cuts, source) = load(wire);
-        let (t_sse, events) = best_of(runs, || {
+        let (t_sse, events) = best_of(runs_of("sse").max(1), || {
             let mut d = SseDecoder::default();
             let mut n = 0;
             for c in chunks(&body, &cuts) {
@@ -497,7 +500,7 @@ fn main() {
             }
             n
         });
-        let (t_floor, _) = best_of(runs, || {
+        let (t_floor, _) = best_of(runs_of("floor"), || {
             let mut d = SseDecoder::default();
             let mut n = 0;
             for c in chunks(&body, &cuts) {
@@ -511,7 +514,7 @@ fn main() {
             }
             n
         });
-        let (t_value, _) = best_of(runs, || {
+        let (t_value, _) = best_of(runs_of("value"), || {
             let mut d = SseDecoder::default();
             let mut n = 0;
             for c in chunks(&body, &cuts) {
@@ -525,7 +528,7 @@ fn main() {
             }
             n
         });
-        let (t_collect, _) = best_of(runs, || {
+        let (t_collect, _) = best_of(runs_of("collect"), || {
             let fold = collect(wire, chunks(&body, &cuts), Limits::default());
             assert!(fold.error.is_none(), "{} stream failed", wire.name());
             fold.text.len() + fold.calls.len()

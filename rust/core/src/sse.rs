@@ -188,7 +188,26 @@ impl SseDecoder {
         self.scan(chunk, on_event)
     }
 
-    fn scan<F: FnMut(SseEventRef<'_>)>(&mut self, mut chunk: &[u8], on_event: &mut F) -> Result<(), SseError> {
+    /// Scans a chunk. The data of an event whose only data line lies whole
+    /// inside this chunk is dispatched borrowed from the chunk (no copy);
+    /// otherwise it is copied into `self.data`.
+    fn scan<F: FnMut(SseEventRef<'_>)>(&mut self, chunk: &[u8], on_event: &mut F) -> Result<(), SseError> {
+        let mut borrowed: Option<&str> = None;
+        let r = self.scan_lines(chunk, &mut borrowed, on_event);
+        if let Some(s) = borrowed {
+            // The event continues in the next chunk: keep its first data line.
+            self.data.push_str(s);
+            self.data.push('\n');
+        }
+        r
+    }
+
+    fn scan_lines<'c, F: FnMut(SseEventRef<'_>)>(
+        &mut self,
+        mut chunk: &'c [u8],
+        borrowed: &mut Option<&'c str>,
+        on_event: &mut F,
+    ) -> Result<(), SseError> {
         if self.skip_lf {
             self.skip_lf = false;
             if chunk.first() == Some(&b'\n') {
@@ -207,7 +226,7 @@ impl SseDecoder {
                     self.check_line_len(self.pending.len() + pos)?;
                     let mut line = std::mem::take(&mut self.pending);
                     line.extend_from_slice(&chunk[..pos]);
-                    let r = self.process_line(&line, on_event);
+                    let r = self.process_line(&line, &mut None, false, on_event);
                     line.clear();
                     self.pending = line; // keep the allocation
                     r?;
@@ -224,7 +243,7 @@ impl SseDecoder {
                 }
                 Some(pos) => {
                     self.check_line_len(pos)?;
-                    self.process_line(&chunk[..pos], on_event)?;
+                    self.process_line(&chunk[..pos], borrowed, true, on_event)?;
                     chunk = self.skip_terminator(chunk, pos);
                 }
             }
@@ -255,9 +274,17 @@ impl SseDecoder {
         }
     }
 
-    fn process_line<F: FnMut(SseEventRef<'_>)>(&mut self, line: &[u8], on_event: &mut F) -> Result<(), SseError> {
+    /// Processes one line. With `can_borrow` (the line lies in the current
+    /// chunk), `borrowed` receives the value of a first data line instead of `self.data`.
+    fn process_line<'c, F: FnMut(SseEventRef<'_>)>(
+        &mut self,
+        line: &'c [u8],
+        borrowed: &mut Option<&'c str>,
+        can_borrow: bool,
+        on_event: &mut F,
+    ) -> Result<(), SseError> {
         if line.is_empty() {
-            self.dispatch(on_event);
+            self.dispatch(borrowed.take(), on_event);
             return Ok(());
         }
         if line[0] == b':' {
@@ -278,9 +305,23 @@ impl SseDecoder {
                         return Err(SseError::EventTooLarge { limit });
                     }
                 }
+                let first = self.data_bytes.is_none();
                 self.data_bytes = Some(size);
-                self.data.push_str(&decode(value));
-                self.data.push('\n');
+                if let Some(prev) = borrowed.take() {
+                    self.data.push_str(prev);
+                    self.data.push('\n');
+                }
+                match std::str::from_utf8(value) {
+                    Ok(v) if first && can_borrow => *borrowed = Some(v),
+                    Ok(v) => {
+                        self.data.push_str(v);
+                        self.data.push('\n');
+                    }
+                    Err(_) => {
+                        self.data.push_str(&String::from_utf8_lossy(value));
+                        self.data.push('\n');
+                    }
+                }
             }
             b"event" => {
                 self.event_type.clear();
@@ -301,7 +342,9 @@ impl SseDecoder {
         Ok(())
     }
 
-    fn dispatch<F: FnMut(SseEventRef<'_>)>(&mut self, on_event: &mut F) {
+    /// Dispatches the pending event; `borrowed` is its data when it had one
+    /// data line, borrowed from the chunk (then `self.data` is empty).
+    fn dispatch<F: FnMut(SseEventRef<'_>)>(&mut self, borrowed: Option<&str>, on_event: &mut F) {
         if self.last_event_id != self.id_buffer {
             self.last_event_id.clear();
             self.last_event_id.push_str(&self.id_buffer);
@@ -312,9 +355,15 @@ impl SseDecoder {
             return;
         }
         self.data_bytes = None;
-        self.data.pop(); // the trailing "\n"
         let event = if self.event_type.is_empty() { "message" } else { self.event_type.as_str() };
-        on_event(SseEventRef { event, data: &self.data, id: &self.last_event_id, retry: self.event_retry });
+        let data = match borrowed {
+            Some(data) => data,
+            None => {
+                self.data.pop(); // the trailing "\n"
+                &self.data
+            }
+        };
+        on_event(SseEventRef { event, data, id: &self.last_event_id, retry: self.event_retry });
         self.data.clear();
         self.event_type.clear();
         self.event_retry = None;
