@@ -39,7 +39,6 @@ from ..errors import EngineError, ValidationError
 from ..messages import ImagePart, Message, TextPart
 from ..request import Request
 from ..results import Response
-from ..usage import Usage
 from ._errors import from_status
 from ._http import HttpAdapter, Prepared, encode_json
 from ._keys import Secret
@@ -195,40 +194,16 @@ def messages_body(request: Request) -> dict[str, Any]:
 
 # -- non-streaming bodies (for the stream/non-stream equivalence checks) ----------------
 
-_STOP = {
-    "end_turn": "stop",
-    "max_tokens": "length",
-    "tool_use": "tool_calls",
-    "stop_sequence": "stop",
-    "refusal": "content_filter",
-}
-
-
-def _count(obj: dict[str, Any], key: str) -> int:
-    value = obj.get(key)
-    return value if type(value) is int and value >= 0 else 0
-
-
-def _usage(obj: Any) -> Usage | None:
-    if not isinstance(obj, dict):
-        return None
-    uncached = _count(obj, "input_tokens")
-    read = _count(obj, "cache_read_input_tokens")
-    write = _count(obj, "cache_creation_input_tokens")
-    total_in = uncached + read + write
-    output = _count(obj, "output_tokens")
-    return Usage(
-        input_tokens=total_in,
-        output_tokens=output,
-        total_tokens=total_in + output,
-        cached_input_tokens=read,
-        cache_write_input_tokens=write,
-        extra={"uncached_input_tokens": uncached},
-    )
-
 
 def parse_response(body: dict[str, Any]) -> Response:
-    """A non-streaming Messages body as a Response (what the folded stream gives)."""
+    """A non-streaming Messages body as a Response (what the folded stream gives).
+
+    The stop-reason map, usage and canonical arguments text come from the pure stream
+    decoder (imported on first use, so ``import allm`` does not load the pure backend).
+    """
+    from .._pure.decoders._json import canonical_dumps
+    from .._pure.decoders.anthropic import map_stop, usage_from
+
     if body.get("type") == "error" or isinstance(body.get("error"), dict):
         err = from_status("anthropic", 0, {}, json.dumps(body).encode())
         return _build.response(None, None, "", [], "error", None, None, {}, err)
@@ -243,15 +218,16 @@ def parse_response(body: dict[str, Any]) -> Response:
             text.append(block["text"])
         elif kind == "tool_use":
             args = block.get("input") if isinstance(block.get("input"), dict) else {}
-            raw = json.dumps(args, ensure_ascii=False, separators=(",", ":"))
+            raw = canonical_dumps(args)
             calls.append((block.get("id") or "", block.get("name") or "", args, raw, {}))
         elif kind == "thinking" and isinstance(block.get("thinking"), str):
             reasoning.append(block["thinking"])
     raw_stop = body.get("stop_reason")
-    finish = None if raw_stop is None else _STOP.get(raw_stop, "other")
+    finish = None if raw_stop is None else map_stop(raw_stop)
     if finish == "stop" and calls:
         finish = "tool_calls"
     metadata: dict[str, Any] = {"reasoning": "".join(reasoning)} if reasoning else {}
+    usage = body.get("usage")
     return _build.response(
         body.get("id"),
         body.get("model"),
@@ -259,7 +235,7 @@ def parse_response(body: dict[str, Any]) -> Response:
         calls,
         finish,
         raw_stop,
-        _usage(body.get("usage")),
+        usage_from(usage) if isinstance(usage, dict) else None,
         metadata,
         None,
     )

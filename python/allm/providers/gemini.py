@@ -40,7 +40,6 @@ from ..errors import AdapterError, EngineError, ValidationError
 from ..messages import Message, TextPart
 from ..request import Request
 from ..results import Response
-from ..usage import Usage
 from ._errors import from_status
 from ._http import HttpAdapter, Prepared, encode_json
 from ._keys import Secret
@@ -196,45 +195,19 @@ def generate_body(request: Request) -> dict[str, Any]:
 
 # -- non-streaming bodies (for the stream/non-stream equivalence checks) ----------------
 
-_FINISH = {
-    "STOP": "stop",
-    "MAX_TOKENS": "length",
-    "SAFETY": "content_filter",
-    "RECITATION": "content_filter",
-    "LANGUAGE": "content_filter",
-    "BLOCKLIST": "content_filter",
-    "PROHIBITED_CONTENT": "content_filter",
-    "SPII": "content_filter",
-    "IMAGE_SAFETY": "content_filter",
-    "MALFORMED_FUNCTION_CALL": "error",
-    "UNEXPECTED_TOOL_CALL": "error",
-}
-
-
-def _count(obj: dict[str, Any], key: str) -> int | None:
-    value = obj.get(key)
-    return value if type(value) is int and value >= 0 else None
-
-
-def _usage(meta: Any) -> Usage | None:
-    if not isinstance(meta, dict):
-        return None
-    output = _count(meta, "candidatesTokenCount")
-    if output is None:
-        output = _count(meta, "responseTokenCount")
-    return Usage(
-        input_tokens=_count(meta, "promptTokenCount") or 0,
-        output_tokens=output or 0,
-        total_tokens=_count(meta, "totalTokenCount") or 0,
-        cached_input_tokens=_count(meta, "cachedContentTokenCount") or 0,
-        reasoning_tokens=_count(meta, "thoughtsTokenCount") or 0,
-    )
-
 
 def parse_response(body: dict[str, Any]) -> Response:
-    """A non-streaming generateContent body as a Response (what the folded stream gives)."""
+    """A non-streaming generateContent body as a Response (what the folded stream gives).
+
+    The finish-reason map, usage and canonical arguments text come from the pure stream
+    decoder (imported on first use, so ``import allm`` does not load the pure backend).
+    """
+    from .._pure.decoders._json import canonical_dumps
+    from .._pure.decoders.gemini import map_finish, usage_from
+
     rid, model = body.get("responseId"), body.get("modelVersion")
-    usage = _usage(body.get("usageMetadata"))
+    meta = body.get("usageMetadata")
+    usage = usage_from(meta) if isinstance(meta, dict) else None
     if isinstance(body.get("error"), dict):
         err = from_status("gemini", 0, {}, json.dumps(body).encode())
         return _build.response(rid, model, "", [], "error", None, None, {}, err)
@@ -264,11 +237,9 @@ def parse_response(body: dict[str, Any]) -> Response:
                 else {}
             )
             call_id = fn.get("id") if isinstance(fn.get("id"), str) and fn.get("id") else f"call_{len(calls)}"
-            raw = json.dumps(args, ensure_ascii=False, separators=(",", ":"))
+            raw = canonical_dumps(args)
             calls.append((call_id, fn.get("name") or "", args, raw, meta))
     raw_finish = candidate.get("finishReason")
-    finish = None if raw_finish is None else _FINISH.get(raw_finish, "other")
-    if finish == "stop" and calls:
-        finish = "tool_calls"
+    finish = None if raw_finish is None else map_finish(raw_finish, bool(calls))
     metadata: dict[str, Any] = {"reasoning": "".join(reasoning)} if reasoning else {}
     return _build.response(rid, model, "".join(text), calls, finish, raw_finish, usage, metadata, None)

@@ -42,7 +42,6 @@ from ..errors import EngineError, ValidationError
 from ..messages import ImagePart, Message, TextPart
 from ..request import Request
 from ..results import Response
-from ..usage import Usage
 from ._errors import from_status
 from ._http import HttpAdapter, Prepared, encode_json
 from ._keys import Secret
@@ -266,43 +265,16 @@ def responses_body(request: Request) -> dict[str, Any]:
 
 # -- non-streaming bodies (for the stream/non-stream equivalence checks) ----------------
 
-_CHAT_FINISH = {
-    "stop": "stop",
-    "length": "length",
-    "tool_calls": "tool_calls",
-    "content_filter": "content_filter",
-    "function_call": "tool_calls",
-}
-
-
-def _count(obj: Any, key: str) -> int:
-    value = obj.get(key) if isinstance(obj, dict) else None
-    return value if type(value) is int and value >= 0 else 0
-
-
-def _usage(obj: Any, input_key: str, output_key: str) -> Usage | None:
-    if not isinstance(obj, dict):
-        return None
-    return Usage(
-        input_tokens=_count(obj, input_key),
-        output_tokens=_count(obj, output_key),
-        total_tokens=_count(obj, "total_tokens"),
-        cached_input_tokens=_count(obj.get(f"{input_key}_details"), "cached_tokens"),
-        cache_write_input_tokens=_count(obj.get(f"{input_key}_details"), "cache_write_tokens"),
-        reasoning_tokens=_count(obj.get(f"{output_key}_details"), "reasoning_tokens"),
-    )
-
-
-def _parse_args(raw: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw) if raw else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+# The wire mappings (finish reasons, usage, arguments) live once, in the pure stream
+# decoders; they are imported on first use so ``import allm`` does not load the pure
+# backend.
 
 
 def parse_chat_response(body: dict[str, Any]) -> Response:
     """A non-streaming Chat Completions body as a Response (what the folded stream gives)."""
+    from .._pure.decoders._json import parse_arguments
+    from .._pure.decoders.openai_chat import map_finish, usage_from
+
     if isinstance(body.get("error"), dict):
         err = from_status("openai", 0, {}, json.dumps(body).encode())
         return _build.response(body.get("id"), body.get("model"), "", [], "error", None, None, {}, err)
@@ -314,9 +286,10 @@ def parse_chat_response(body: dict[str, Any]) -> Response:
     for c in message.get("tool_calls") or []:
         fn = c.get("function") or {}
         raw = fn.get("arguments") or ""
-        calls.append((c.get("id") or "", fn.get("name") or "", _parse_args(raw), raw, {}))
+        calls.append((c.get("id") or "", fn.get("name") or "", parse_arguments(raw), raw, {}))
     raw_finish = choice.get("finish_reason")
-    finish = None if raw_finish is None else _CHAT_FINISH.get(raw_finish, "other")
+    finish = None if raw_finish is None else map_finish(raw_finish)
+    usage = body.get("usage")
     return _build.response(
         body.get("id"),
         body.get("model"),
@@ -324,7 +297,7 @@ def parse_chat_response(body: dict[str, Any]) -> Response:
         calls,
         finish,
         raw_finish,
-        _usage(body.get("usage"), "prompt_tokens", "completion_tokens"),
+        usage_from(usage) if isinstance(usage, dict) else None,
         {},
         None,
     )
@@ -332,6 +305,9 @@ def parse_chat_response(body: dict[str, Any]) -> Response:
 
 def parse_responses_response(body: dict[str, Any]) -> Response:
     """A non-streaming Responses body as a Response."""
+    from .._pure.decoders._json import parse_arguments
+    from .._pure.decoders.openai_responses import map_incomplete, usage_from
+
     text_parts: list[str] = []
     calls = []
     for item in body.get("output") or []:
@@ -347,7 +323,7 @@ def parse_responses_response(body: dict[str, Any]) -> Response:
                 (
                     item.get("call_id") or item.get("id") or "",
                     item.get("name") or "",
-                    _parse_args(raw),
+                    parse_arguments(raw),
                     raw,
                     {},
                 )
@@ -356,7 +332,8 @@ def parse_responses_response(body: dict[str, Any]) -> Response:
     if not text and isinstance(body.get("output_text"), str):
         text = body["output_text"]
     status = body.get("status")
-    usage = _usage(body.get("usage"), "input_tokens", "output_tokens")
+    raw_usage = body.get("usage")
+    usage = usage_from(raw_usage) if isinstance(raw_usage, dict) else None
     error = None
     raw_finish: str | None = None
     if status == "completed":
@@ -364,9 +341,7 @@ def parse_responses_response(body: dict[str, Any]) -> Response:
         raw_finish = "completed"
     elif status == "incomplete":
         raw_finish = (body.get("incomplete_details") or {}).get("reason")
-        finish = {"max_output_tokens": "length", "content_filter": "content_filter"}.get(
-            raw_finish or "", "other"
-        )
+        finish = map_incomplete(raw_finish)
     elif status in ("failed", "cancelled"):
         finish = "error"
         err = body.get("error") or {}

@@ -10,7 +10,7 @@ from ._base import ToolCall, WireDecoder, get_dict, get_str
 from ._errors import provider_error
 from ._usage import count, nested_count
 
-__all__ = ["AnthropicDecoder"]
+__all__ = ["AnthropicDecoder", "map_stop", "usage_from"]
 
 _STOP = {
     "end_turn": "stop",
@@ -28,6 +28,34 @@ def _counts(usage: dict[str, Any]) -> dict[str, int]:
     if thinking is not None:
         found["thinking_tokens"] = thinking
     return found
+
+
+def _usage(c: dict[str, int]) -> Usage:
+    uncached = c.get("input_tokens", 0)
+    cache_read = c.get("cache_read_input_tokens", 0)
+    cache_write = c.get("cache_creation_input_tokens", 0)
+    total_input = uncached + cache_read + cache_write
+    output = c.get("output_tokens", 0)
+    return Usage(
+        input_tokens=total_input,
+        output_tokens=output,
+        total_tokens=total_input + output,
+        cached_input_tokens=cache_read,
+        cache_write_input_tokens=cache_write,
+        reasoning_tokens=c.get("thinking_tokens", 0),
+        extra={"uncached_input_tokens": uncached},
+    )
+
+
+def map_stop(raw: str) -> str:
+    """allm's finish reason for a Messages ``stop_reason`` (unknown → "other")."""
+    return _STOP.get(raw, "other")
+
+
+def usage_from(obj: dict[str, Any]) -> Usage:
+    """Usage out of one Messages ``usage`` object: input counts cache reads and writes
+    (``extra["uncached_input_tokens"]`` keeps the uncached part)."""
+    return _usage(_counts(obj))
 
 
 class AnthropicDecoder(WireDecoder):
@@ -65,21 +93,7 @@ class AnthropicDecoder(WireDecoder):
         if usage is None:
             return
         self.counts.update(_counts(usage))
-        c = self.counts
-        uncached = c.get("input_tokens", 0)
-        cache_read = c.get("cache_read_input_tokens", 0)
-        cache_write = c.get("cache_creation_input_tokens", 0)
-        total_input = uncached + cache_read + cache_write
-        output = c.get("output_tokens", 0)
-        self.usage = Usage(
-            input_tokens=total_input,
-            output_tokens=output,
-            total_tokens=total_input + output,
-            cached_input_tokens=cache_read,
-            cache_write_input_tokens=cache_write,
-            reasoning_tokens=c.get("thinking_tokens", 0),
-            extra={"uncached_input_tokens": uncached},
-        )
+        self.usage = _usage(self.counts)
 
     def message_start(self, payload: dict[str, Any], out: list[Event]) -> None:
         message = get_dict(payload, "message")
@@ -128,7 +142,7 @@ class AnthropicDecoder(WireDecoder):
 
     def message_stop(self, payload: dict[str, Any], out: list[Event]) -> None:
         stop = self.stop_reason
-        self.finish(None if stop is None else _STOP.get(stop, "other"), stop, out)
+        self.finish(None if stop is None else map_stop(stop), stop, out)
 
     def error(self, payload: dict[str, Any], out: list[Event]) -> None:
         self.fail(provider_error(get_dict(payload, "error") or {}, self.provider), out)

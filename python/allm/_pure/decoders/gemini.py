@@ -12,7 +12,7 @@ from ._errors import provider_error
 from ._json import canonical_dumps
 from ._usage import count
 
-__all__ = ["GeminiDecoder"]
+__all__ = ["GeminiDecoder", "map_finish", "usage_from"]
 
 _FINISH = {
     "STOP": "stop",
@@ -29,7 +29,18 @@ _FINISH = {
 }
 
 
-def _usage(meta: dict[str, Any]) -> Usage:
+def map_finish(raw: str, has_calls: bool = False) -> str:
+    """allm's finish reason for a candidate's ``finishReason`` (unknown → "other").
+
+    "STOP" after function calls is "tool_calls".
+    """
+    reason = _FINISH.get(raw, "other")
+    return "tool_calls" if reason == "stop" and has_calls else reason
+
+
+def usage_from(meta: dict[str, Any]) -> Usage:
+    """Usage out of a ``usageMetadata`` object (``responseTokenCount`` when there is no
+    ``candidatesTokenCount``)."""
     output = count(meta, "candidatesTokenCount")
     if output is None:
         output = count(meta, "responseTokenCount")
@@ -55,7 +66,7 @@ class GeminiDecoder(WireDecoder):
             return
         meta = get_dict(payload, "usageMetadata")
         if meta is not None:
-            self.usage = _usage(meta)
+            self.usage = usage_from(meta)
         candidates = get_list(payload, "candidates")
         if not candidates:
             feedback = get_dict(payload, "promptFeedback")
@@ -74,10 +85,7 @@ class GeminiDecoder(WireDecoder):
                 self.part(part, out)
         finish = get_str(candidate, "finishReason")
         if finish is not None:
-            reason = _FINISH.get(finish, "other")
-            if reason == "stop" and self.calls:
-                reason = "tool_calls"
-            self.finish(reason, finish, out)
+            self.finish(map_finish(finish, bool(self.calls)), finish, out)
 
     def part(self, part: dict[str, Any], out: list[Event]) -> None:
         text = part.get("text")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from ...events import Event
+from ...usage import Usage
 from ._base import ToolCall, WireDecoder, get_dict, get_list, get_str
 from ._errors import provider_error
 from ._usage import openai_usage
 
-__all__ = ["OpenAIChatDecoder"]
+__all__ = ["OpenAIChatDecoder", "map_finish", "usage_from"]
 
 _FINISH = {
     "stop": "stop",
@@ -18,6 +19,16 @@ _FINISH = {
     "content_filter": "content_filter",
     "function_call": "tool_calls",
 }
+
+
+def map_finish(raw: str) -> str:
+    """allm's finish reason for a Chat Completions ``finish_reason`` (unknown → "other")."""
+    return _FINISH.get(raw, "other")
+
+
+def usage_from(obj: dict[str, Any]) -> Usage:
+    """Usage out of a Chat Completions ``usage`` object (prompt/completion tokens)."""
+    return openai_usage(obj, "prompt_tokens", "completion_tokens")
 
 
 class OpenAIChatDecoder(WireDecoder):
@@ -44,7 +55,7 @@ class OpenAIChatDecoder(WireDecoder):
 
     def end(self, out: list[Event]) -> None:
         raw = self.raw_finish
-        self.finish(None if raw is None else _FINISH.get(raw, "other"), raw, out)
+        self.finish(None if raw is None else map_finish(raw), raw, out)
 
     def payload(self, payload: dict[str, Any], event: str, out: list[Event]) -> None:
         error = get_dict(payload, "error")
@@ -53,7 +64,7 @@ class OpenAIChatDecoder(WireDecoder):
             return
         usage = get_dict(payload, "usage")
         if usage is not None:
-            self.usage = openai_usage(usage, "prompt_tokens", "completion_tokens")
+            self.usage = usage_from(usage)
         choices = get_list(payload, "choices")
         if not choices or not isinstance(choices[0], dict):
             return

@@ -5,13 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from ...events import Event
+from ...usage import Usage
 from ._base import ToolCall, WireDecoder, get_dict, get_str
 from ._errors import provider_error
 from ._usage import openai_usage
 
-__all__ = ["OpenAIResponsesDecoder"]
+__all__ = ["OpenAIResponsesDecoder", "map_incomplete", "usage_from"]
 
 _INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
+
+
+def map_incomplete(reason: str | None) -> str:
+    """allm's finish reason for an ``incomplete_details.reason`` (unknown or absent → "other")."""
+    return _INCOMPLETE.get(reason or "", "other")
+
+
+def usage_from(obj: dict[str, Any]) -> Usage:
+    """Usage out of a Responses ``usage`` object (input/output tokens)."""
+    return openai_usage(obj, "input_tokens", "output_tokens")
 
 
 class OpenAIResponsesDecoder(WireDecoder):
@@ -91,7 +102,7 @@ class OpenAIResponsesDecoder(WireDecoder):
     def _usage(self, response: dict[str, Any]) -> None:
         usage = get_dict(response, "usage")
         if usage is not None:
-            self.usage = openai_usage(usage, "input_tokens", "output_tokens")
+            self.usage = usage_from(usage)
 
     def completed(self, payload: dict[str, Any], out: list[Event]) -> None:
         response = get_dict(payload, "response") or {}
@@ -103,7 +114,7 @@ class OpenAIResponsesDecoder(WireDecoder):
         self._usage(response)
         details = get_dict(response, "incomplete_details") or {}
         reason = get_str(details, "reason")
-        self.finish(_INCOMPLETE.get(reason or "", "other"), reason, out)
+        self.finish(map_incomplete(reason), reason, out)
 
     def failed(self, payload: dict[str, Any], out: list[Event]) -> None:
         response = get_dict(payload, "response") or {}
