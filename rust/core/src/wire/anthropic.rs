@@ -20,9 +20,9 @@ struct Payload<'a> {
     delta: LObj<Delta<'a>>,
     #[serde(borrow)]
     content_block: LObj<Block<'a>>,
-    message: LObj<Map<String, Value>>,
-    usage: LObj<Map<String, Value>>,
-    error: LObj<Map<String, Value>>,
+    message: LObj<Box<Map<String, Value>>>,
+    usage: LObj<Box<Map<String, Value>>>,
+    error: LObj<Box<Map<String, Value>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -139,7 +139,7 @@ impl WireDecoder for Decoder {
         }
         let holder;
         let p = parse_payload!(event.data, Payload, holder);
-        let message = p.message.0.as_ref();
+        let message = p.message.0.as_deref();
         self.c.start(message.and_then(|m| string(m, "id")), message.and_then(|m| string(m, "model")), out);
         match p.kind.as_deref().unwrap_or(event.event) {
             "message_start" => self.merge_usage(message.and_then(|m| obj(m, "usage"))),
@@ -190,14 +190,14 @@ impl WireDecoder for Decoder {
                 if let Some(reason) = p.delta.0.as_ref().and_then(|d| d.stop_reason.as_deref()) {
                     self.stop_reason = Some(reason.to_owned());
                 }
-                self.merge_usage(p.usage.0.as_ref());
+                self.merge_usage(p.usage.0.as_deref());
             }
             "message_stop" => {
                 let raw = self.stop_reason.take();
                 let mapped = raw.as_deref().map(map_stop);
                 self.c.finish(mapped, raw, out);
             }
-            "error" => return Err(provider_error(Some(p.error.0.as_ref().unwrap_or(&Map::new())), "anthropic")),
+            "error" => return Err(provider_error(Some(p.error.0.as_deref().unwrap_or(&Map::new())), "anthropic")),
             _ => {}
         }
         Ok(())

@@ -17,8 +17,8 @@ struct Chunk<'a> {
     model: LStr<'a>,
     #[serde(borrow)]
     choices: LArr<LObj<Choice<'a>>>,
-    usage: LObj<Map<String, Value>>,
-    error: LObj<Map<String, Value>>,
+    usage: LObj<Box<Map<String, Value>>>,
+    error: LObj<Box<Map<String, Value>>>,
 }
 
 #[derive(Deserialize, Default)]

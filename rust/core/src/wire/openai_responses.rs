@@ -22,8 +22,8 @@ struct Payload<'a> {
     arguments: LStr<'a>,
     #[serde(borrow)]
     item: LObj<Item<'a>>,
-    response: LObj<Map<String, Value>>,
-    error: LObj<Map<String, Value>>,
+    response: LObj<Box<Map<String, Value>>>,
+    error: LObj<Box<Map<String, Value>>>,
     #[serde(borrow)]
     code: LStr<'a>,
     #[serde(borrow, rename = "status")]
@@ -105,7 +105,7 @@ impl WireDecoder for Decoder {
         }
         let holder;
         let p = parse_payload!(event.data, Payload, holder);
-        let response = p.response.0.as_ref();
+        let response = p.response.0.as_deref();
         self.c.start(response.and_then(|r| string(r, "id")), response.and_then(|r| string(r, "model")), out);
         let kind = p.kind.as_deref().unwrap_or(event.event);
         match kind {
