@@ -311,7 +311,7 @@ impl SseDecoder {
                     self.data.push_str(prev);
                     self.data.push('\n');
                 }
-                match std::str::from_utf8(value) {
+                match simdutf8::basic::from_utf8(value) {
                     Ok(v) if first && can_borrow => *borrowed = Some(v),
                     Ok(v) => {
                         self.data.push_str(v);
@@ -372,7 +372,7 @@ impl SseDecoder {
 
 #[inline]
 fn decode(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
+    match simdutf8::basic::from_utf8(bytes) {
         Ok(s) => Cow::Borrowed(s),
         Err(_) => String::from_utf8_lossy(bytes),
     }
