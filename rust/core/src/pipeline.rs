@@ -44,6 +44,27 @@ impl Pipeline {
         }
     }
 
+    /// Fold-only mode, for callers that only fold the events (`collect`):
+    /// `text_delta` events and reasoning `raw_chunk`s (which the fold ignores)
+    /// are not produced; call [`Pipeline::finish_fold`] once the stream is
+    /// over to give the fold the partial text those deltas would have built.
+    pub fn fold_only(mut self) -> Self {
+        self.decoder.set_fold_only();
+        self
+    }
+
+    /// After the last `close`/`fail` in fold-only mode: the text of
+    /// `text_delta`s not followed by a `text_completed` goes to the fold
+    /// (exactly what folding those deltas would have given).
+    pub fn finish_fold(&mut self, fold: &mut Fold<crate::event::Core>) {
+        let partial = self.decoder.take_partial_text();
+        if !partial.is_empty() {
+            // Text since the last text_completed: that event empties the
+            // decoder's text, and none can follow it (the stream is over).
+            fold.text.push_str(&partial);
+        }
+    }
+
     /// A terminal event was produced.
     pub fn done(&self) -> bool {
         self.done
@@ -128,7 +149,7 @@ pub fn collect<'c, I: IntoIterator<Item = &'c [u8]>>(
     chunks: I,
     limits: Limits,
 ) -> Fold<crate::event::Core> {
-    let mut pipeline = Pipeline::new(wire, limits);
+    let mut pipeline = Pipeline::new(wire, limits).fold_only();
     let mut fold = Fold::new();
     let mut buf = Vec::new();
     for chunk in chunks {
@@ -144,6 +165,7 @@ pub fn collect<'c, I: IntoIterator<Item = &'c [u8]>>(
     for e in buf.drain(..) {
         fold.apply(e);
     }
+    pipeline.finish_fold(&mut fold);
     fold
 }
 
@@ -203,6 +225,34 @@ pub(crate) mod tests {
         let mut out = Vec::new();
         p.feed(b"data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\"}}\n\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"[1,2]\"}}\n\n", &mut out);
         assert!(matches!(out.last(), Some(Event::Error(e)) if e.reason == "limit_exceeded"));
+    }
+
+    /// `collect` (fold-only mode) gives the fold of every event of a normal pipeline.
+    #[test]
+    fn fold_only_matches_full_fold() {
+        let bodies: &[(&str, &str)] = &[
+            ("openai-chat", "data: {\"id\":\"x\",\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"b\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n"),
+            ("openai-chat", "data: {\"id\":\"x\",\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\ndata: {nope\n\n"),
+            ("openai-chat", "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n"),
+            ("anthropic", "data: {\"type\":\"message_start\",\"message\":{\"id\":\"m\"}}\n\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hm\"}}\n\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"}}\n\ndata: {\"type\":\"message_stop\"}\n\n"),
+            ("anthropic", "data: {\"type\":\"message_start\",\"message\":{\"id\":\"m\"}}\n\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"}}\n\n"),
+        ];
+        for (wire, body) in bodies {
+            let w: Wire = wire.parse().unwrap();
+            let mut full: Fold<crate::event::Core> = Fold::new();
+            for e in run(wire, body.as_bytes()) {
+                full.apply(e);
+            }
+            for size in [1, 3, 7, body.len()] {
+                let f = collect(w, body.as_bytes().chunks(size), Limits::default());
+                assert_eq!(f.text, full.text, "{body}");
+                assert_eq!(f.id, full.id);
+                assert_eq!(f.error, full.error);
+                assert_eq!(f.metadata, full.metadata);
+                assert_eq!(f.raw_finish_reason, full.raw_finish_reason);
+                assert_eq!(f.calls.len(), full.calls.len());
+            }
+        }
     }
 
     #[test]

@@ -912,7 +912,7 @@ fn collect(
             }
         }
         let wire = parse_wire(wire)?;
-        let mut pipeline = Pipeline::new(wire, l);
+        let mut pipeline = Pipeline::new(wire, l).fold_only();
         let mut fold: Fold<Core> = Fold::new();
         let mut buf = Vec::new();
         for chunk in chunks.try_iter()? {
@@ -931,6 +931,7 @@ fn collect(
         for e in buf.drain(..) {
             fold.apply(e);
         }
+        pipeline.finish_fold(&mut fold);
         core_response(py, &fold, None)
     })
 }

@@ -63,7 +63,7 @@ struct Counts {
 
 /// The anthropic decoder.
 pub struct Decoder {
-    c: Common,
+    pub(crate) c: Common,
     /// Tool-use blocks by `index`: the call position.
     tool_blocks: Vec<(i64, usize)>,
     counts: Counts,

@@ -59,7 +59,7 @@ struct Part<'a> {
 
 /// The gemini decoder.
 pub struct Decoder {
-    c: Common,
+    pub(crate) c: Common,
 }
 
 /// Maps a Gemini finishReason.

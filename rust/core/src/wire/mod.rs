@@ -188,6 +188,10 @@ pub(crate) struct Common {
     pub reasoning: Option<String>,
     pub calls: Vec<Call>,
     pub max_argument_bytes: Option<usize>,
+    /// Fold-only mode (the `collect` path): text and reasoning deltas are
+    /// accumulated here but not emitted as events; the pipeline hands the
+    /// partial text to the fold at the end (see `Pipeline::fold_only`).
+    pub fold_only: bool,
 }
 
 /// A tool call being assembled.
@@ -222,14 +226,18 @@ impl Common {
     pub fn text_delta(&mut self, delta: &str, out: &mut Vec<CoreEvent>) {
         if !delta.is_empty() {
             self.text.push_str(delta);
-            out.push(Event::TextDelta { delta: delta.to_owned() });
+            if !self.fold_only {
+                out.push(Event::TextDelta { delta: delta.to_owned() });
+            }
         }
     }
 
     pub fn reasoning_delta(&mut self, delta: &str, out: &mut Vec<CoreEvent>) {
         if !delta.is_empty() {
             self.reasoning.get_or_insert_with(String::new).push_str(delta);
-            out.push(Event::RawChunk(RawData::ReasoningDelta(delta.to_owned())));
+            if !self.fold_only {
+                out.push(Event::RawChunk(RawData::ReasoningDelta(delta.to_owned())));
+            }
         }
     }
 
@@ -423,6 +431,27 @@ impl AnyDecoder {
             Wire::Anthropic => AnyDecoder::Anthropic(anthropic::Decoder::new(max_argument_bytes)),
             Wire::Gemini => AnyDecoder::Gemini(gemini::Decoder::new(max_argument_bytes)),
         }
+    }
+}
+
+impl AnyDecoder {
+    fn common(&mut self) -> &mut Common {
+        match self {
+            AnyDecoder::OpenAiChat(d) => &mut d.c,
+            AnyDecoder::OpenAiResponses(d) => &mut d.c,
+            AnyDecoder::Anthropic(d) => &mut d.c,
+            AnyDecoder::Gemini(d) => &mut d.c,
+        }
+    }
+
+    /// Fold-only mode: no `text_delta` / reasoning `raw_chunk` events.
+    pub fn set_fold_only(&mut self) {
+        self.common().fold_only = true;
+    }
+
+    /// The text accumulated since the last `text_completed` (taken).
+    pub fn take_partial_text(&mut self) -> String {
+        std::mem::take(&mut self.common().text)
     }
 }
 

@@ -60,7 +60,7 @@ struct FunctionDelta<'a> {
 
 /// The openai-chat decoder.
 pub struct Decoder {
-    c: Common,
+    pub(crate) c: Common,
     finish: Option<String>,
 }
 

@@ -49,7 +49,7 @@ struct Item<'a> {
 
 /// The openai-responses decoder.
 pub struct Decoder {
-    c: Common,
+    pub(crate) c: Common,
     /// `item.id` of each entry of `c.calls`.
     items: Vec<String>,
 }
