@@ -4,8 +4,6 @@
 //! Python-backed implementation of [`Types`] so that the same [`crate::fold::Fold`]
 //! runs over Python event objects.
 
-use std::hash::Hash;
-
 use serde_json::{Map, Value};
 
 /// How event payloads are represented, and the few operations the fold needs.
@@ -14,8 +12,6 @@ pub trait Types {
     type Str;
     /// Tool-call ids.
     type Id;
-    /// What tool calls are keyed by.
-    type Key: Hash + Eq;
     /// Parsed tool-call arguments.
     type Args;
     /// A metadata mapping.
@@ -31,7 +27,8 @@ pub trait Types {
     /// Accumulated message metadata.
     type MetaAcc: Default;
 
-    fn key(id: &Self::Id) -> Self::Key;
+    /// What tool calls are keyed by: ids with equal keys are the same call.
+    fn key(id: &Self::Id) -> &str;
     fn text_push(acc: &mut Self::Text, piece: Self::Str);
     fn text_set(acc: &mut Self::Text, text: Self::Str);
     fn is_empty(s: &Self::Str) -> bool;
@@ -156,7 +153,6 @@ pub struct Core;
 impl Types for Core {
     type Str = String;
     type Id = String;
-    type Key = String;
     type Args = Map<String, Value>;
     type Meta = Map<String, Value>;
     type Raw = RawData;
@@ -165,8 +161,8 @@ impl Types for Core {
     type Text = String;
     type MetaAcc = Map<String, Value>;
 
-    fn key(id: &String) -> String {
-        id.clone()
+    fn key(id: &String) -> &str {
+        id
     }
     fn text_push(acc: &mut String, piece: String) {
         if acc.is_empty() {

@@ -23,7 +23,9 @@ pub struct Fold<T: Types> {
     pub model: Option<T::Str>,
     pub text: T::Text,
     pub calls: Vec<CallState<T>>,
-    index: HashMap<T::Key, usize>,
+    index: HashMap<String, usize>,
+    /// The call of the previous lookup (deltas of one call come in runs).
+    last: usize,
     pub usage: Option<T::Usage>,
     pub finish_reason: Option<FinishReason<T>>,
     pub raw_finish_reason: Option<T::Str>,
@@ -45,6 +47,7 @@ impl<T: Types> Default for Fold<T> {
             text: T::Text::default(),
             calls: Vec::new(),
             index: HashMap::new(),
+            last: 0,
             usage: None,
             finish_reason: None,
             raw_finish_reason: None,
@@ -61,18 +64,25 @@ impl<T: Types> Fold<T> {
 
     fn call(&mut self, id: T::Id) -> &mut CallState<T> {
         let key = T::key(&id);
-        let calls = &mut self.calls;
-        let i = *self.index.entry(key).or_insert_with(|| {
-            calls.push(CallState {
-                id,
-                name: None,
-                raw_arguments: T::Text::default(),
-                arguments: None,
-                metadata: None,
-                completed: false,
-            });
-            calls.len() - 1
-        });
+        let i = match self.calls.get(self.last) {
+            Some(c) if T::key(&c.id) == key => self.last,
+            _ => match self.index.get(key) {
+                Some(&i) => i,
+                None => {
+                    self.index.insert(key.to_owned(), self.calls.len());
+                    self.calls.push(CallState {
+                        id,
+                        name: None,
+                        raw_arguments: T::Text::default(),
+                        arguments: None,
+                        metadata: None,
+                        completed: false,
+                    });
+                    self.calls.len() - 1
+                }
+            },
+        };
+        self.last = i;
         &mut self.calls[i]
     }
 

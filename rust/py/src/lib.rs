@@ -389,7 +389,6 @@ struct PyId {
 impl Types for PyT {
     type Str = Py<PyAny>;
     type Id = PyId;
-    type Key = String;
     type Args = Py<PyAny>;
     type Meta = Py<PyAny>;
     type Raw = Option<Py<PyAny>>;
@@ -398,8 +397,8 @@ impl Types for PyT {
     type Text = Vec<Py<PyAny>>;
     type MetaAcc = Vec<Py<PyAny>>;
 
-    fn key(id: &PyId) -> String {
-        id.key.clone()
+    fn key(id: &PyId) -> &str {
+        &id.key
     }
     fn text_push(acc: &mut Vec<Py<PyAny>>, piece: Py<PyAny>) {
         acc.push(piece);
