@@ -21,6 +21,17 @@ struct Chunk<'a> {
     error: LObj<Box<Map<String, Value>>>,
 }
 
+/// A chunk after the first: `id` and `model` are only read from the first
+/// one, so later chunks skip them (validated, not decoded).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LaterChunk<'a> {
+    #[serde(borrow)]
+    choices: LArr<LObj<Choice<'a>>>,
+    usage: LObj<Box<Map<String, Value>>>,
+    error: LObj<Box<Map<String, Value>>>,
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Choice<'a> {
@@ -111,15 +122,46 @@ impl WireDecoder for Decoder {
             return Ok(());
         }
         let holder;
-        let chunk = parse_payload!(data, Chunk, holder);
-        self.c.start(chunk.id.as_deref(), chunk.model.as_deref(), out);
-        if let Some(err) = &chunk.error.0 {
+        if self.c.started {
+            let chunk = parse_payload!(data, LaterChunk, holder);
+            self.on_chunk(&chunk.choices, chunk.usage.0.as_deref(), chunk.error.0.as_deref(), out)
+        } else {
+            let chunk = parse_payload!(data, Chunk, holder);
+            self.c.start(chunk.id.as_deref(), chunk.model.as_deref(), out);
+            self.on_chunk(&chunk.choices, chunk.usage.0.as_deref(), chunk.error.0.as_deref(), out)
+        }
+    }
+
+    fn on_close(&mut self, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
+        if self.finish.is_some() {
+            self.end(out);
+            Ok(())
+        } else {
+            Err(CoreError::stream("incomplete", MSG_INCOMPLETE))
+        }
+    }
+
+    fn take_usage(&mut self) -> Option<Usage> {
+        self.c.usage.take()
+    }
+}
+
+impl Decoder {
+    /// One chunk, once the message has started.
+    fn on_chunk(
+        &mut self,
+        choices: &LArr<LObj<Choice<'_>>>,
+        usage: Option<&Map<String, Value>>,
+        error: Option<&Map<String, Value>>,
+        out: &mut Vec<CoreEvent>,
+    ) -> Result<(), CoreError> {
+        if let Some(err) = error {
             return Err(provider_error(Some(err), "openai"));
         }
-        if let Some(u) = &chunk.usage.0 {
+        if let Some(u) = usage {
             self.c.usage = Some(openai_usage(u, "prompt_tokens", "completion_tokens"));
         }
-        let Some(LObj(Some(choice))) = chunk.choices.items().first() else {
+        let Some(LObj(Some(choice))) = choices.items().first() else {
             return Ok(());
         };
         if let Some(delta) = &choice.delta.0 {
@@ -156,19 +198,6 @@ impl WireDecoder for Decoder {
             self.finish = Some(reason.to_owned());
         }
         Ok(())
-    }
-
-    fn on_close(&mut self, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
-        if self.finish.is_some() {
-            self.end(out);
-            Ok(())
-        } else {
-            Err(CoreError::stream("incomplete", MSG_INCOMPLETE))
-        }
-    }
-
-    fn take_usage(&mut self) -> Option<Usage> {
-        self.c.usage.take()
     }
 }
 
