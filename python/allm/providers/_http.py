@@ -77,7 +77,16 @@ DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 DEFAULT_IDLE_TIMEOUT = 60.0
 DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 ERROR_BODY_LIMIT = 1 << 20
-_COMMON_OPTIONS = ("api_key", "base_url", "timeout", "idle_timeout", "http_client", "max_retries")
+_LIMIT_OPTIONS = ("max_line_bytes", "max_event_bytes", "max_argument_bytes")
+_COMMON_OPTIONS = (
+    "api_key",
+    "base_url",
+    "timeout",
+    "idle_timeout",
+    "http_client",
+    "max_retries",
+    *_LIMIT_OPTIONS,
+)
 _RETRY_FIRST_EVENT = frozenset({"rate_limited", "provider_unavailable"})
 _NOT_A_STREAM = ("application/json", "text/html", "text/plain")
 
@@ -121,6 +130,19 @@ def _idle_option(value: Any) -> float | None:
     )
 
 
+def _limit_options(opts: Mapping[str, Any]) -> dict[str, int | None]:
+    """The stream decoder's size limits given in adapter_opts (positive ints, or None to disable)."""
+    limits = {name: opts[name] for name in _LIMIT_OPTIONS if name in opts}
+    bad = [
+        (name, "must be a positive number of bytes or None")
+        for name, value in limits.items()
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0)
+    ]
+    if bad:
+        raise ValidationError("invalid_options", errors=bad)
+    return limits
+
+
 def encode_json(body: Mapping[str, Any]) -> bytes:
     """The request body as compact UTF-8 JSON; ValidationError when it is not JSON-serializable."""
     try:
@@ -160,6 +182,7 @@ class HttpAdapter(Adapter):
         self._base: BaseURL = check_base_url(opts.get("base_url"), self.default_base_url)
         self._timeout = _timeout_option(opts.get("timeout"))
         self._idle = _idle_option(opts.get("idle_timeout", DEFAULT_IDLE_TIMEOUT))
+        self.limits = _limit_options(opts)
         self.policy = RetryPolicy.from_option(retry, opts.get("max_retries"))
         client = opts.get("http_client")
         if client is not None and not isinstance(client, (httpx.Client, httpx.AsyncClient)):
@@ -289,7 +312,9 @@ class _Attempts:
 
     def begin(self) -> None:
         self.attempt += 1
-        self.decoder = _backend.backend.StreamDecoder(self.prepared.wire, include_raw_chunks=True)
+        self.decoder = _backend.backend.StreamDecoder(
+            self.prepared.wire, include_raw_chunks=True, **self.adapter.limits
+        )
         self.held = []
         self.committed = False
         self.last_event = time.monotonic()
