@@ -12,6 +12,7 @@ use allm_core::event::{ErrorClass, Types};
 use allm_core::fold::FinishReason;
 use allm_core::{Core, CoreError, CoreEvent, Event, Filter, Fold, Limits, Pipeline, RawData, SseDecoder, Usage, Wire};
 use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::sync::PyOnceLock;
@@ -25,6 +26,9 @@ const DEFAULT_LIMIT: usize = allm_core::DEFAULT_LIMIT;
 
 struct Cache {
     tuple_new: Py<PyAny>,
+    /// The event classes' `tp_alloc`, when building events directly is known
+    /// to give exactly what `tuple.__new__(cls, values)` gives (see [`direct_alloc`]).
+    alloc: Option<ffi::allocfunc>,
     message_started: Py<PyType>,
     text_delta: Py<PyType>,
     text_completed: Py<PyType>,
@@ -52,8 +56,9 @@ fn cache(py: Python<'_>) -> PyResult<&Cache> {
         let events = py.import("allm.events")?;
         let cls = |name: &str| -> PyResult<Py<PyType>> { Ok(events.getattr(name)?.cast_into::<PyType>()?.unbind()) };
         let errors = py.import("allm.errors")?;
-        Ok(Cache {
+        let mut c = Cache {
             tuple_new: py.get_type::<PyTuple>().getattr("__new__")?.unbind(),
+            alloc: None,
             message_started: cls("MessageStarted")?,
             text_delta: cls("TextDelta")?,
             text_completed: cls("TextCompleted")?,
@@ -72,8 +77,65 @@ fn cache(py: Python<'_>) -> PyResult<&Cache> {
             s_reasoning_delta: PyString::intern(py, "reasoning_delta").unbind(),
             s_error: PyString::intern(py, "error").unbind(),
             s_empty: PyString::intern(py, "").unbind(),
-        })
+        };
+        c.alloc = direct_alloc(py, &c)?;
+        Ok(c)
     })
+}
+
+/// The `tp_alloc` of the event classes, if events may be built with it directly.
+///
+/// `tuple.__new__(cls, values)` (CPython's `tuple_subtype_new`, 3.10-3.13) is:
+/// `obj = cls->tp_alloc(cls, n)`, then each item is stored with a new reference.
+/// Doing exactly that ourselves skips the argument tuples and the call machinery.
+/// CPython 3.14 added a cached hash to tuples that `tuple_subtype_new` resets and
+/// `tp_alloc` does not, so the direct path is limited to CPython < 3.14, all the
+/// event classes must share one `tp_alloc`, and a self-check (type, equality,
+/// hash against `tuple.__new__`) must pass; otherwise the call path is used.
+fn direct_alloc(py: Python<'_>, c: &Cache) -> PyResult<Option<ffi::allocfunc>> {
+    let sys = py.import("sys")?;
+    let cpython = sys.getattr("implementation")?.getattr("name")?.extract::<String>()? == "cpython";
+    let (major, minor): (u32, u32) = (py.version_info().major.into(), py.version_info().minor.into());
+    if !cpython || major != 3 || !(10..14).contains(&minor) {
+        return Ok(None);
+    }
+    let classes = [
+        &c.message_started,
+        &c.text_delta,
+        &c.text_completed,
+        &c.tool_call_started,
+        &c.tool_call_delta,
+        &c.tool_call_completed,
+        &c.message_completed,
+        &c.raw_chunk,
+        &c.error_event,
+    ];
+    let mut alloc: Option<ffi::allocfunc> = None;
+    for cls in classes {
+        // SAFETY: `cls` is a live type object (held by the cache); PyType_GetSlot
+        // only reads its slot table and returns NULL (mapped to None) if unset.
+        let slot = unsafe { ffi::PyType_GetSlot(cls.as_ptr().cast(), ffi::Py_tp_alloc) };
+        if slot.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: the Py_tp_alloc slot holds a function of type `allocfunc`.
+        let f: ffi::allocfunc = unsafe { std::mem::transmute::<*mut std::ffi::c_void, ffi::allocfunc>(slot) };
+        match alloc {
+            None => alloc = Some(f),
+            Some(g) if std::ptr::fn_addr_eq(g, f) => {}
+            Some(_) => return Ok(None),
+        }
+    }
+    // Self-check against the contract's construction.
+    let Some(f) = alloc else { return Ok(None) };
+    let items = [PyString::new(py, "probe").into_any(), py.None().into_bound(py)];
+    let direct = build_event(py, Some(f), &c.tuple_new, &c.text_delta, items.clone())?.into_bound(py);
+    let slow = c.tuple_new.call1(py, (c.text_delta.bind(py), PyTuple::new(py, items)?))?.into_bound(py);
+    let same = direct.get_type().is(slow.get_type())
+        && direct.eq(&slow)?
+        && direct.hash()? == slow.hash()?
+        && direct.len()? == 2;
+    Ok(same.then_some(f))
 }
 
 // ---------------------------------------------------------------------------
@@ -186,76 +248,119 @@ fn opt_str<'py>(py: Python<'py>, s: Option<&str>) -> Bound<'py, PyAny> {
     }
 }
 
-/// `tuple.__new__(cls, values)`.
-fn new_event(py: Python<'_>, c: &Cache, cls: &Py<PyType>, values: Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-    c.tuple_new.call1(py, (cls.bind(py), values))
+/// `tuple.__new__(cls, items)`.
+#[inline]
+fn new_event<'py, const N: usize>(
+    py: Python<'py>,
+    c: &Cache,
+    cls: &Py<PyType>,
+    items: [Bound<'py, PyAny>; N],
+) -> PyResult<Py<PyAny>> {
+    build_event(py, c.alloc, &c.tuple_new, cls, items)
+}
+
+/// `tuple.__new__(cls, items)`, directly through `alloc` (the classes' `tp_alloc`,
+/// vetted by [`direct_alloc`]) when given.
+#[inline]
+fn build_event<'py, const N: usize>(
+    py: Python<'py>,
+    alloc: Option<ffi::allocfunc>,
+    tuple_new: &Py<PyAny>,
+    cls: &Py<PyType>,
+    items: [Bound<'py, PyAny>; N],
+) -> PyResult<Py<PyAny>> {
+    let Some(alloc) = alloc else {
+        return tuple_new.call1(py, (cls.bind(py), PyTuple::new(py, items)?));
+    };
+    // SAFETY: `cls` is a live tuple-subclass type object and `alloc` its tp_alloc
+    // (checked in `direct_alloc`), so this returns a new zero-filled instance with
+    // room for N items and refcount 1, or NULL with an exception set.
+    let obj = unsafe { alloc(cls.as_ptr().cast(), N as ffi::Py_ssize_t) };
+    if obj.is_null() {
+        return Err(PyErr::fetch(py));
+    }
+    // SAFETY: `obj` is a new (owned) reference; Bound takes it over, so it is
+    // released on every path below.
+    let obj = unsafe { Bound::from_owned_ptr(py, obj) };
+    for (i, item) in items.into_iter().enumerate() {
+        // SAFETY: `obj` is a tuple (subclass) of size N with refcount 1, as
+        // PyTuple_SetItem requires; `i < N`; the item's reference is stolen (also
+        // on failure), which `into_ptr` hands over. Every slot is filled before
+        // `obj` escapes, as in `tuple_subtype_new`.
+        if unsafe { ffi::PyTuple_SetItem(obj.as_ptr(), i as ffi::Py_ssize_t, item.into_ptr()) } != 0 {
+            return Err(PyErr::fetch(py));
+        }
+    }
+    Ok(obj.unbind())
+}
+
+/// The Python string of the last tool-call id, reused while the id repeats
+/// (one object per run of `tool_call_delta`s of a call instead of one per event).
+#[derive(Default)]
+struct IdCache {
+    last: Option<(String, Py<PyString>)>,
+}
+
+impl IdCache {
+    fn get<'py>(&mut self, py: Python<'py>, id: &str) -> Bound<'py, PyAny> {
+        if let Some((key, obj)) = &self.last {
+            if key == id {
+                return obj.bind(py).clone().into_any();
+            }
+        }
+        let obj = PyString::new(py, id);
+        self.last = Some((id.to_owned(), obj.clone().unbind()));
+        obj.into_any()
+    }
 }
 
 /// A Python event object for a core event.
-fn py_event(py: Python<'_>, c: &Cache, e: &CoreEvent, external: Option<&Py<PyAny>>) -> PyResult<Py<PyAny>> {
+fn py_event(
+    py: Python<'_>,
+    c: &Cache,
+    e: &CoreEvent,
+    external: Option<&Py<PyAny>>,
+    ids: &mut IdCache,
+) -> PyResult<Py<PyAny>> {
     let none = || py.None().into_bound(py);
+    let s = |v: &str| PyString::new(py, v).into_any();
     match e {
-        Event::MessageStarted { id, model } => new_event(
-            py,
-            c,
-            &c.message_started,
-            PyTuple::new(py, [opt_str(py, id.as_deref()), opt_str(py, model.as_deref())])?,
-        ),
-        Event::TextDelta { delta } => {
-            new_event(py, c, &c.text_delta, PyTuple::new(py, [PyString::new(py, delta).into_any(), none()])?)
+        Event::MessageStarted { id, model } => {
+            new_event(py, c, &c.message_started, [opt_str(py, id.as_deref()), opt_str(py, model.as_deref())])
         }
-        Event::TextCompleted { text } => {
-            new_event(py, c, &c.text_completed, PyTuple::new(py, [PyString::new(py, text).into_any(), none()])?)
-        }
-        Event::ToolCallStarted { id, name } => {
-            new_event(py, c, &c.tool_call_started, PyTuple::new(py, [PyString::new(py, id), PyString::new(py, name)])?)
-        }
-        Event::ToolCallDelta { id, delta } => {
-            new_event(py, c, &c.tool_call_delta, PyTuple::new(py, [PyString::new(py, id), PyString::new(py, delta)])?)
-        }
+        Event::TextDelta { delta } => new_event(py, c, &c.text_delta, [s(delta), none()]),
+        Event::TextCompleted { text } => new_event(py, c, &c.text_completed, [s(text), none()]),
+        Event::ToolCallStarted { id, name } => new_event(py, c, &c.tool_call_started, [ids.get(py, id), s(name)]),
+        Event::ToolCallDelta { id, delta } => new_event(py, c, &c.tool_call_delta, [ids.get(py, id), s(delta)]),
         Event::ToolCallCompleted { id, name, arguments, raw_arguments, metadata } => new_event(
             py,
             c,
             &c.tool_call_completed,
-            PyTuple::new(
-                py,
-                [
-                    PyString::new(py, id).into_any(),
-                    PyString::new(py, name).into_any(),
-                    py_dict(py, arguments)?.into_any(),
-                    PyString::new(py, raw_arguments).into_any(),
-                    py_dict(py, metadata)?.into_any(),
-                ],
-            )?,
+            [
+                ids.get(py, id),
+                s(name),
+                py_dict(py, arguments)?.into_any(),
+                s(raw_arguments),
+                py_dict(py, metadata)?.into_any(),
+            ],
         ),
         Event::MessageCompleted { finish_reason, raw_finish_reason, metadata } => new_event(
             py,
             c,
             &c.message_completed,
-            PyTuple::new(
-                py,
-                [
-                    opt_str(py, finish_reason.as_deref()),
-                    opt_str(py, raw_finish_reason.as_deref()),
-                    py_dict(py, metadata)?.into_any(),
-                ],
-            )?,
+            [
+                opt_str(py, finish_reason.as_deref()),
+                opt_str(py, raw_finish_reason.as_deref()),
+                py_dict(py, metadata)?.into_any(),
+            ],
         ),
-        Event::RawChunk(RawData::Usage(u)) => new_event(
-            py,
-            c,
-            &c.raw_chunk,
-            PyTuple::new(py, [c.s_usage.bind(py).clone().into_any(), py_usage(py, u)?.into_bound(py)])?,
-        ),
-        Event::RawChunk(RawData::ReasoningDelta(text)) => new_event(
-            py,
-            c,
-            &c.raw_chunk,
-            PyTuple::new(py, [c.s_reasoning_delta.bind(py).clone().into_any(), PyString::new(py, text).into_any()])?,
-        ),
-        Event::Error(err) => {
-            new_event(py, c, &c.error_event, PyTuple::new(py, [py_error(py, err, external)?.into_bound(py)])?)
+        Event::RawChunk(RawData::Usage(u)) => {
+            new_event(py, c, &c.raw_chunk, [c.s_usage.bind(py).clone().into_any(), py_usage(py, u)?.into_bound(py)])
         }
+        Event::RawChunk(RawData::ReasoningDelta(text)) => {
+            new_event(py, c, &c.raw_chunk, [c.s_reasoning_delta.bind(py).clone().into_any(), s(text)])
+        }
+        Event::Error(err) => new_event(py, c, &c.error_event, [py_error(py, err, external)?.into_bound(py)]),
         Event::Other => Ok(py.None()),
     }
 }
@@ -710,6 +815,7 @@ struct PyStreamDecoder {
     filter: Filter,
     buf: Vec<CoreEvent>,
     external: Option<Py<PyAny>>,
+    ids: IdCache,
 }
 
 enum Step<'a> {
@@ -738,13 +844,26 @@ impl PyStreamDecoder {
             None
         } else {
             let c = cache(py)?;
-            let list = PyList::empty(py);
-            for e in &self.buf {
-                if self.filter.keeps(e) {
-                    list.append(py_event(py, c, e, self.external.as_ref())?)?;
+            let filter = self.filter;
+            let kept = self.buf.iter().filter(|e| filter.keeps(e)).count();
+            // SAFETY: PyList_New returns a new list of `kept` NULL slots (or NULL
+            // with an exception set); Bound owns it. Each slot is filled exactly
+            // once below, by PyList_SetItem (which steals the item's reference);
+            // on an early error the list is dropped with some NULL slots, which
+            // list deallocation allows (Py_XDECREF), and it never escapes.
+            let list = unsafe { ffi::PyList_New(kept as ffi::Py_ssize_t) };
+            if list.is_null() {
+                return Err(PyErr::fetch(py));
+            }
+            let list = unsafe { Bound::from_owned_ptr(py, list) };
+            for (i, e) in (0..).zip(self.buf.iter().filter(|e| filter.keeps(e))) {
+                let obj = py_event(py, c, e, self.external.as_ref(), &mut self.ids)?;
+                // SAFETY: `i < kept` (one slot per kept event), `list` is a list.
+                if unsafe { ffi::PyList_SetItem(list.as_ptr(), i, obj.into_ptr()) } != 0 {
+                    return Err(PyErr::fetch(py));
                 }
             }
-            Some(list)
+            Some(list.cast_into::<PyList>()?)
         };
         for e in self.buf.drain(..) {
             self.fold.apply(e);
@@ -791,6 +910,7 @@ impl PyStreamDecoder {
                 },
                 buf: Vec::new(),
                 external: None,
+                ids: IdCache::default(),
             })
         })
     }
