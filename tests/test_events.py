@@ -89,3 +89,10 @@ def test_events_work_in_match_statements():
 
 def test_replace_returns_a_changed_copy():
     assert TextDelta("a")._replace(delta="b") == TextDelta("b")
+
+
+def test_events_take_no_new_attributes():
+    event = TextDelta("hi")
+    with pytest.raises(AttributeError):
+        event.colour = "red"  # type: ignore[attr-defined]
+    assert not hasattr(event, "__dict__")

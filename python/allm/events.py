@@ -46,7 +46,15 @@ __all__ = [
 _MISSING = object()
 
 
-class Event(tuple):  # type: ignore[type-arg]
+class _EventMeta(type):
+    """Gives every event class ``__slots__ = ()``: no per-instance ``__dict__``, no new attributes."""
+
+    def __new__(mcls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> type:
+        namespace.setdefault("__slots__", ())
+        return super().__new__(mcls, name, bases, namespace, **kwargs)
+
+
+class Event(tuple, metaclass=_EventMeta):  # type: ignore[type-arg]
     """Base of every event: an immutable tuple with named fields and a type tag."""
 
     __slots__ = ()
