@@ -33,7 +33,7 @@ Failure handling, per attempt:
 Idle timing: the per-request read timeout is ``min(read, idle_timeout)``, so a
 silent connection fails after ``idle_timeout``; a connection that only sends
 keep-alives is caught at the first keep-alive after ``idle_timeout`` (sync) or
-exactly at ``idle_timeout`` (async, which waits with ``asyncio.wait_for``).
+exactly at ``idle_timeout`` (async, which waits with ``asyncio.timeout``).
 Async sources need asyncio (not trio).
 
 The httpx response is released exactly once on every path: end of stream,
@@ -47,6 +47,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sys
 import threading
 import time
 from abc import abstractmethod
@@ -773,8 +774,17 @@ def _as_item(result: _Retry | list[Event]) -> _Retry | list[Event]:
 
 
 async def _next_within(chunks: AsyncIterator[bytes], timeout: float | None) -> bytes:
+    """The next chunk, or TimeoutError after ``timeout`` seconds.
+
+    On 3.11+ this uses ``asyncio.timeout``: ``asyncio.wait_for`` there can swallow a
+    task cancellation that races with the chunk's arrival, leaving a cancelled
+    consumer still streaming.
+    """
     if timeout is None:
         return await chunks.__anext__()
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(timeout):
+            return await chunks.__anext__()
     return await asyncio.wait_for(chunks.__anext__(), timeout)
 
 
