@@ -3,9 +3,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{
-    count, nested_count, obj, parse_payload, provider_error, string, Call, Common, WireDecoder, MSG_INCOMPLETE,
-};
+use super::{count, nested_count, obj, parse_payload, provider_error, string, Call, Common, WireDecoder};
 use crate::event::{CoreError, CoreEvent, Usage};
 use crate::lenient::{LInt, LObj, LStr};
 use crate::sse::SseEventRef;
@@ -203,12 +201,8 @@ impl WireDecoder for Decoder {
         Ok(())
     }
 
-    fn on_close(&mut self, _out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
-        Err(CoreError::stream("incomplete", MSG_INCOMPLETE))
-    }
-
-    fn take_usage(&mut self) -> Option<Usage> {
-        self.c.usage.take()
+    fn common(&mut self) -> &mut Common {
+        &mut self.c
     }
 }
 

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{canonical_dumps, count, parse_payload, provider_error, Call, Common, WireDecoder, MSG_INCOMPLETE};
+use super::{canonical_dumps, count, parse_payload, provider_error, Call, Common, WireDecoder};
 use crate::event::{CoreError, CoreEvent, Usage};
 use crate::lenient::{LArr, LBool, LObj, LStr};
 use crate::sse::SseEventRef;
@@ -160,12 +160,8 @@ impl WireDecoder for Decoder {
         Ok(())
     }
 
-    fn on_close(&mut self, _out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
-        Err(CoreError::stream("incomplete", MSG_INCOMPLETE))
-    }
-
-    fn take_usage(&mut self) -> Option<Usage> {
-        self.c.usage.take()
+    fn common(&mut self) -> &mut Common {
+        &mut self.c
     }
 }
 

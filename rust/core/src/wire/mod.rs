@@ -539,13 +539,20 @@ pub(crate) fn string<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v s
 }
 
 /// A wire decoder: one SSE event at a time; pushes events to `out`.
-pub trait WireDecoder {
+pub(crate) trait WireDecoder {
+    /// The state every wire decoder shares.
+    fn common(&mut self) -> &mut Common;
     /// Decodes one SSE event. Returns an error event's payload on failure.
     fn on_event(&mut self, event: SseEventRef<'_>, out: &mut Vec<CoreEvent>) -> Result<(), CoreError>;
-    /// End of body before a terminal event was produced.
-    fn on_close(&mut self, out: &mut Vec<CoreEvent>) -> Result<(), CoreError>;
+    /// End of body before a terminal event was produced: `incomplete` unless the
+    /// wire can end without its terminal marker.
+    fn on_close(&mut self, _out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
+        Err(CoreError::stream("incomplete", MSG_INCOMPLETE))
+    }
     /// The usage reported so far (emitted before a terminal error).
-    fn take_usage(&mut self) -> Option<Usage>;
+    fn take_usage(&mut self) -> Option<Usage> {
+        self.common().usage.take()
+    }
 }
 
 /// One of the four decoders.
@@ -568,15 +575,6 @@ impl AnyDecoder {
 }
 
 impl AnyDecoder {
-    fn common(&mut self) -> &mut Common {
-        match self {
-            AnyDecoder::OpenAiChat(d) => &mut d.c,
-            AnyDecoder::OpenAiResponses(d) => &mut d.c,
-            AnyDecoder::Anthropic(d) => &mut d.c,
-            AnyDecoder::Gemini(d) => &mut d.c,
-        }
-    }
-
     /// Fold-only mode: no `text_delta` / reasoning `raw_chunk` events.
     pub fn set_fold_only(&mut self) {
         self.common().fold_only = true;
@@ -589,6 +587,14 @@ impl AnyDecoder {
 }
 
 impl WireDecoder for AnyDecoder {
+    fn common(&mut self) -> &mut Common {
+        match self {
+            AnyDecoder::OpenAiChat(d) => &mut d.c,
+            AnyDecoder::OpenAiResponses(d) => &mut d.c,
+            AnyDecoder::Anthropic(d) => &mut d.c,
+            AnyDecoder::Gemini(d) => &mut d.c,
+        }
+    }
     #[inline]
     fn on_event(&mut self, event: SseEventRef<'_>, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
         match self {
@@ -604,14 +610,6 @@ impl WireDecoder for AnyDecoder {
             AnyDecoder::OpenAiResponses(d) => d.on_close(out),
             AnyDecoder::Anthropic(d) => d.on_close(out),
             AnyDecoder::Gemini(d) => d.on_close(out),
-        }
-    }
-    fn take_usage(&mut self) -> Option<Usage> {
-        match self {
-            AnyDecoder::OpenAiChat(d) => d.take_usage(),
-            AnyDecoder::OpenAiResponses(d) => d.take_usage(),
-            AnyDecoder::Anthropic(d) => d.take_usage(),
-            AnyDecoder::Gemini(d) => d.take_usage(),
         }
     }
 }

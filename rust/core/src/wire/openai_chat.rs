@@ -141,8 +141,8 @@ impl WireDecoder for Decoder {
         }
     }
 
-    fn take_usage(&mut self) -> Option<Usage> {
-        self.c.usage.take()
+    fn common(&mut self) -> &mut Common {
+        &mut self.c
     }
 }
 

@@ -4,8 +4,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::openai_chat::openai_usage;
-use super::{obj, parse_payload, provider_error, string, Call, Common, WireDecoder, MSG_INCOMPLETE};
-use crate::event::{CoreError, CoreEvent, Usage};
+use super::{obj, parse_payload, provider_error, string, Call, Common, WireDecoder};
+use crate::event::{CoreError, CoreEvent};
 use crate::lenient::{LObj, LStr};
 use crate::sse::SseEventRef;
 
@@ -188,12 +188,8 @@ impl WireDecoder for Decoder {
         Ok(())
     }
 
-    fn on_close(&mut self, _out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
-        Err(CoreError::stream("incomplete", MSG_INCOMPLETE))
-    }
-
-    fn take_usage(&mut self) -> Option<Usage> {
-        self.c.usage.take()
+    fn common(&mut self) -> &mut Common {
+        &mut self.c
     }
 }
 
