@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import telemetry
+from ._aio import within
 from .errors import ToolError, ValidationError
 from .events import (
     AskUserRequested,
@@ -227,7 +228,7 @@ def _run_in_thread(
     """The body of a worker thread: call the handler, running a returned awaitable to completion."""
     value = _call_handler(handler, arguments, context)
     if inspect.isawaitable(value):
-        return asyncio.run(asyncio.wait_for(_await(value), timeout))
+        return asyncio.run(within(_await(value), timeout))
     return value
 
 
@@ -401,11 +402,11 @@ class ToolRunner:
         context = self._context(call)
         try:
             if _is_async(handler):
-                value = await asyncio.wait_for(
+                value = await within(
                     _await(_call_handler(handler, call.arguments, context)), self.tool_timeout
                 )
             else:
-                value = await asyncio.wait_for(self._thread_future(handler, call, context), self.tool_timeout)
+                value = await within(self._thread_future(handler, call, context), self.tool_timeout)
         except (asyncio.TimeoutError, TimeoutError):
             return index, _Failure(_timeout_error(call, self.tool_timeout or 0.0))
         except Exception as exc:

@@ -47,7 +47,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import sys
 import threading
 import time
 from abc import abstractmethod
@@ -58,6 +57,7 @@ from typing import Any, ClassVar
 import httpx
 
 from .. import _backend, telemetry
+from .._aio import within
 from .._version import __version__
 from ..errors import AdapterError, AllmError, ValidationError
 from ..events import Event
@@ -737,7 +737,7 @@ class AsyncHttpSource(AsyncSource):
             while not (ended or state.decoder.done):
                 result: _Retry | list[Event]
                 try:
-                    chunk = await _next_within(chunks, state.idle_left())
+                    chunk = await within(chunks.__anext__(), state.idle_left())
                 except StopAsyncIteration:
                     ended = True
                     result = state.end()
@@ -771,21 +771,6 @@ class AsyncHttpSource(AsyncSource):
 
 def _as_item(result: _Retry | list[Event]) -> _Retry | list[Event]:
     return result
-
-
-async def _next_within(chunks: AsyncIterator[bytes], timeout: float | None) -> bytes:
-    """The next chunk, or TimeoutError after ``timeout`` seconds.
-
-    On 3.11+ this uses ``asyncio.timeout``: ``asyncio.wait_for`` there can swallow a
-    task cancellation that races with the chunk's arrival, leaving a cancelled
-    consumer still streaming.
-    """
-    if timeout is None:
-        return await chunks.__anext__()
-    if sys.version_info >= (3, 11):
-        async with asyncio.timeout(timeout):
-            return await chunks.__anext__()
-    return await asyncio.wait_for(chunks.__anext__(), timeout)
 
 
 async def _aclose_quietly(response: httpx.Response) -> None:
