@@ -137,3 +137,17 @@ async def test_async_with_block_releases_it_once(backend, engine):
 async def test_agenerate_releases_the_stream_once(backend, engine):
     await allm.agenerate(engine, req())
     assert engine.instance.closes == 1
+
+
+def test_an_iterator_taken_but_never_pulled_releases_the_call_when_dropped(backend, engine):
+    iterator = iter(allm.stream_generate(engine, req()))
+    del iterator
+    gc.collect()
+    assert engine.instance.closes == 1
+
+
+def test_iterating_after_the_stream_object_is_gone_still_works_and_releases_once(backend, engine):
+    iterator = iter(allm.stream_generate(engine, req(), emit_text_deltas=False))
+    gc.collect()
+    assert [e.type for e in iterator][-1] == "message_completed"
+    assert engine.instance.closes == 1
