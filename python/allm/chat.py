@@ -629,9 +629,24 @@ class AsyncChatStream(AsyncEventStream):
 # ---------------------------------------------------------------------------
 
 
-def _start(engine: Engine, messages: Thread | Sequence[Message], opts: dict[str, Any]) -> _Run:
-    options = ChatOptions.parse(opts)
-    return _Run(engine, Thread.of(messages), options)
+def _stream(
+    engine: Engine, messages: Thread | Sequence[Message], opts: dict[str, Any], kind: str
+) -> ChatStream:
+    """Open the first model call (pre-flight errors raise here) and wrap the step or chat loop."""
+    run = _Run(engine, Thread.of(messages), ChatOptions.parse(opts))
+    first = run.open_model(run.collector.thread or Thread())
+    events = _step_events(run, first) if kind == "step" else _chat_events(run, first)
+    return ChatStream(_LoopSource(run, events), run.options.stream, run.last_request, kind)
+
+
+def _astream(
+    engine: Engine, messages: Thread | Sequence[Message], opts: dict[str, Any], kind: str
+) -> AsyncChatStream:
+    """Async twin of :func:`_stream`."""
+    run = _Run(engine, Thread.of(messages), ChatOptions.parse(opts))
+    first = run.aopen_model(run.collector.thread or Thread())
+    events = _astep_events(run, first) if kind == "step" else _achat_events(run, first)
+    return AsyncChatStream(_AsyncLoopSource(run, events), run.options.stream, run.last_request, kind)
 
 
 def stream_step(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> ChatStream:
@@ -639,11 +654,7 @@ def stream_step(engine: Engine, messages: Thread | Sequence[Message], **opts: An
 
     The stream ends with one ``step_completed``; ``get_final_result()`` returns the StepResult.
     """
-    run = _start(engine, messages, opts)
-    first = run.open_model(run.collector.thread or Thread())
-    return ChatStream(
-        _LoopSource(run, _step_events(run, first)), run.options.stream, run.last_request, "step"
-    )
+    return _stream(engine, messages, opts, "step")
 
 
 def step(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> StepResult:
@@ -657,11 +668,7 @@ def stream(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) ->
 
     The stream ends with one ``chat_completed``; ``get_final_result()`` returns the ChatResult.
     """
-    run = _start(engine, messages, opts)
-    first = run.open_model(run.collector.thread or Thread())
-    return ChatStream(
-        _LoopSource(run, _chat_events(run, first)), run.options.stream, run.last_request, "chat"
-    )
+    return _stream(engine, messages, opts, "chat")
 
 
 def chat(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> ChatResult:
@@ -672,11 +679,7 @@ def chat(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> C
 
 def astream_step(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> AsyncChatStream:
     """Async twin of :func:`stream_step` (pre-flight checks still run at call time)."""
-    run = _start(engine, messages, opts)
-    first = run.aopen_model(run.collector.thread or Thread())
-    return AsyncChatStream(
-        _AsyncLoopSource(run, _astep_events(run, first)), run.options.stream, run.last_request, "step"
-    )
+    return _astream(engine, messages, opts, "step")
 
 
 async def astep(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> StepResult:
@@ -687,11 +690,7 @@ async def astep(engine: Engine, messages: Thread | Sequence[Message], **opts: An
 
 def astream(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> AsyncChatStream:
     """Async twin of :func:`stream` (the first call's pre-flight checks run at call time)."""
-    run = _start(engine, messages, opts)
-    first = run.aopen_model(run.collector.thread or Thread())
-    return AsyncChatStream(
-        _AsyncLoopSource(run, _achat_events(run, first)), run.options.stream, run.last_request, "chat"
-    )
+    return _astream(engine, messages, opts, "chat")
 
 
 async def achat(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> ChatResult:
