@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from types import ModuleType
 
@@ -21,19 +20,14 @@ from allm.events import (
     ToolCallStarted,
 )
 from allm.usage import Usage
+from support.decoding import decode, named
 
 WIRE = "anthropic"
 OWN = Path(__file__).parent / "fixtures" / WIRE
 
 
 def run(backend: ModuleType, data: bytes, **options):
-    decoder = backend.StreamDecoder(WIRE, include_raw_chunks=True, **options)
-    events = decoder.feed(data) + decoder.close()
-    return events, decoder.response()
-
-
-def named(*payloads: dict) -> bytes:
-    return b"".join(f"event: {p['type']}\ndata: {json.dumps(p)}\n\n".encode() for p in payloads)
+    return decode(backend, WIRE, data, **options)
 
 
 def start(usage=None) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from types import ModuleType
 
@@ -21,6 +20,7 @@ from allm.events import (
     ToolCallStarted,
 )
 from allm.usage import Usage
+from support.decoding import decode, sse
 
 WIRE = "gemini"
 OWN = Path(__file__).parent / "fixtures" / WIRE
@@ -28,15 +28,7 @@ SYNTH = "gemini/synthesized"
 
 
 def run(backend: ModuleType, data: bytes, **options):
-    decoder = backend.StreamDecoder(WIRE, include_raw_chunks=True, **options)
-    events = decoder.feed(data) + decoder.close()
-    return events, decoder.response()
-
-
-def sse(*payloads) -> bytes:
-    return b"".join(
-        b"data: " + (p if isinstance(p, bytes) else json.dumps(p).encode()) + b"\n\n" for p in payloads
-    )
+    return decode(backend, WIRE, data, **options)
 
 
 def candidate(parts: list, finish: str | None = None) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from types import ModuleType
 
@@ -20,21 +19,14 @@ from allm.events import (
     ToolCallStarted,
 )
 from allm.usage import Usage
+from support.decoding import decode, sse
 
 WIRE = "openai-chat"
 OWN = Path(__file__).parent / "fixtures" / WIRE
 
 
 def run(backend: ModuleType, data: bytes, **options):
-    decoder = backend.StreamDecoder(WIRE, include_raw_chunks=True, **options)
-    events = decoder.feed(data) + decoder.close()
-    return events, decoder.response()
-
-
-def sse(*payloads) -> bytes:
-    return b"".join(
-        b"data: " + (p if isinstance(p, bytes) else json.dumps(p).encode()) + b"\n\n" for p in payloads
-    )
+    return decode(backend, WIRE, data, **options)
 
 
 def chunk(delta=None, finish=None, **extra):
