@@ -7,7 +7,9 @@ from types import ModuleType
 
 import pytest
 
-from allm.errors import AdapterError, StreamError
+import allm
+import allm.sse
+from allm.errors import AdapterError, StreamError, ValidationError
 from allm.events import ErrorEvent, MessageStarted, RawChunk
 from allm.usage import Usage
 
@@ -213,3 +215,19 @@ def test_collect_usage_from_a_generator(backend: ModuleType) -> None:
         cache_write_input_tokens=8,
         reasoning_tokens=16,
     )
+
+
+@pytest.mark.parametrize("value", [0, -1, "big", 2.5, True])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda v: allm.StreamDecoder("openai-chat", max_line_bytes=v),
+        lambda v: allm.collect("anthropic", [], max_argument_bytes=v),
+        lambda v: allm.sse.SSEDecoder(max_event_bytes=v),
+    ],
+    ids=["StreamDecoder", "collect", "SSEDecoder"],
+)
+def test_public_entry_points_reject_a_bad_limit_the_same_way_on_both_backends(backend, make, value) -> None:
+    with pytest.raises(ValidationError) as info:
+        make(value)
+    assert info.value.reason == "invalid_options"

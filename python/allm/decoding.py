@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from . import _backend
+from .limits import check_limits
 from .results import Response
 
 __all__ = ["WIRES", "StreamDecoder", "collect"]
@@ -23,9 +24,11 @@ WIRES = ("openai-chat", "openai-responses", "anthropic", "gemini")
 def StreamDecoder(wire: str, **options: Any) -> Any:
     """A decoder for one stream of ``wire``; options: emit_text_deltas, emit_tool_deltas,
     include_raw_chunks, max_line_bytes, max_event_bytes, max_argument_bytes."""
+    check_limits(options)
     return _backend.backend.StreamDecoder(wire, **options)
 
 
 def collect(wire: str, chunks: Iterable[bytes], **limits: Any) -> Response:
     """Fold raw chunks of one ``wire`` stream into its Response."""
+    check_limits(limits)
     return _backend.backend.collect(wire, chunks, **limits)

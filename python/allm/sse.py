@@ -28,5 +28,7 @@ class ServerSentEvent:
 def SSEDecoder(**limits: Any) -> Any:
     """An incremental decoder of the active backend (``max_line_bytes``, ``max_event_bytes``)."""
     from . import _backend
+    from .limits import check_limits
 
+    check_limits(limits)
     return _backend.backend.SSEDecoder(**limits)

@@ -61,6 +61,7 @@ from .._aio import within
 from .._version import __version__
 from ..errors import AdapterError, AllmError, ValidationError
 from ..events import Event
+from ..limits import LIMIT_OPTIONS, check_limits
 from ..request import Request
 from ..results import Response
 from ..retry import RetryPolicy, parse_retry_after, status_is_retryable
@@ -78,7 +79,6 @@ DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 DEFAULT_IDLE_TIMEOUT = 60.0
 DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 ERROR_BODY_LIMIT = 1 << 20
-_LIMIT_OPTIONS = ("max_line_bytes", "max_event_bytes", "max_argument_bytes")
 _COMMON_OPTIONS = (
     "api_key",
     "base_url",
@@ -86,7 +86,7 @@ _COMMON_OPTIONS = (
     "idle_timeout",
     "http_client",
     "max_retries",
-    *_LIMIT_OPTIONS,
+    *LIMIT_OPTIONS,
 )
 _RETRY_FIRST_EVENT = frozenset({"rate_limited", "provider_unavailable"})
 _NOT_A_STREAM = ("application/json", "text/html", "text/plain")
@@ -131,19 +131,6 @@ def _idle_option(value: Any) -> float | None:
     )
 
 
-def _limit_options(opts: Mapping[str, Any]) -> dict[str, int | None]:
-    """The stream decoder's size limits given in adapter_opts (positive ints, or None to disable)."""
-    limits = {name: opts[name] for name in _LIMIT_OPTIONS if name in opts}
-    bad = [
-        (name, "must be a positive number of bytes or None")
-        for name, value in limits.items()
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0)
-    ]
-    if bad:
-        raise ValidationError("invalid_options", errors=bad)
-    return limits
-
-
 def encode_json(body: Mapping[str, Any]) -> bytes:
     """The request body as compact UTF-8 JSON; ValidationError when it is not JSON-serializable."""
     try:
@@ -183,7 +170,7 @@ class HttpAdapter(Adapter):
         self._base: BaseURL = check_base_url(opts.get("base_url"), self.default_base_url)
         self._timeout = _timeout_option(opts.get("timeout"))
         self._idle = _idle_option(opts.get("idle_timeout", DEFAULT_IDLE_TIMEOUT))
-        self.limits = _limit_options(opts)
+        self.limits = check_limits(opts)
         self.policy = RetryPolicy.from_option(retry, opts.get("max_retries"))
         client = opts.get("http_client")
         if client is not None and not isinstance(client, (httpx.Client, httpx.AsyncClient)):
