@@ -65,5 +65,7 @@ def test_a_bad_limit_value_is_rejected_when_the_engine_is_built(value: object) -
         allm.Engine(adapter=Anthropic, model="m", adapter_opts={"max_line_bytes": value})
 
 
-def test_none_disables_a_limit() -> None:
-    allm.Engine(adapter=Anthropic, model="m", adapter_opts={"max_event_bytes": None})
+def test_none_disables_a_limit(backend) -> None:
+    body = chat_chunk("y" * 5000) + b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+    response = allm.generate(engine(body, max_line_bytes=None), REQ)
+    assert (response.finish_reason, len(response.output_text)) == ("stop", 5000)
