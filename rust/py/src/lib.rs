@@ -90,8 +90,10 @@ fn cache(py: Python<'_>) -> PyResult<&Cache> {
 /// Doing exactly that ourselves skips the argument tuples and the call machinery.
 /// CPython 3.14 added a cached hash to tuples that `tuple_subtype_new` resets and
 /// `tp_alloc` does not, so the direct path is limited to CPython < 3.14, all the
-/// event classes must share one `tp_alloc`, and a self-check (type, equality,
-/// hash against `tuple.__new__`) must pass; otherwise the call path is used.
+/// event classes must be tuple subclasses with tuple's exact layout (basic and
+/// item size) whose `tp_alloc` is `PyType_GenericAlloc`, the build must hold the
+/// GIL (not free-threaded), and a self-check (type, equality, hash against
+/// `tuple.__new__`) must pass; otherwise the call path is used.
 fn direct_alloc(py: Python<'_>, c: &Cache) -> PyResult<Option<ffi::allocfunc>> {
     let sys = py.import("sys")?;
     let cpython = sys.getattr("implementation")?.getattr("name")?.extract::<String>()? == "cpython";
@@ -110,8 +112,27 @@ fn direct_alloc(py: Python<'_>, c: &Cache) -> PyResult<Option<ffi::allocfunc>> {
         &c.raw_chunk,
         &c.error_event,
     ];
+    // A free-threaded interpreter (GIL disabled) lays objects out differently.
+    let gil_enabled = match sys.getattr("_is_gil_enabled") {
+        Ok(f) => f.call0()?.is_truthy()?,
+        Err(_) => true,
+    };
+    if !gil_enabled {
+        return Ok(None);
+    }
+    let tuple = py.get_type::<PyTuple>();
+    let size = |t: &Bound<'_, PyType>| -> PyResult<(isize, isize)> {
+        Ok((t.getattr("__basicsize__")?.extract()?, t.getattr("__itemsize__")?.extract()?))
+    };
+    let tuple_size = size(&tuple)?;
     let mut alloc: Option<ffi::allocfunc> = None;
     for cls in classes {
+        let cls_b = cls.bind(py);
+        // The layout must be exactly tuple's: a subclass of tuple with no extra
+        // per-instance room (empty __slots__, no __dict__, no weakref slot).
+        if !cls_b.is_subclass(&tuple)? || size(cls_b)? != tuple_size {
+            return Ok(None);
+        }
         // SAFETY: `cls` is a live type object (held by the cache); PyType_GetSlot
         // only reads its slot table and returns NULL (mapped to None) if unset.
         let slot = unsafe { ffi::PyType_GetSlot(cls.as_ptr().cast(), ffi::Py_tp_alloc) };
@@ -120,6 +141,10 @@ fn direct_alloc(py: Python<'_>, c: &Cache) -> PyResult<Option<ffi::allocfunc>> {
         }
         // SAFETY: the Py_tp_alloc slot holds a function of type `allocfunc`.
         let f: ffi::allocfunc = unsafe { std::mem::transmute::<*mut std::ffi::c_void, ffi::allocfunc>(slot) };
+        // Only CPython's generic allocator is known to behave as tuple_subtype_new expects.
+        if !std::ptr::fn_addr_eq(f, ffi::PyType_GenericAlloc as ffi::allocfunc) {
+            return Ok(None);
+        }
         match alloc {
             None => alloc = Some(f),
             Some(g) if std::ptr::fn_addr_eq(g, f) => {}
@@ -845,25 +870,14 @@ impl PyStreamDecoder {
         } else {
             let c = cache(py)?;
             let filter = self.filter;
-            let kept = self.buf.iter().filter(|e| filter.keeps(e)).count();
-            // SAFETY: PyList_New returns a new list of `kept` NULL slots (or NULL
-            // with an exception set); Bound owns it. Each slot is filled exactly
-            // once below, by PyList_SetItem (which steals the item's reference);
-            // on an early error the list is dropped with some NULL slots, which
-            // list deallocation allows (Py_XDECREF), and it never escapes.
-            let list = unsafe { ffi::PyList_New(kept as ffi::Py_ssize_t) };
-            if list.is_null() {
-                return Err(PyErr::fetch(py));
+            // Every event object is built before the list exists: building one can
+            // run Python code (a garbage collection among it), which must never
+            // see a list with unfilled slots.
+            let mut objs = Vec::with_capacity(self.buf.len());
+            for e in self.buf.iter().filter(|e| filter.keeps(e)) {
+                objs.push(py_event(py, c, e, self.external.as_ref(), &mut self.ids)?);
             }
-            let list = unsafe { Bound::from_owned_ptr(py, list) };
-            for (i, e) in (0..).zip(self.buf.iter().filter(|e| filter.keeps(e))) {
-                let obj = py_event(py, c, e, self.external.as_ref(), &mut self.ids)?;
-                // SAFETY: `i < kept` (one slot per kept event), `list` is a list.
-                if unsafe { ffi::PyList_SetItem(list.as_ptr(), i, obj.into_ptr()) } != 0 {
-                    return Err(PyErr::fetch(py));
-                }
-            }
-            Some(list.cast_into::<PyList>()?)
+            Some(PyList::new(py, objs)?)
         };
         for e in self.buf.drain(..) {
             self.fold.apply(e);
@@ -1061,6 +1075,12 @@ fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
     guard(py, || panic!("deliberate panic for tests"))
 }
 
+/// Whether events are built through the vetted `tp_alloc` fast path (for tests).
+#[pyfunction]
+fn _direct_event_alloc(py: Python<'_>) -> PyResult<bool> {
+    Ok(cache(py)?.alloc.is_some())
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("VERSION", allm_core::VERSION)?;
@@ -1071,5 +1091,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(collect, m)?)?;
     m.add_function(wrap_pyfunction!(filter_events, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    m.add_function(wrap_pyfunction!(_direct_event_alloc, m)?)?;
     Ok(())
 }
