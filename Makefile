@@ -8,7 +8,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.deps-stamp
 
-.PHONY: demo test build bench lint clean
+.PHONY: demo test build bench lint typecheck clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet "maturin>=1.5,<2"
 	$(PY) -m pip install --quiet httpx "pytest>=8" "pytest-asyncio>=0.23" "hypothesis>=6.100" \
 		"jsonschema>=4.20" "pytest-benchmark>=4" "orjson>=3.9" "httpx-sse>=0.4" \
-		"openai>=1.50" "anthropic>=0.40" "ruff>=0.5"
+		"openai>=1.50" "anthropic>=0.40" "ruff>=0.5" "mypy>=1.11" "pyright[nodejs]>=1.1.380"
 	touch $(STAMP)
 
 build: $(STAMP)
@@ -39,11 +39,15 @@ bench: build
 		| tee .benchmarks/floor.txt
 	$(PY) benches/report.py .benchmarks/latest.json .benchmarks/floor.txt
 
-lint: $(STAMP)
+lint: typecheck
 	$(VENV)/bin/ruff check python tests benches
 	$(VENV)/bin/ruff format --check python tests benches
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pyright --pythonpath $(PY)
 
 clean:
 	rm -rf $(VENV) target python/allm/*.so
