@@ -670,7 +670,7 @@ def count_sse_events(body: bytes) -> int:
 
 
 def usage_for(wire: str, s: Script) -> Any:
-    from allm.usage import Usage
+    from allm._usage import Usage
 
     if wire == "anthropic":
         uncached = s.input_tokens - s.cached_tokens

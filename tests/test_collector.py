@@ -16,7 +16,7 @@ from allm.events import (
     ToolCallDelta,
     ToolCallStarted,
 )
-from allm.usage import Usage
+from allm._usage import Usage
 
 
 def collect(*events):

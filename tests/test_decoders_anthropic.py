@@ -19,7 +19,7 @@ from allm.events import (
     ToolCallDelta,
     ToolCallStarted,
 )
-from allm.usage import Usage
+from allm._usage import Usage
 from support.decoding import decode, named
 
 WIRE = "anthropic"

@@ -17,7 +17,7 @@ from allm.events import (
     ToolCallDelta,
     ToolCallStarted,
 )
-from allm.usage import Usage
+from allm._usage import Usage
 
 HI = [("text", "hi"), ("finish", "stop")]
 

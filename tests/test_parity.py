@@ -29,7 +29,7 @@ from allm.events import (
     ToolCallStarted,
     ToolExecutionStarted,
 )
-from allm.usage import Usage
+from allm._usage import Usage
 from conftest import OWN_FIXTURES, SHARED_FIXTURES
 
 SETTINGS = settings(

@@ -11,7 +11,7 @@ import allm
 import allm.sse
 from allm.errors import AdapterError, StreamError, ValidationError
 from allm.events import ErrorEvent, MessageStarted, RawChunk
-from allm.usage import Usage
+from allm._usage import Usage
 
 OWN = Path(__file__).parent / "fixtures"
 TOOLS = OWN / "openai-chat" / "interleaved_late_id.sse"

@@ -18,12 +18,12 @@ from allm.errors import (
     ToolError,
     ValidationError,
 )
-from allm.messages import ImagePart, Message, TextPart, Thread, ToolCall
-from allm.request import Request
-from allm.results import ChatResult, Response, StepResult
-from allm.serialization import from_json, register, to_json
-from allm.tool import Tool
-from allm.usage import Usage
+from allm._messages import ImagePart, Message, TextPart, Thread, ToolCall
+from allm._request import Request
+from allm._results import ChatResult, Response, StepResult
+from allm._serialization import from_json, register, to_json
+from allm._tool import Tool
+from allm._usage import Usage
 
 # ---------------------------------------------------------------------------
 # Sample values
@@ -622,7 +622,7 @@ def test_to_json_refuses_non_layer_a_values(value):
 
 
 def test_to_json_refuses_an_engine_and_never_shows_its_key():
-    from allm.engine import Engine
+    from allm._engine import Engine
 
     engine = Engine(adapter_opts={"api_key": "sk-secret"}, model="m")
     for value in (engine, {"engine": engine}, Response(Message("assistant"), metadata={"engine": engine})):

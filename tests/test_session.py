@@ -14,7 +14,7 @@ import pytest
 
 import allm
 from allm.errors import SessionError, ValidationError
-from allm.session import SessionReducer
+from allm._session import SessionReducer
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "python"
 

@@ -10,7 +10,7 @@ import pytest
 
 import allm
 from allm.errors import ToolError, ValidationError
-from allm.tool_runner import RESERVED_HALT_REASONS, ToolRunner, encode_result
+from allm._tool_runner import RESERVED_HALT_REASONS, ToolRunner, encode_result
 
 SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from allm.errors import ValidationError
-from allm.messages import ImagePart, Message, TextPart, ToolCall
-from allm.request import Request
-from allm.tool import Tool
-from allm.validation import (
+from allm._messages import ImagePart, Message, TextPart, ToolCall
+from allm._request import Request
+from allm._tool import Tool
+from allm._validation import (
     request_errors,
     validate_messages,
     validate_request,

@@ -8,22 +8,22 @@ calls are folds of that stream. See README.md for a tour.
 from . import errors, events, providers, telemetry
 from ._backend import backend_info
 from ._version import __version__
-from .chat import achat, astep, astream, astream_step, chat, step, stream, stream_step
-from .collector import StreamCollector
-from .constructors import assistant, image, json_schema, request, system, tool, tool_result, user
+from ._chat import achat, astep, astream, astream_step, chat, step, stream, stream_step
+from ._collector import StreamCollector
+from ._constructors import assistant, image, json_schema, request, system, tool, tool_result, user
 from .decoding import StreamDecoder, collect
-from .engine import Engine
+from ._engine import Engine
 from .errors import ToolError
-from .execution import agenerate, astream_generate, generate, stream_generate
-from .messages import ImagePart, Message, TextPart, Thread, ToolCall
-from .request import Request
-from .results import ChatResult, Response, StepResult
-from .serialization import from_json, to_json
-from .session import Session
-from .stream import AsyncEventStream, EventStream
-from .tool import Tool
-from .tool_runner import ToolContext, ask_user, halt
-from .usage import Usage
+from ._execution import agenerate, astream_generate, generate, stream_generate
+from ._messages import ImagePart, Message, TextPart, Thread, ToolCall
+from ._request import Request
+from ._results import ChatResult, Response, StepResult
+from ._serialization import from_json, to_json
+from ._session import Session
+from ._stream import AsyncEventStream, EventStream
+from ._tool import Tool
+from ._tool_runner import ToolContext, ask_user, halt
+from ._usage import Usage
 
 __all__ = [
     "AsyncEventStream",

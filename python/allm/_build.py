@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import AllmError
-from .messages import Message, ToolCall
-from .results import Response
-from .usage import Usage
+from ._messages import Message, ToolCall
+from ._results import Response
+from ._usage import Usage
 
 ToolCallState = tuple[str, str, dict[str, Any], str, dict[str, Any]]
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from .errors import AllmError
 from .events import Event
-from .results import Response
+from ._results import Response
 from .sse import ServerSentEvent
 
 VERSION: str

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import _backend
 from .limits import check_limits
-from .results import Response
+from ._results import Response
 
 __all__ = ["WIRES", "StreamDecoder", "collect"]
 

@@ -20,7 +20,7 @@ from operator import itemgetter
 from typing import Any, ClassVar
 
 from .errors import AllmError
-from .results import ChatResult, StepResult
+from ._results import ChatResult, StepResult
 
 __all__ = [
     "EVENT_TYPES",

@@ -8,8 +8,8 @@ from typing import Any
 from .. import _build
 from ..errors import AllmError
 from ..events import Event
-from ..results import Response
-from ..usage import Usage
+from .._results import Response
+from .._usage import Usage
 
 __all__ = ["Fold"]
 

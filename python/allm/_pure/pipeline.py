@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import AllmError
 from ..events import Event
-from ..results import Response
+from .._results import Response
 from ..sse import DEFAULT_LIMIT
 from .decoders import make_decoder
 from .filter import filter_events

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from ..errors import AdapterError
-from ..retry import parse_retry_after
+from .._retry import parse_retry_after
 from ._redact import redact
 
 __all__ = ["REQUEST_ID_HEADERS", "from_body_error", "from_exception", "from_status", "request_id_of"]

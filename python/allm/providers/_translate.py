@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from ..errors import ValidationError
-from ..messages import ImagePart, Message, TextPart, ToolCall
+from .._messages import ImagePart, Message, TextPart, ToolCall
 
 __all__ = ["arguments_json", "data_url", "parts", "split_data_url", "tool_choice_name"]
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..events import Event
-from ..request import Request
-from ..results import Response
+from .._request import Request
+from .._results import Response
 
 __all__ = ["Adapter", "AsyncSource", "Call", "Filters", "Source"]
 

@@ -47,9 +47,9 @@ from ..events import (
     ToolCallDelta,
     ToolCallStarted,
 )
-from ..request import Request
-from ..results import Response
-from ..usage import Usage
+from .._request import Request
+from .._results import Response
+from .._usage import Usage
 from .base import Adapter, AsyncSource, Call, Filters, Source
 
 __all__ = ["Fake"]

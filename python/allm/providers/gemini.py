@@ -37,9 +37,9 @@ from urllib.parse import quote
 
 from .. import _build
 from ..errors import AdapterError, EngineError, ValidationError
-from ..messages import Message, TextPart
-from ..request import Request
-from ..results import Response
+from .._messages import Message, TextPart
+from .._request import Request
+from .._results import Response
 from ._errors import from_status
 from ._http import HttpAdapter, Prepared, encode_json
 from ._keys import Secret

@@ -39,9 +39,9 @@ from typing import Any, ClassVar
 
 from .. import _build
 from ..errors import EngineError, ValidationError
-from ..messages import ImagePart, Message, TextPart
-from ..request import Request
-from ..results import Response
+from .._messages import ImagePart, Message, TextPart
+from .._request import Request
+from .._results import Response
 from ._errors import from_status
 from ._http import HttpAdapter, Prepared, encode_json
 from ._keys import Secret

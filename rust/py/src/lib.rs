@@ -68,7 +68,7 @@ fn cache(py: Python<'_>) -> PyResult<&Cache> {
             message_completed: cls("MessageCompleted")?,
             raw_chunk: cls("RawChunk")?,
             error_event: cls("ErrorEvent")?,
-            usage: py.import("allm.usage")?.getattr("Usage")?.unbind(),
+            usage: py.import("allm._usage")?.getattr("Usage")?.unbind(),
             stream_error: errors.getattr("StreamError")?.unbind(),
             adapter_error: errors.getattr("AdapterError")?.unbind(),
             build_response: py.import("allm._build")?.getattr("response")?.unbind(),

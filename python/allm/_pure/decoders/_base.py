@@ -25,7 +25,7 @@ from ...events import (
     ToolCallStarted,
 )
 from ...sse import ServerSentEvent
-from ...usage import Usage
+from ..._usage import Usage
 from ._json import JSONError, loads, parse_arguments
 
 __all__ = ["ToolCall", "WireDecoder", "get_dict", "get_list", "get_str"]

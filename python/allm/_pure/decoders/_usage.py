@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...usage import Usage
+from ..._usage import Usage
 
 __all__ = ["count", "nested_count", "openai_usage"]
 

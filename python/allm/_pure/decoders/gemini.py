@@ -6,7 +6,7 @@ from typing import Any
 
 from ...errors import AdapterError
 from ...events import Event
-from ...usage import Usage
+from ..._usage import Usage
 from ._base import WireDecoder, get_dict, get_list, get_str
 from ._errors import provider_error
 from ._json import canonical_dumps

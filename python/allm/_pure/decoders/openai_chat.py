@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...events import Event
-from ...usage import Usage
+from ..._usage import Usage
 from ._base import ToolCall, WireDecoder, get_dict, get_list, get_str
 from ._errors import provider_error
 from ._usage import openai_usage

@@ -18,8 +18,8 @@ from typing import Any
 
 from . import _backend
 from .events import Event
-from .messages import Message, Thread
-from .results import ChatResult, Response, StepResult
+from ._messages import Message, Thread
+from ._results import ChatResult, Response, StepResult
 
 __all__ = ["StreamCollector"]
 

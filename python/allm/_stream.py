@@ -18,10 +18,10 @@ from typing import Any
 
 from . import _backend
 from .events import Event
-from .options import StreamOptions
+from ._options import StreamOptions
 from .providers.base import AsyncSource, Filters, Source
-from .request import Request
-from .results import Response
+from ._request import Request
+from ._results import Response
 
 __all__ = ["AsyncEventStream", "EventStream"]
 

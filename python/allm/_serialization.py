@@ -74,11 +74,11 @@ from .errors import (
     ToolError,
     ValidationError,
 )
-from .messages import ImagePart, Message, TextPart, Thread, ToolCall
-from .request import Request
-from .results import ChatResult, Response, StepResult
-from .tool import Tool
-from .usage import Usage
+from ._messages import ImagePart, Message, TextPart, Thread, ToolCall
+from ._request import Request
+from ._results import ChatResult, Response, StepResult
+from ._tool import Tool
+from ._usage import Usage
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "FORMAT_VERSION", "from_json", "to_json"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .messages import Message
-from .tool import Tool
+from ._messages import Message
+from ._tool import Tool
 
 __all__ = ["Request"]
 

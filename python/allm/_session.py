@@ -45,17 +45,17 @@ from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Literal
 
-from .chat import AsyncChatStream, ChatStream, astream, astream_step, stream, stream_step
-from .collector import StreamCollector
-from .constructors import user
-from .engine import Engine
+from ._chat import AsyncChatStream, ChatStream, astream, astream_step, stream, stream_step
+from ._collector import StreamCollector
+from ._constructors import user
+from ._engine import Engine
 from .errors import SessionError, ValidationError
 from .events import Event
-from .messages import Message, Thread, ToolCall
-from .options import new_request_id
-from .results import ChatResult, StepResult
-from .serialization import register
-from .tool_runner import encode_result
+from ._messages import Message, Thread, ToolCall
+from ._options import new_request_id
+from ._results import ChatResult, StepResult
+from ._serialization import register
+from ._tool_runner import encode_result
 
 __all__ = ["SCHEMA_VERSION", "AsyncSessionStream", "Session", "SessionReducer", "SessionStream", "Status"]
 

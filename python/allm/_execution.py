@@ -11,13 +11,13 @@ from dataclasses import replace
 from typing import Any
 
 from . import telemetry
-from .engine import Engine
-from .options import StreamOptions
+from ._engine import Engine
+from ._options import StreamOptions
 from .providers.base import Call
-from .request import Request
-from .results import Response
-from .stream import AsyncEventStream, EventStream
-from .validation import validate_request
+from ._request import Request
+from ._results import Response
+from ._stream import AsyncEventStream, EventStream
+from ._validation import validate_request
 
 __all__ = ["agenerate", "astream_generate", "generate", "prepare_request", "stream_generate"]
 

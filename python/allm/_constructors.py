@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .messages import ImagePart, Message, Part, TextPart, Thread
-from .request import Request
-from .tool import Tool
+from ._messages import ImagePart, Message, Part, TextPart, Thread
+from ._request import Request
+from ._tool import Tool
 
 __all__ = ["assistant", "json_schema", "request", "system", "tool", "tool_result", "user"]
 

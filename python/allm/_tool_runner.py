@@ -67,8 +67,8 @@ from .events import (
     ToolHalt,
     ToolResultEncoded,
 )
-from .messages import ToolCall
-from .tool import Tool
+from ._messages import ToolCall
+from ._tool import Tool
 
 try:  # optional: argument validation against the tool's JSON schema
     import jsonschema

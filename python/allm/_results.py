@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .messages import Message, Thread, ToolCall
-from .usage import Usage
+from ._messages import Message, Thread, ToolCall
+from ._usage import Usage
 
 __all__ = ["FINISH_REASONS", "ChatResult", "FinishReason", "Response", "StepResult"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from .errors import EngineError, ValidationError
 from .providers.base import Adapter
-from .tool import Tool
+from ._tool import Tool
 
 __all__ = ["Engine"]
 

@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from .errors import ValidationError
-from .messages import ROLES, ImagePart, Message, TextPart, ToolCall
-from .request import Request
-from .tool import Tool
+from ._messages import ROLES, ImagePart, Message, TextPart, ToolCall
+from ._request import Request
+from ._tool import Tool
 
 __all__ = [
     "RESERVED_TOOL_NAMES",

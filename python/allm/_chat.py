@@ -58,20 +58,20 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import _backend, telemetry
-from .collector import StreamCollector
-from .constructors import user
-from .engine import Engine
+from ._collector import StreamCollector
+from ._constructors import user
+from ._engine import Engine
 from .errors import AllmError, ValidationError
 from .events import ChatCompleted, ErrorEvent, Event, StepCompleted
-from .execution import astream_generate, stream_generate
-from .messages import Message, Thread, ToolCall
-from .options import StreamOptions
+from ._execution import astream_generate, stream_generate
+from ._messages import Message, Thread, ToolCall
+from ._options import StreamOptions
 from .providers.base import AsyncSource, Filters, Source
-from .request import Request
-from .results import ChatResult, Response, StepResult
-from .stream import AsyncEventStream, EventStream
-from .tool import Tool
-from .tool_runner import DEFAULT_TOOL_TIMEOUT, ToolRunner, check_on_tool_error, check_timeout
+from ._request import Request
+from ._results import ChatResult, Response, StepResult
+from ._stream import AsyncEventStream, EventStream
+from ._tool import Tool
+from ._tool_runner import DEFAULT_TOOL_TIMEOUT, ToolRunner, check_on_tool_error, check_timeout
 
 __all__ = [
     "AsyncChatStream",
