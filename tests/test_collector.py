@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import allm
+from allm._usage import Usage
 from allm.errors import AdapterError
 from allm.events import (
     ChatCompleted,
@@ -16,7 +17,6 @@ from allm.events import (
     ToolCallDelta,
     ToolCallStarted,
 )
-from allm._usage import Usage
 
 
 def collect(*events):

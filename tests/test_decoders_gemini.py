@@ -7,6 +7,7 @@ from types import ModuleType
 
 import pytest
 
+from allm._usage import Usage
 from allm.errors import AdapterError, StreamError
 from allm.events import (
     ErrorEvent,
@@ -19,7 +20,6 @@ from allm.events import (
     ToolCallDelta,
     ToolCallStarted,
 )
-from allm._usage import Usage
 from support.decoding import decode, sse
 
 WIRE = "gemini"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
+from allm._usage import Usage
 from allm.errors import AdapterError, StreamError
 from allm.events import (
     ErrorEvent,
@@ -17,7 +18,6 @@ from allm.events import (
     ToolCallDelta,
     ToolCallStarted,
 )
-from allm._usage import Usage
 from support.decoding import decode, named
 
 WIRE = "openai-responses"

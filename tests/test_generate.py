@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import allm
+from allm._usage import Usage
 from allm.errors import AdapterError, StreamError, ValidationError
 from allm.events import (
     ErrorEvent,
@@ -17,7 +18,6 @@ from allm.events import (
     ToolCallDelta,
     ToolCallStarted,
 )
-from allm._usage import Usage
 
 HI = [("text", "hi"), ("finish", "stop")]
 

@@ -11,11 +11,11 @@ import httpx
 import pytest
 
 import allm
+from allm._retry import RetryPolicy, parse_retry_after, status_is_retryable
 from allm.errors import EngineError, ValidationError
 from allm.providers import Anthropic, Gemini, OpenAI, Secret
 from allm.providers._errors import from_exception, from_status
 from allm.providers._redact import redact
-from allm._retry import RetryPolicy, parse_retry_after, status_is_retryable
 from support.fault_server import FaultServer, Reply
 from support.wire import anthropic_sse, gemini_sse, openai_chat_sse
 

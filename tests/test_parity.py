@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from allm import _pure
+from allm._usage import Usage
 from allm.errors import AdapterError, StreamError
 from allm.events import (
     ErrorEvent,
@@ -29,7 +30,6 @@ from allm.events import (
     ToolCallStarted,
     ToolExecutionStarted,
 )
-from allm._usage import Usage
 from conftest import OWN_FIXTURES, SHARED_FIXTURES
 
 SETTINGS = settings(

@@ -9,9 +9,9 @@ import pytest
 
 import allm
 import allm.sse
+from allm._usage import Usage
 from allm.errors import AdapterError, StreamError, ValidationError
 from allm.events import ErrorEvent, MessageStarted, RawChunk
-from allm._usage import Usage
 
 OWN = Path(__file__).parent / "fixtures"
 TOOLS = OWN / "openai-chat" / "interleaved_late_id.sse"

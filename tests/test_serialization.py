@@ -9,6 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from allm._messages import ImagePart, Message, TextPart, Thread, ToolCall
+from allm._request import Request
+from allm._results import ChatResult, Response, StepResult
+from allm._serialization import from_json, register, to_json
+from allm._tool import Tool
+from allm._usage import Usage
 from allm.errors import (
     AdapterError,
     AllmError,
@@ -18,12 +24,6 @@ from allm.errors import (
     ToolError,
     ValidationError,
 )
-from allm._messages import ImagePart, Message, TextPart, Thread, ToolCall
-from allm._request import Request
-from allm._results import ChatResult, Response, StepResult
-from allm._serialization import from_json, register, to_json
-from allm._tool import Tool
-from allm._usage import Usage
 
 # ---------------------------------------------------------------------------
 # Sample values

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 import allm
-from allm.errors import SessionError, ValidationError
 from allm._session import SessionReducer
+from allm.errors import SessionError, ValidationError
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "python"
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import allm
-from allm.errors import ToolError, ValidationError
 from allm._tool_runner import RESERVED_HALT_REASONS, ToolRunner, encode_result
+from allm.errors import ToolError, ValidationError
 
 SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from allm.errors import ValidationError
 from allm._messages import ImagePart, Message, TextPart, ToolCall
 from allm._request import Request
 from allm._tool import Tool
@@ -14,6 +13,7 @@ from allm._validation import (
     validate_request,
     validate_tools,
 )
+from allm.errors import ValidationError
 
 USER = Message("user", "hi")
 WEATHER = Tool("get_weather", "Weather by city", {"type": "object", "properties": {}})

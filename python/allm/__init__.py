@@ -7,13 +7,10 @@ calls are folds of that stream. See README.md for a tour.
 
 from . import errors, events, providers, telemetry
 from ._backend import backend_info
-from ._version import __version__
 from ._chat import achat, astep, astream, astream_step, chat, step, stream, stream_step
 from ._collector import StreamCollector
 from ._constructors import assistant, image, json_schema, request, system, tool, tool_result, user
-from .decoding import StreamDecoder, collect
 from ._engine import Engine
-from .errors import ToolError
 from ._execution import agenerate, astream_generate, generate, stream_generate
 from ._messages import ImagePart, Message, TextPart, Thread, ToolCall
 from ._request import Request
@@ -24,6 +21,9 @@ from ._stream import AsyncEventStream, EventStream
 from ._tool import Tool
 from ._tool_runner import ToolContext, ask_user, halt
 from ._usage import Usage
+from ._version import __version__
+from .decoding import StreamDecoder, collect
+from .errors import ToolError
 
 __all__ = [
     "AsyncEventStream",

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import AllmError
 from ._messages import Message, ToolCall
 from ._results import Response
 from ._usage import Usage
+from .errors import AllmError
 
 ToolCallState = tuple[str, str, dict[str, Any], str, dict[str, Any]]
 

@@ -61,17 +61,17 @@ from . import _backend, telemetry
 from ._collector import StreamCollector
 from ._constructors import user
 from ._engine import Engine
-from .errors import AllmError, ValidationError
-from .events import ChatCompleted, ErrorEvent, Event, StepCompleted
 from ._execution import astream_generate, stream_generate
 from ._messages import Message, Thread, ToolCall
 from ._options import StreamOptions
-from .providers.base import AsyncSource, Filters, Source
 from ._request import Request
 from ._results import ChatResult, Response, StepResult
 from ._stream import AsyncEventStream, EventStream
 from ._tool import Tool
 from ._tool_runner import DEFAULT_TOOL_TIMEOUT, ToolRunner, check_on_tool_error, check_timeout
+from .errors import AllmError, ValidationError
+from .events import ChatCompleted, ErrorEvent, Event, StepCompleted
+from .providers.base import AsyncSource, Filters, Source
 
 __all__ = [
     "AsyncChatStream",

@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from . import _backend
-from .events import Event
 from ._messages import Message, Thread
 from ._results import ChatResult, Response, StepResult
+from .events import Event
 
 __all__ = ["StreamCollector"]
 

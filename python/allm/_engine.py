@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ._tool import Tool
 from .errors import EngineError, ValidationError
 from .providers.base import Adapter
-from ._tool import Tool
 
 __all__ = ["Engine"]
 

@@ -3,9 +3,9 @@
 from collections.abc import Iterable
 from typing import Any
 
+from ._results import Response
 from .errors import AllmError
 from .events import Event
-from ._results import Response
 from .sse import ServerSentEvent
 
 VERSION: str

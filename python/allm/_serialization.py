@@ -65,6 +65,11 @@ import typing
 from collections.abc import Iterable
 from typing import Any, Union
 
+from ._messages import ImagePart, Message, TextPart, Thread, ToolCall
+from ._request import Request
+from ._results import ChatResult, Response, StepResult
+from ._tool import Tool
+from ._usage import Usage
 from .errors import (
     AdapterError,
     AllmError,
@@ -74,11 +79,6 @@ from .errors import (
     ToolError,
     ValidationError,
 )
-from ._messages import ImagePart, Message, TextPart, Thread, ToolCall
-from ._request import Request
-from ._results import ChatResult, Response, StepResult
-from ._tool import Tool
-from ._usage import Usage
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "FORMAT_VERSION", "from_json", "to_json"]
 

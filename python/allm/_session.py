@@ -49,13 +49,13 @@ from ._chat import AsyncChatStream, ChatStream, astream, astream_step, stream, s
 from ._collector import StreamCollector
 from ._constructors import user
 from ._engine import Engine
-from .errors import SessionError, ValidationError
-from .events import Event
 from ._messages import Message, Thread, ToolCall
 from ._options import new_request_id
 from ._results import ChatResult, StepResult
 from ._serialization import register
 from ._tool_runner import encode_result
+from .errors import SessionError, ValidationError
+from .events import Event
 
 __all__ = ["SCHEMA_VERSION", "AsyncSessionStream", "Session", "SessionReducer", "SessionStream", "Status"]
 

@@ -17,11 +17,11 @@ from types import TracebackType
 from typing import Any
 
 from . import _backend
-from .events import Event
 from ._options import StreamOptions
-from .providers.base import AsyncSource, Filters, Source
 from ._request import Request
 from ._results import Response
+from .events import Event
+from .providers.base import AsyncSource, Filters, Source
 
 __all__ = ["AsyncEventStream", "EventStream"]
 

@@ -58,6 +58,8 @@ from typing import Any
 
 from . import telemetry
 from ._aio import within
+from ._messages import ToolCall
+from ._tool import Tool
 from .errors import ToolError, ValidationError
 from .events import (
     AskUserRequested,
@@ -67,8 +69,6 @@ from .events import (
     ToolHalt,
     ToolResultEncoded,
 )
-from ._messages import ToolCall
-from ._tool import Tool
 
 try:  # optional: argument validation against the tool's JSON schema
     import jsonschema

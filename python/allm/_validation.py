@@ -18,10 +18,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from .errors import ValidationError
 from ._messages import ROLES, ImagePart, Message, TextPart, ToolCall
 from ._request import Request
 from ._tool import Tool
+from .errors import ValidationError
 
 __all__ = [
     "RESERVED_TOOL_NAMES",

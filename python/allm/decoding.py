@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from . import _backend
-from .limits import check_limits
 from ._results import Response
+from .limits import check_limits
 
 __all__ = ["WIRES", "StreamDecoder", "collect"]
 

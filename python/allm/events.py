@@ -19,8 +19,8 @@ import inspect
 from operator import itemgetter
 from typing import Any, ClassVar
 
-from .errors import AllmError
 from ._results import ChatResult, StepResult
+from .errors import AllmError
 
 __all__ = [
     "EVENT_TYPES",

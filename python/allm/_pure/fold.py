@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import _build
-from ..errors import AllmError
-from ..events import Event
 from .._results import Response
 from .._usage import Usage
+from ..errors import AllmError
+from ..events import Event
 
 __all__ = ["Fold"]
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .._results import Response
 from ..errors import AllmError
 from ..events import Event
-from .._results import Response
 from ..sse import DEFAULT_LIMIT
 from .decoders import make_decoder
 from .filter import filter_events

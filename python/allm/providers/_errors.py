@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from ..errors import AdapterError
 from .._retry import parse_retry_after
+from ..errors import AdapterError
 from ._redact import redact
 
 __all__ = ["REQUEST_ID_HEADERS", "from_body_error", "from_exception", "from_status", "request_id_of"]

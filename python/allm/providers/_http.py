@@ -58,13 +58,13 @@ import httpx
 
 from .. import _backend, telemetry
 from .._aio import within
+from .._request import Request
+from .._results import Response
+from .._retry import RetryPolicy, parse_retry_after, status_is_retryable
 from .._version import __version__
 from ..errors import AdapterError, AllmError, ValidationError
 from ..events import Event
 from ..limits import LIMIT_OPTIONS, check_limits
-from .._request import Request
-from .._results import Response
-from .._retry import RetryPolicy, parse_retry_after, status_is_retryable
 from ._errors import from_body_error, from_exception, from_status, request_id_of
 from ._keys import Secret, resolve_key
 from ._redact import redact

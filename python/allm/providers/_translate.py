@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..errors import ValidationError
 from .._messages import ImagePart, Message, TextPart, ToolCall
+from ..errors import ValidationError
 
 __all__ = ["arguments_json", "data_url", "parts", "split_data_url", "tool_choice_name"]
 

@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..events import Event
 from .._request import Request
 from .._results import Response
+from ..events import Event
 
 __all__ = ["Adapter", "AsyncSource", "Call", "Filters", "Source"]
 

@@ -34,6 +34,9 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, ClassVar
 
 from .. import _backend
+from .._request import Request
+from .._results import Response
+from .._usage import Usage
 from ..errors import AdapterError, AllmError, ValidationError
 from ..events import (
     ErrorEvent,
@@ -47,9 +50,6 @@ from ..events import (
     ToolCallDelta,
     ToolCallStarted,
 )
-from .._request import Request
-from .._results import Response
-from .._usage import Usage
 from .base import Adapter, AsyncSource, Call, Filters, Source
 
 __all__ = ["Fake"]

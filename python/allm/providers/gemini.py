@@ -36,10 +36,10 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from .. import _build
-from ..errors import AdapterError, EngineError, ValidationError
 from .._messages import Message, TextPart
 from .._request import Request
 from .._results import Response
+from ..errors import AdapterError, EngineError, ValidationError
 from ._errors import from_status
 from ._http import HttpAdapter, Prepared, encode_json
 from ._keys import Secret

@@ -38,10 +38,10 @@ import re
 from typing import Any, ClassVar
 
 from .. import _build
-from ..errors import EngineError, ValidationError
 from .._messages import ImagePart, Message, TextPart
 from .._request import Request
 from .._results import Response
+from ..errors import EngineError, ValidationError
 from ._errors import from_status
 from ._http import HttpAdapter, Prepared, encode_json
 from ._keys import Secret

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from ..._usage import Usage
 from ...errors import AllmError, StreamError
 from ...events import (
     ErrorEvent,
@@ -25,7 +26,6 @@ from ...events import (
     ToolCallStarted,
 )
 from ...sse import ServerSentEvent
-from ..._usage import Usage
 from ._json import JSONError, loads, parse_arguments
 
 __all__ = ["ToolCall", "WireDecoder", "get_dict", "get_list", "get_str"]

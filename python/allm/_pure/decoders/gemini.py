@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..._usage import Usage
 from ...errors import AdapterError
 from ...events import Event
-from ..._usage import Usage
 from ._base import WireDecoder, get_dict, get_list, get_str
 from ._errors import provider_error
 from ._json import canonical_dumps

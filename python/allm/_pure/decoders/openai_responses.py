@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...events import Event
 from ..._usage import Usage
+from ...events import Event
 from ._base import ToolCall, WireDecoder, get_dict, get_str
 from ._errors import provider_error
 from ._usage import openai_usage
