@@ -66,7 +66,7 @@ from collections.abc import Iterable
 from typing import Any, Union
 
 from ._messages import ImagePart, Message, TextPart, Thread, ToolCall
-from ._request import Request
+from ._request import Reasoning, Request
 from ._results import ChatResult, Response, StepResult
 from ._tool import Tool
 from ._usage import Usage
@@ -108,6 +108,7 @@ _REGISTRY: dict[str, type] = {
     "Usage": Usage,
     "Tool": Tool,
     "Request": Request,
+    "Reasoning": Reasoning,
     "Response": Response,
     "StepResult": StepResult,
     "ChatResult": ChatResult,

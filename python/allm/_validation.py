@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ._messages import ROLES, ImagePart, Message, TextPart, ToolCall
-from ._request import Request
+from ._request import REASONING_EFFORTS, Reasoning, Request
 from ._tool import Tool
 from .errors import ValidationError
 
@@ -232,11 +232,44 @@ def request_errors(request: Any, *, known_tools: Iterable[str] = ()) -> Errors:
         elif mt <= 0:
             errors.append(("max_tokens", "must be > 0"))
     _check_response_format(request.response_format, errors)
+    _check_common_params(request, errors)
     if not _is_str_dict(request.options):
         errors.append(("options", "must be a dict with string keys"))
     if not _is_str_dict(request.metadata):
         errors.append(("metadata", "must be a dict with string keys"))
     return errors
+
+
+def _check_common_params(request: Request, errors: Errors) -> None:
+    p = request.top_p
+    if p is not None and not (_is_number(p) and math.isfinite(p) and 0 <= p <= 1):
+        errors.append(("top_p", "must be a number between 0 and 1"))
+    stop = request.stop
+    if stop is not None and not (
+        isinstance(stop, tuple) and len(stop) > 0 and all(isinstance(s, str) and s for s in stop)
+    ):
+        errors.append(("stop", "must be a non-empty string or a non-empty list of non-empty strings"))
+    seed = request.seed
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        errors.append(("seed", f"must be an integer, got {type(seed).__name__}"))
+    if request.parallel_tool_calls not in (None, True, False):
+        errors.append(("parallel_tool_calls", "must be a bool"))
+    _check_reasoning(request.reasoning, errors)
+
+
+def _check_reasoning(reasoning: Any, errors: Errors) -> None:
+    if reasoning is None:
+        return
+    if not isinstance(reasoning, Reasoning):
+        errors.append(("reasoning", "must be allm.Reasoning or a mapping with effort and/or budget_tokens"))
+        return
+    if reasoning.effort is None and reasoning.budget_tokens is None:
+        errors.append(("reasoning", "needs an effort or budget_tokens"))
+    if reasoning.effort is not None and reasoning.effort not in REASONING_EFFORTS:
+        errors.append(("reasoning.effort", f"must be one of {', '.join(REASONING_EFFORTS)}"))
+    budget = reasoning.budget_tokens
+    if budget is not None and (not isinstance(budget, int) or isinstance(budget, bool) or budget <= 0):
+        errors.append(("reasoning.budget_tokens", "must be a positive integer"))
 
 
 def _check_tool_choice(choice: Any, names: set[str], errors: Errors) -> None:

@@ -86,6 +86,7 @@ _COMMON_OPTIONS = (
     "idle_timeout",
     "http_client",
     "max_retries",
+    "drop_unsupported_params",
     *LIMIT_OPTIONS,
 )
 _RETRY_FIRST_EVENT = frozenset({"rate_limited", "provider_unavailable"})
@@ -172,6 +173,10 @@ class HttpAdapter(Adapter):
         self._idle = _idle_option(opts.get("idle_timeout", DEFAULT_IDLE_TIMEOUT))
         self.limits = check_limits(opts)
         self.policy = RetryPolicy.from_option(retry, opts.get("max_retries"))
+        drop = opts.get("drop_unsupported_params", False)
+        if not isinstance(drop, bool):
+            raise ValidationError("invalid_options", errors=[("drop_unsupported_params", "must be a bool")])
+        self.drop_unsupported_params: bool = drop
         client = opts.get("http_client")
         if client is not None and not isinstance(client, (httpx.Client, httpx.AsyncClient)):
             raise ValidationError(

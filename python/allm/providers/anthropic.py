@@ -26,7 +26,11 @@ Request translation:
   ``{"type": "json_object"}`` has no Anthropic equivalent and raises
   ``EngineError("unsupported_response_format")`` at call time; ``{"type": "text"}`` is a no-op;
 * ``temperature``; ``max_tokens`` (required by the API; default 4096);
-* ``request.options`` is merged last.
+* ``top_p``, ``stop`` (``stop_sequences``), ``parallel_tool_calls``
+  (``tool_choice.disable_parallel_tool_use``) and ``reasoning`` (``thinking``) as
+  in :mod:`allm.providers._params` (unsupported ones refused);
+* ``request.options`` is deep-merged last (``model``, ``messages`` and
+  ``stream`` cannot be overridden).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from ..errors import EngineError, ValidationError
 from ._errors import from_status
 from ._http import HttpAdapter, Prepared, encode_json
 from ._keys import Secret
+from ._params import apply_common_params, merge_options
 from ._translate import parts, split_data_url, tool_choice_name
 from .base import Call
 
@@ -49,6 +54,10 @@ __all__ = ["Anthropic", "parse_response"]
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
+
+
+_OWNED = frozenset({"model", "messages", "stream"})
+"""Body keys the wire contract owns; ``options`` cannot override them."""
 
 
 class Anthropic(HttpAdapter):
@@ -66,7 +75,14 @@ class Anthropic(HttpAdapter):
         if not request.model:
             raise EngineError("missing_model", "Anthropic needs a model", provider=self.provider)
         body = messages_body(request)
-        body.update(request.options)
+        apply_common_params(
+            body,
+            request,
+            wire="anthropic",
+            provider=self.provider,
+            drop_unsupported=self.drop_unsupported_params,
+        )
+        merge_options(body, request.options, owned=_OWNED, provider=self.provider)
         return Prepared(
             url=self.base_url + "/v1/messages",
             body=encode_json(body),

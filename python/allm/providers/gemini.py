@@ -26,7 +26,9 @@ Request translation:
 * ``response_format`` json_schema → ``generationConfig.responseMimeType =
   application/json`` + ``responseJsonSchema``; json_object → the MIME type only;
 * ``temperature`` and ``max_tokens`` (``maxOutputTokens``) in ``generationConfig``;
-* ``request.options`` is merged last (top-level keys of the body).
+* ``top_p``, ``stop``, ``seed`` and ``reasoning`` in ``generationConfig`` as in
+  :mod:`allm.providers._params` (unsupported ones refused);
+* ``request.options`` is deep-merged last (``contents`` cannot be overridden).
 """
 
 from __future__ import annotations
@@ -43,10 +45,15 @@ from ..errors import AdapterError, EngineError, ValidationError
 from ._errors import from_status
 from ._http import HttpAdapter, Prepared, encode_json
 from ._keys import Secret
+from ._params import apply_common_params, merge_options
 from ._translate import parts, split_data_url, tool_choice_name
 from .base import Call
 
 __all__ = ["Gemini", "parse_response"]
+
+
+_OWNED = frozenset({"contents"})
+"""Body keys the wire contract owns; ``options`` cannot override them."""
 
 
 class Gemini(HttpAdapter):
@@ -65,7 +72,14 @@ class Gemini(HttpAdapter):
             raise EngineError("missing_model", "Gemini needs a model", provider=self.provider)
         model = request.model.removeprefix("models/")
         body = generate_body(request)
-        body.update(request.options)
+        apply_common_params(
+            body,
+            request,
+            wire="gemini",
+            provider=self.provider,
+            drop_unsupported=self.drop_unsupported_params,
+        )
+        merge_options(body, request.options, owned=_OWNED, provider=self.provider)
         url = f"{self.base_url}/v1beta/models/{quote(model, safe='-._~')}:streamGenerateContent?alt=sse"
         return Prepared(url=url, body=encode_json(body), wire="gemini", secret=secret)
 

@@ -28,7 +28,10 @@ Request translation (Chat Completions / Responses):
 * ``temperature``; ``max_tokens`` → ``max_completion_tokens`` on the default
   host, ``max_tokens`` on compatible servers (Chat), ``max_output_tokens`` (Responses);
 * Chat streams ask for usage (``stream_options.include_usage``);
-* ``request.options`` is merged last, overriding anything above.
+* ``top_p``, ``stop``, ``seed``, ``parallel_tool_calls`` and ``reasoning``
+  as in :mod:`allm.providers._params` (unsupported ones refused);
+* ``request.options`` is deep-merged last (``model``, the messages / input
+  and ``stream`` cannot be overridden).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from ..errors import EngineError, ValidationError
 from ._errors import from_status
 from ._http import HttpAdapter, Prepared, encode_json
 from ._keys import Secret
+from ._params import apply_common_params, merge_options
 from ._translate import arguments_json, data_url, parts, tool_choice_name
 from .base import Call
 
@@ -52,6 +56,8 @@ __all__ = ["OpenAI", "parse_response"]
 
 _RESPONSES_MODEL = re.compile(r"^(gpt-5|o[1-9])")
 _ENDPOINTS = ("chat", "responses")
+_CHAT_OWNED = frozenset({"model", "messages", "stream"})
+_RESPONSES_OWNED = frozenset({"model", "input", "stream"})
 
 
 class OpenAI(HttpAdapter):
@@ -96,11 +102,14 @@ class OpenAI(HttpAdapter):
         endpoint = self.endpoint_for(request.model, call)
         if endpoint == "responses":
             body = responses_body(request)
-            path, wire = "/responses", "openai-responses"
+            path, wire, owned = "/responses", "openai-responses", _RESPONSES_OWNED
         else:
             body = chat_body(request, compatible=not self._base.default)
-            path, wire = "/chat/completions", "openai-chat"
-        body.update(request.options)
+            path, wire, owned = "/chat/completions", "openai-chat", _CHAT_OWNED
+        apply_common_params(
+            body, request, wire=wire, provider=self.provider, drop_unsupported=self.drop_unsupported_params
+        )
+        merge_options(body, request.options, owned=owned, provider=self.provider)
         return Prepared(url=self.base_url + path, body=encode_json(body), wire=wire, secret=secret)
 
 
