@@ -3,7 +3,10 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{count, nested_count, obj, parse_payload, provider_error, string, Call, Common, WireDecoder};
+use super::common::{obj, string, Call, Common, WireDecoder};
+use super::json::parse_payload;
+use super::provider_error;
+use super::usage::{count, nested_count};
 use crate::event::{CoreError, CoreEvent, Usage};
 use crate::lenient::{LInt, LObj, LStr};
 use crate::sse::SseEventRef;

@@ -3,7 +3,10 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{canonical_dumps, count, parse_payload, provider_error, Call, Common, WireDecoder};
+use super::common::{Call, Common, WireDecoder};
+use super::json::parse_payload;
+use super::usage::count;
+use super::{canonical_dumps, provider_error};
 use crate::event::{CoreError, CoreEvent, Usage};
 use crate::lenient::{LArr, LBool, LObj, LStr};
 use crate::sse::SseEventRef;

@@ -3,8 +3,11 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{nested_count, parse_payload, provider_error, Call, Common, WireDecoder, MSG_INCOMPLETE};
-use crate::event::{CoreError, CoreEvent, Usage};
+use super::common::{Call, Common, WireDecoder, MSG_INCOMPLETE};
+use super::json::parse_payload;
+use super::provider_error;
+use super::usage::openai_usage;
+use crate::event::{CoreError, CoreEvent};
 use crate::lenient::{LArr, LInt, LObj, LStr};
 use crate::sse::SseEventRef;
 
@@ -95,21 +98,6 @@ pub fn map_finish(raw: &str) -> &'static str {
         "tool_calls" | "function_call" => "tool_calls",
         "content_filter" => "content_filter",
         _ => "other",
-    }
-}
-
-/// Usage from an OpenAI usage object (Chat: prompt/completion; Responses: input/output).
-pub fn openai_usage(u: &Map<String, Value>, input: &str, output: &str) -> Usage {
-    let details_in = format!("{input}_details");
-    let details_out = format!("{output}_details");
-    Usage {
-        input_tokens: super::count(u, input).unwrap_or(0),
-        output_tokens: super::count(u, output).unwrap_or(0),
-        total_tokens: super::count(u, "total_tokens").unwrap_or(0),
-        cached_input_tokens: nested_count(u, &details_in, "cached_tokens").unwrap_or(0),
-        cache_write_input_tokens: nested_count(u, &details_in, "cache_write_tokens").unwrap_or(0),
-        reasoning_tokens: nested_count(u, &details_out, "reasoning_tokens").unwrap_or(0),
-        extra: Map::new(),
     }
 }
 
@@ -204,7 +192,7 @@ impl Decoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Event, RawData};
+    use crate::event::{Event, RawData, Usage};
     use crate::pipeline::tests::run;
     use serde_json::json;
 

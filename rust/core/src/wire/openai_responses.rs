@@ -3,8 +3,10 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::openai_chat::openai_usage;
-use super::{obj, parse_payload, provider_error, string, Call, Common, WireDecoder};
+use super::common::{obj, string, Call, Common, WireDecoder};
+use super::json::parse_payload;
+use super::provider_error;
+use super::usage::openai_usage;
 use crate::event::{CoreError, CoreEvent};
 use crate::lenient::{LObj, LStr};
 use crate::sse::SseEventRef;

@@ -1,0 +1,211 @@
+//! What every wire decoder shares: the message lifecycle, text, usage,
+//! reasoning and tool-call assembly. Mirrors the pure twin's `_base.py`.
+
+use serde_json::{Map, Value};
+
+use super::json::parse_arguments;
+use crate::event::{CoreError, CoreEvent, Event, RawData, Usage};
+use crate::sse::SseEventRef;
+
+/// Message text of the shared stream errors (docs/internals.md §6).
+pub const MSG_INCOMPLETE: &str = "stream ended before the provider's terminal event";
+pub fn msg_argument_limit(limit: usize) -> String {
+    format!("tool call arguments exceed max_argument_bytes ({limit})")
+}
+
+/// State every decoder keeps: message start, text, usage, reasoning, calls.
+#[derive(Debug, Default)]
+pub(crate) struct Common {
+    pub started: bool,
+    pub text: String,
+    pub usage: Option<Usage>,
+    pub reasoning: Option<String>,
+    pub calls: Vec<Call>,
+    pub max_argument_bytes: Option<usize>,
+    /// Fold-only mode (the `collect` path): text and reasoning deltas are
+    /// accumulated here but not emitted as events; the pipeline hands the
+    /// partial text to the fold at the end (see `Pipeline::fold_only`).
+    pub fold_only: bool,
+}
+
+/// A tool call being assembled.
+#[derive(Debug, Default)]
+pub(crate) struct Call {
+    /// openai-chat: the tool-call index (gives `call_<index>` to a call without id).
+    pub key: i64,
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub raw: String,
+    /// Final arguments text that replaces the accumulated deltas.
+    pub final_raw: Option<String>,
+    /// Fragments seen before the call started.
+    pub buffered: Vec<String>,
+    pub started: bool,
+    pub completed: bool,
+    pub metadata: Map<String, Value>,
+}
+
+impl Common {
+    pub fn new(max_argument_bytes: Option<usize>) -> Self {
+        Common { max_argument_bytes, ..Default::default() }
+    }
+
+    pub fn start(&mut self, id: Option<&str>, model: Option<&str>, out: &mut Vec<CoreEvent>) {
+        if !self.started {
+            self.started = true;
+            out.push(Event::MessageStarted { id: id.map(str::to_owned), model: model.map(str::to_owned) });
+        }
+    }
+
+    pub fn text_delta(&mut self, delta: &str, out: &mut Vec<CoreEvent>) {
+        if !delta.is_empty() {
+            self.text.push_str(delta);
+            if !self.fold_only {
+                out.push(Event::TextDelta { delta: delta.to_owned() });
+            }
+        }
+    }
+
+    pub fn reasoning_delta(&mut self, delta: &str, out: &mut Vec<CoreEvent>) {
+        if !delta.is_empty() {
+            self.reasoning.get_or_insert_with(String::new).push_str(delta);
+            if !self.fold_only {
+                out.push(Event::RawChunk(RawData::ReasoningDelta(delta.to_owned())));
+            }
+        }
+    }
+
+    /// Checks an argument text length against max_argument_bytes.
+    pub fn check_args(&self, len: usize) -> Result<(), CoreError> {
+        check_args(self.max_argument_bytes, len)
+    }
+
+    /// A new call, started at once when it has an id and a name.
+    pub fn new_call(&mut self, call: Call, out: &mut Vec<CoreEvent>) -> usize {
+        self.calls.push(call);
+        let i = self.calls.len() - 1;
+        self.maybe_start_call(i, out);
+        i
+    }
+}
+
+fn check_args(max_argument_bytes: Option<usize>, len: usize) -> Result<(), CoreError> {
+    {
+        match max_argument_bytes {
+            Some(limit) if len > limit => Err(CoreError::stream("limit_exceeded", msg_argument_limit(limit))),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Common {
+    /// Starts call `i` if it has an id and a name, flushing buffered fragments.
+    pub fn maybe_start_call(&mut self, i: usize, out: &mut Vec<CoreEvent>) {
+        let call = &mut self.calls[i];
+        if call.started {
+            return;
+        }
+        if let (Some(id), Some(name)) = (&call.id, &call.name) {
+            call.started = true;
+            out.push(Event::ToolCallStarted { id: id.clone(), name: name.clone() });
+            for fragment in std::mem::take(&mut call.buffered) {
+                out.push(Event::ToolCallDelta { id: id.clone(), delta: fragment });
+            }
+        }
+    }
+
+    /// Appends an argument fragment to call `i` (emitting a delta once started).
+    pub fn call_delta(&mut self, i: usize, fragment: &str, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
+        if fragment.is_empty() {
+            return Ok(());
+        }
+        self.check_args(self.calls[i].raw.len() + fragment.len())?;
+        let call = &mut self.calls[i];
+        call.raw.push_str(fragment);
+        if call.started {
+            out.push(Event::ToolCallDelta { id: call.id.clone().unwrap_or_default(), delta: fragment.to_owned() });
+        } else {
+            call.buffered.push(fragment.to_owned());
+        }
+        Ok(())
+    }
+
+    /// Emits tool_call_completed for call `i`.
+    pub fn complete_call(&mut self, i: usize, out: &mut Vec<CoreEvent>) {
+        let call = &mut self.calls[i];
+        if call.completed {
+            return;
+        }
+        call.completed = true;
+        let raw = call.final_raw.take().unwrap_or_else(|| call.raw.clone());
+        out.push(Event::ToolCallCompleted {
+            id: call.id.clone().unwrap_or_default(),
+            name: call.name.clone().unwrap_or_default(),
+            arguments: parse_arguments(&raw),
+            raw_arguments: raw,
+            metadata: std::mem::take(&mut call.metadata),
+        });
+    }
+
+    /// The end of the message: pending calls, text_completed, usage, message_completed.
+    pub fn finish(
+        &mut self,
+        finish_reason: Option<&'static str>,
+        raw_finish_reason: Option<String>,
+        out: &mut Vec<CoreEvent>,
+    ) {
+        for i in 0..self.calls.len() {
+            if !self.calls[i].completed {
+                if !self.calls[i].started {
+                    let call = &mut self.calls[i];
+                    if call.id.is_none() {
+                        call.id = Some(format!("call_{}", call.key));
+                    }
+                    call.name.get_or_insert_with(String::new);
+                    self.maybe_start_call(i, out);
+                }
+                self.complete_call(i, out);
+            }
+        }
+        if !self.text.is_empty() {
+            out.push(Event::TextCompleted { text: std::mem::take(&mut self.text) });
+        }
+        if let Some(usage) = self.usage.take() {
+            out.push(Event::RawChunk(RawData::Usage(usage)));
+        }
+        let mut metadata = Map::new();
+        if let Some(reasoning) = self.reasoning.take() {
+            metadata.insert("reasoning".to_owned(), Value::String(reasoning));
+        }
+        out.push(Event::MessageCompleted {
+            finish_reason: finish_reason.map(str::to_owned),
+            raw_finish_reason,
+            metadata,
+        });
+    }
+}
+
+pub(crate) fn obj<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Map<String, Value>> {
+    obj.get(key).and_then(Value::as_object)
+}
+
+pub(crate) fn string<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v str> {
+    obj.get(key).and_then(Value::as_str)
+}
+
+/// A wire decoder: one SSE event at a time; pushes events to `out`.
+pub(crate) trait WireDecoder {
+    /// The state every wire decoder shares.
+    fn common(&mut self) -> &mut Common;
+    /// Decodes one SSE event. Returns an error event's payload on failure.
+    fn on_event(&mut self, event: SseEventRef<'_>, out: &mut Vec<CoreEvent>) -> Result<(), CoreError>;
+    /// End of body before a terminal event was produced: `incomplete` unless the
+    /// wire can end without its terminal marker.
+    fn on_close(&mut self, _out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
+        Err(CoreError::stream("incomplete", MSG_INCOMPLETE))
+    }
+    /// The usage reported so far (emitted before a terminal error).
+    fn take_usage(&mut self) -> Option<Usage> {
+        self.common().usage.take()
+    }
+}
