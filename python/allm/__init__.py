@@ -13,6 +13,7 @@ from ._constructors import assistant, image, json_schema, request, system, tool,
 from ._engine import Engine
 from ._execution import agenerate, astream_generate, generate, stream_generate
 from ._messages import ImagePart, Message, TextPart, Thread, ToolCall
+from ._output import StructuredOutput
 from ._request import Reasoning, Request
 from ._results import ChatResult, Response, StepResult
 from ._serialization import from_json, to_json
@@ -39,6 +40,7 @@ __all__ = [
     "StepResult",
     "StreamCollector",
     "StreamDecoder",
+    "StructuredOutput",
     "TextPart",
     "Thread",
     "Tool",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from ._messages import ImagePart, Message, Part, TextPart, Thread
 from ._request import Request
 from ._tool import Tool
+
+T = TypeVar("T")
 
 __all__ = ["assistant", "json_schema", "request", "system", "tool", "tool_result", "user"]
 
@@ -59,8 +61,17 @@ def json_schema(name: str, schema: dict[str, Any], strict: bool = True) -> dict[
     return {"type": "json_schema", "name": name, "schema": schema, "strict": strict}
 
 
-def request(messages: Thread | Sequence[Message], **fields: Any) -> Request:
-    """A Request for ``messages`` (a thread or a list) with any Request fields."""
+@overload
+def request(messages: Thread | Sequence[Message], *, output_type: type[T], **fields: Any) -> Request[T]: ...
+@overload
+def request(messages: Thread | Sequence[Message], **fields: Any) -> Request[Any]: ...
+def request(messages: Thread | Sequence[Message], **fields: Any) -> Request[Any]:
+    """A Request for ``messages`` (a thread or a list) with any Request fields.
+
+    ``output_type`` asks for a structured answer: a pydantic model, dataclass,
+    TypedDict, ``list[...]`` or any type pydantic's TypeAdapter handles, or a raw
+    JSON schema; the Response's ``parsed`` is then typed and validated.
+    """
     msgs = messages.messages if isinstance(messages, Thread) else tuple(messages)
     if "tools" in fields:
         fields["tools"] = tuple(fields["tools"])

@@ -8,7 +8,7 @@ time; mid-stream failures come back as ``finish_reason == "error"``.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from . import telemetry
 from ._engine import Engine
@@ -20,6 +20,8 @@ from ._validation import validate_request
 from .providers.base import Call
 
 __all__ = ["agenerate", "astream_generate", "generate", "prepare_request", "stream_generate"]
+
+OutT = TypeVar("OutT")
 
 _PARAM_FIELDS = ("temperature", "max_tokens", "tool_choice", "response_format")
 
@@ -67,7 +69,7 @@ def _span_meta(engine: Engine, stream: EventStream | AsyncEventStream) -> dict[s
     return {"request_id": stream.request_id, "adapter": adapter, "model": stream.model}
 
 
-def generate(engine: Engine, request: Request, **opts: Any) -> Response:
+def generate(engine: Engine, request: Request[OutT], **opts: Any) -> Response[OutT]:
     """Run one model call and return its folded Response."""
     with (
         stream_generate(engine, request, **opts) as stream,
@@ -85,7 +87,7 @@ def astream_generate(engine: Engine, request: Request, **opts: Any) -> AsyncEven
     return AsyncEventStream(source, options, request)
 
 
-async def agenerate(engine: Engine, request: Request, **opts: Any) -> Response:
+async def agenerate(engine: Engine, request: Request[OutT], **opts: Any) -> Response[OutT]:
     """Async twin of :func:`generate`."""
     async with astream_generate(engine, request, **opts) as stream:
         with telemetry.span("generate", **_span_meta(engine, stream)) as extra:

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Generic, Literal, cast, overload
 
 from ._messages import Message, Thread, ToolCall
+from ._output import StructuredOutput, parsed_value, revalidate
 from ._usage import Usage
+from .errors import ValidationError
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+
+    OutT = TypeVar("OutT", default=Any)
+else:
+    from typing import TypeVar
+
+    OutT = TypeVar("OutT")
+T = TypeVar("T")
 
 __all__ = ["FINISH_REASONS", "ChatResult", "FinishReason", "Response", "StepResult"]
 
@@ -17,11 +29,13 @@ FINISH_REASONS: frozenset[str] = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
-class Response:
+class Response(Generic[OutT]):
     """One model reply, folded from its event stream.
 
     A mid-stream failure gives ``finish_reason == "error"`` with the error in
-    ``metadata["error"]``; partial text and usage are kept.
+    ``metadata["error"]``; partial text and usage are kept. With an output type
+    (``allm.request(..., output_type=T)``), ``output`` holds the structured
+    answer: ``parsed`` is the validated ``T``, ``parse_error`` why it failed.
     """
 
     message: Message
@@ -35,11 +49,30 @@ class Response:
     model: str | None = None
     raw: Any = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    output: StructuredOutput | None = field(default=None, repr=False)
 
     @property
     def error(self) -> Any:
         """The error folded from the stream, or None."""
         return self.metadata.get("error")
+
+    @property
+    def parsed(self) -> OutT:
+        """The validated output object; raises ``parse_error`` when validation failed."""
+        return cast(OutT, parsed_value(self.output))
+
+    @property
+    def parse_error(self) -> ValidationError | None:
+        """Why the output did not validate (raw text kept in ``output.raw``), or None."""
+        return None if self.output is None else self.output.error
+
+    @overload
+    def validate_output(self, output_type: type[T]) -> Response[T]: ...
+    @overload
+    def validate_output(self, output_type: Any) -> Response[Any]: ...
+    def validate_output(self, output_type: Any) -> Response[Any]:
+        """This response with its output validated again against ``output_type`` (after loading)."""
+        return replace(self, output=revalidate(self.output, output_type))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +97,19 @@ class ChatResult:
     pending_question: str | None = None
     pending_tool_call_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def parsed(self) -> Any:
+        """The validated output object of the final response (see :attr:`Response.parsed`)."""
+        return parsed_value(None if self.final_response is None else self.final_response.output)
+
+    @property
+    def parse_error(self) -> ValidationError | None:
+        """Why the final response's output did not validate, or None."""
+        return None if self.final_response is None else self.final_response.parse_error
+
+    def validate_output(self, output_type: Any) -> ChatResult:
+        """This result with the final response's output validated again against ``output_type``."""
+        if self.final_response is None:
+            raise ValidationError("invalid_output", "this result has no final response to validate")
+        return replace(self, final_response=self.final_response.validate_output(output_type))

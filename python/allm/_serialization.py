@@ -66,6 +66,7 @@ from collections.abc import Iterable
 from typing import Any, Union
 
 from ._messages import ImagePart, Message, TextPart, Thread, ToolCall
+from ._output import StructuredOutput
 from ._request import Reasoning, Request
 from ._results import ChatResult, Response, StepResult
 from ._tool import Tool
@@ -119,10 +120,15 @@ _REGISTRY: dict[str, type] = {
     "ToolError": ToolError,
     "ValidationError": ValidationError,
     "SessionError": SessionError,
+    "StructuredOutput": StructuredOutput,
 }
 
 # Dataclass fields that are runtime-only and never serialized.
-_EXCLUDED: dict[type, frozenset[str]] = {Tool: frozenset({"handler"})}
+_EXCLUDED: dict[type, frozenset[str]] = {
+    Tool: frozenset({"handler"}),
+    Request: frozenset({"output_type"}),
+    StructuredOutput: frozenset({"value"}),
+}
 
 _TAG_OF: dict[type, str] = {cls: tag for tag, cls in _REGISTRY.items()}
 _SCHEMAS: dict[type, _ClassSchema] = {}

@@ -18,6 +18,7 @@ from typing import Any
 
 from . import _backend
 from ._options import StreamOptions
+from ._output import attach_output
 from ._request import Request
 from ._results import Response
 from .events import Event
@@ -56,9 +57,10 @@ class _Common:
         response = self._source.response()
         if response.error is not None:
             _stamp(response.error, self._options.request_id)
-        return replace(
+        response = replace(
             response, request_id=self._options.request_id, model=response.model or self._request.model
         )
+        return attach_output(response, self._request)
 
 
 def _source_filters(options: StreamOptions) -> Filters | None:

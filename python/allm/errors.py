@@ -208,6 +208,9 @@ class ValidationError(AllmError):
             "invalid_session",
             "invalid_json",
             "invalid_options",
+            "invalid_output",
+            "output_truncated",
+            "output_refused",
             "unknown",
         }
     )

@@ -8,9 +8,10 @@ from __future__ import annotations
 from .._version import __version__ as VERSION
 from .filter import filter_events
 from .fold import Fold
+from .partial_json import parse_partial_json
 from .pipeline import StreamDecoder, collect
 from .sse import SSEDecoder
 
 BUILD_PROFILE = "python"
 
-__all__ = ["BUILD_PROFILE", "VERSION", "Fold", "SSEDecoder", "StreamDecoder", "collect", "filter_events"]
+__all__ = ["BUILD_PROFILE", "VERSION", "Fold", "SSEDecoder", "StreamDecoder", "collect", "filter_events", "parse_partial_json"]

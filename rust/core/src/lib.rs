@@ -5,11 +5,13 @@
 //! * [`fold`]: the collector fold, generic over how event payloads are held.
 //! * [`filter`]: stream-option filtering.
 //! * [`pipeline`]: bytes to events, and `collect` (bytes to fold state).
+//! * [`partial`]: the value so far of a growing JSON text (structured output).
 
 pub mod event;
 pub mod filter;
 pub mod fold;
 pub mod lenient;
+pub mod partial;
 pub mod pipeline;
 pub mod sse;
 pub mod wire;

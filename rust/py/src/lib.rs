@@ -11,6 +11,7 @@ mod convert;
 mod errors;
 mod filter;
 mod fold;
+mod partial_json;
 mod sse_decoder;
 mod stream_decoder;
 
@@ -40,6 +41,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<stream_decoder::PyStreamDecoder>()?;
     m.add_function(wrap_pyfunction!(stream_decoder::collect, m)?)?;
     m.add_function(wrap_pyfunction!(filter::filter_events, m)?)?;
+    m.add_function(wrap_pyfunction!(partial_json::parse_partial_json, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_direct_event_alloc, m)?)?;
     Ok(())
