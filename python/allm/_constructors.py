@@ -8,6 +8,7 @@ from typing import Any, TypeVar, overload
 from ._messages import ImagePart, Message, Part, TextPart, Thread
 from ._request import Request
 from ._tool import Tool
+from ._typed_tool import tool_from_function
 
 T = TypeVar("T")
 
@@ -38,14 +39,20 @@ def tool_result(tool_call_id: str, content: str) -> Message:
 
 
 def tool(
-    name: str,
+    name: str | Callable[..., Any],
     description: str = "",
     schema: dict[str, Any] | None = None,
     handler: Callable[..., Any] | None = None,
     manual: bool = False,
     metadata: dict[str, Any] | None = None,
 ) -> Tool:
-    """A tool the model may call; ``schema`` is the JSON schema of its arguments."""
+    """A tool the model may call; ``schema`` is the JSON schema of its arguments.
+
+    Used as ``@allm.tool`` on a typed function, derives the name, description
+    and schema from it and validates the arguments (see :mod:`allm._typed_tool`).
+    """
+    if callable(name):
+        return tool_from_function(name, description=description or None, manual=manual, metadata=metadata)
     return Tool(
         name=name,
         description=description,

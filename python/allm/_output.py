@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ._messages import Message
-from ._schema import strict_schema
+from ._schema import as_dict, strict_schema
 from .errors import ValidationError
 
 if TYPE_CHECKING:
@@ -109,8 +109,9 @@ class OutputSpec:
     @staticmethod
     def of(output_type: Any) -> OutputSpec:
         """The spec of ``output_type``; raises ``ValidationError`` when it is unusable."""
-        if isinstance(output_type, dict):
-            return _raw_spec(output_type)  # pyright: ignore[reportUnknownArgumentType]
+        raw = as_dict(output_type)
+        if raw is not None:
+            return _raw_spec(raw)
         try:
             hash(output_type)
         except TypeError:  # unhashable: built each time
@@ -157,13 +158,15 @@ def _loads(text: str) -> Any:
 
 def _json_schema_check(schema: dict[str, Any]) -> Callable[[Any, str], None]:
     try:
-        from jsonschema import validators
+        from jsonschema import validators  # type: ignore[import-untyped]
     except ImportError:  # optional: without jsonschema only the JSON syntax is checked
         return lambda value, text: None
     validator = validators.validator_for(schema)(schema)
 
     def check(value: Any, text: str) -> None:
-        problems = [(".".join(map(str, e.absolute_path)) or "$", e.message) for e in validator.iter_errors(value)]
+        problems = [
+            (".".join(map(str, e.absolute_path)) or "$", e.message) for e in validator.iter_errors(value)
+        ]
         if problems:
             raise _invalid("invalid_output", _problems_text(problems), text, errors=problems)
 
@@ -209,14 +212,23 @@ def _pydantic_problems(exc: Any) -> list[tuple[str, str]]:
     return [(".".join(str(p) for p in e["loc"]) or "$", str(e["msg"])) for e in exc.errors()]
 
 
+_MISSING: Any = object()
+
+
+def _unwrap(value: Any) -> Any:
+    """The wrapped value of ``{"result": value}``, or ``_MISSING``."""
+    mapping = as_dict(value)
+    return _MISSING if mapping is None else mapping.get(WRAP_KEY, _MISSING)
+
+
 def _validate_typed(adapter: Any, wrapped: bool, text: str) -> Any:
     import pydantic
 
-    value = _loads(text)
+    value: Any = _loads(text)
     if wrapped:
-        if not (isinstance(value, dict) and WRAP_KEY in value):
+        value = _unwrap(value)
+        if value is _MISSING:
             raise _invalid("invalid_output", f"the answer is not an object with a {WRAP_KEY!r} key", text)
-        value = value[WRAP_KEY]
     try:
         return adapter.validate_json(json.dumps(value)) if wrapped else adapter.validate_json(text)
     except pydantic.ValidationError as exc:
@@ -228,9 +240,9 @@ def _validate_partial(adapter: Any, wrapped: bool, value: Any) -> Any:
     import pydantic
 
     if wrapped:
-        if not (isinstance(value, dict) and WRAP_KEY in value):
+        value = _unwrap(value)
+        if value is _MISSING:
             return None
-        value = value[WRAP_KEY]
     try:
         return adapter.validate_python(value, experimental_allow_partial="trailing-strings")
     except pydantic.ValidationError:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ._backend import backend
+from . import _backend
 from .errors import ValidationError
 
 __all__ = ["PartialObject", "PartialObjects", "parse_partial_json"]
@@ -32,7 +32,7 @@ def parse_partial_json(text: str) -> Any:
     Raises ``ValidationError("invalid_output")`` when ``text`` is not a prefix of valid JSON.
     """
     try:
-        return backend.parse_partial_json(text)
+        return _backend.backend.parse_partial_json(text)
     except (ValueError, RecursionError) as exc:  # int() of a number with too many digits
         raise ValidationError("invalid_output", "the output is not a prefix of valid JSON") from exc
 

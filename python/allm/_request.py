@@ -75,7 +75,8 @@ class Request(Generic[OutT]):
                 object.__setattr__(self, "response_format", derived)
             elif self.response_format != derived:
                 raise ValidationError(
-                    "invalid_request", errors=[("output_type", "give output_type or response_format, not both")]
+                    "invalid_request",
+                    errors=[("output_type", "give output_type or response_format, not both")],
                 )
         stop: Any = self.stop
         if isinstance(stop, str):

@@ -11,9 +11,10 @@ for keywords: only the keywords that hold schemas are walked.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
-__all__ = ["strict_schema"]
+__all__ = ["as_dict", "map_subschemas", "strict_schema"]
 
 _SCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
 _SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
@@ -26,12 +27,16 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return _strict(schema, schema)
 
 
+def as_dict(value: Any) -> dict[str, Any] | None:
+    """``value`` when it is a dict (typed for the checkers), else None."""
+    return cast("dict[str, Any]", value) if isinstance(value, dict) else None
+
+
 def _resolve(ref: str, root: dict[str, Any]) -> dict[str, Any] | None:
     for prefix in _REF_PREFIXES:
         if ref.startswith(prefix):
-            defs = root.get(prefix[2:-1])
-            target = defs.get(ref[len(prefix) :]) if isinstance(defs, dict) else None
-            return target if isinstance(target, dict) else None  # pyright: ignore[reportUnknownVariableType]
+            defs = as_dict(root.get(prefix[2:-1]))
+            return None if defs is None else as_dict(defs.get(ref[len(prefix) :]))
     return None
 
 
@@ -47,17 +52,18 @@ def _strict(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
             continue
         out[key] = _walk(key, value, root)
     if out.get("type") == "object" or "properties" in out:
-        properties = out.get("properties")
-        if isinstance(properties, dict):
-            out["required"] = list(properties)  # pyright: ignore[reportUnknownArgumentType]
+        properties = as_dict(out.get("properties"))
+        if properties is not None:
+            out["required"] = list(properties)
         if out.get("additionalProperties") in (None, True):
             out["additionalProperties"] = False
     return out
 
 
 def _walk(key: str, value: Any, root: dict[str, Any]) -> Any:
-    if key in _SCHEMA_MAPS and isinstance(value, dict):
-        return {k: _sub(v, root) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+    mapping = as_dict(value)
+    if key in _SCHEMA_MAPS and mapping is not None:
+        return {k: _sub(v, root) for k, v in mapping.items()}
     if key in _SCHEMA_LISTS and isinstance(value, list):
         return [_sub(v, root) for v in value]  # pyright: ignore[reportUnknownVariableType]
     if key in _SCHEMA_VALUES:
@@ -66,4 +72,28 @@ def _walk(key: str, value: Any, root: dict[str, Any]) -> Any:
 
 
 def _sub(value: Any, root: dict[str, Any]) -> Any:
-    return _strict(value, root) if isinstance(value, dict) else value  # pyright: ignore[reportUnknownArgumentType]
+    mapping = as_dict(value)
+    return value if mapping is None else _strict(mapping, root)
+
+
+def map_subschemas(
+    schema: dict[str, Any], change: Callable[[dict[str, Any]], dict[str, Any]]
+) -> dict[str, Any]:
+    """``schema`` with ``change`` applied to every (sub)schema, innermost first (a new dict)."""
+
+    def visit(value: Any) -> Any:
+        mapping = as_dict(value)
+        return value if mapping is None else map_subschemas(mapping, change)
+
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        mapping = as_dict(value)
+        if key in _SCHEMA_MAPS and mapping is not None:
+            out[key] = {k: visit(v) for k, v in mapping.items()}
+        elif key in _SCHEMA_LISTS and isinstance(value, list):
+            out[key] = [visit(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+        elif key in _SCHEMA_VALUES:
+            out[key] = visit(value)
+        else:
+            out[key] = value
+    return change(out)

@@ -14,4 +14,13 @@ from .sse import SSEDecoder
 
 BUILD_PROFILE = "python"
 
-__all__ = ["BUILD_PROFILE", "VERSION", "Fold", "SSEDecoder", "StreamDecoder", "collect", "filter_events", "parse_partial_json"]
+__all__ = [
+    "BUILD_PROFILE",
+    "VERSION",
+    "Fold",
+    "SSEDecoder",
+    "StreamDecoder",
+    "collect",
+    "filter_events",
+    "parse_partial_json",
+]

@@ -46,6 +46,7 @@ from ..errors import EngineError, ValidationError
 from ._errors import from_status
 from ._http import HttpAdapter, Prepared, encode_json
 from ._keys import Secret
+from ._output_schema import anthropic_schema
 from ._params import apply_common_params, merge_options
 from ._translate import parts, split_data_url, tool_choice_name
 from .base import Call
@@ -196,7 +197,7 @@ def messages_body(request: Request) -> dict[str, Any]:
         kind = fmt.get("type")
         if kind == "json_schema":
             schema = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema") or {}
-            body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+            body["output_config"] = {"format": {"type": "json_schema", "schema": anthropic_schema(schema)}}
         elif kind == "json_object":
             raise EngineError(
                 "unsupported_response_format",

@@ -1,0 +1,163 @@
+"""Partial JSON (the value so far of a growing JSON text) and the PartialObjects tracker."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from allm._partial import PartialObjects, parse_partial_json
+from allm._pure.partial_json import parse_partial_json as pure_parse
+from allm.errors import ValidationError
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+)
+_values = st.recursive(
+    _scalars,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=16,
+)
+_SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+_documents = st.lists(_values, max_size=4) | st.dictionaries(st.text(max_size=6), _values, max_size=5)
+
+
+@st.composite
+def _texts(draw: st.DrawFn) -> str:
+    """A JSON document in a random layout (ASCII escapes or not, indented or not)."""
+    value = draw(_documents)
+    ensure_ascii = draw(st.booleans())
+    indent = draw(st.sampled_from([None, 0, 2]))
+    separators = draw(st.sampled_from([None, (",", ":"), (" , ", " : ")]))
+    return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, separators=separators)
+
+
+def _outcome(parse: Any, text: str) -> str:
+    try:
+        return repr(parse(text))
+    except ValidationError as exc:
+        return f"error {exc.reason}"
+
+
+def _extends(before: Any, after: Any) -> bool:
+    """Whether the partial value ``before`` grows into ``after`` (never shrinks or changes)."""
+    if before is None:
+        return True
+    if isinstance(before, str) and isinstance(after, str):
+        return after.startswith(before)
+    if isinstance(before, list) and isinstance(after, list):
+        n = len(before)
+        return n <= len(after) and (
+            n == 0 or (before[:-1] == after[: n - 1] and _extends(before[-1], after[n - 1]))
+        )
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys, later = list(before), list(after)
+        if keys != later[: len(keys)]:
+            return False
+        return all(before[k] == after[k] for k in keys[:-1]) and (
+            not keys or _extends(before[keys[-1]], after[keys[-1]])
+        )
+    return type(before) is type(after) and before == after
+
+
+@given(_texts())
+@_SETTINGS
+def test_every_prefix_parses_the_same_on_both_backends(native: Any, text: str) -> None:
+    for end in range(len(text) + 1):
+        assert _outcome(native.parse_partial_json, text[:end]) == _outcome(pure_parse, text[:end]), text[:end]
+
+
+@given(_texts())
+@settings(_SETTINGS, max_examples=60)
+def test_prefixes_give_growing_values_ending_in_the_document(backend: Any, text: str) -> None:
+    values = [parse_partial_json(text[:end]) for end in range(len(text) + 1)]
+    assert all(_extends(a, b) for a, b in itertools.pairwise(values)), text
+    assert values[-1] == json.loads(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", None),
+        ('{"a": 12', {}),
+        ('{"a": 12,', {"a": 12}),
+        ("[true, fa", [True]),
+        ('{"name": "Ali', {"name": "Ali"}),
+        ('{"na', {}),
+        ('{"a": "x", "b":', {"a": "x"}),
+        ('["caf\\u00', ["caf"]),
+        ('["\\ud83d\\ude', [""]),
+        ('{"a": [1, {"b": [', {"a": [1, {"b": []}]}),
+    ],
+)
+def test_partial_values(backend: Any, text: str, expected: Any) -> None:
+    assert parse_partial_json(text) == expected
+
+
+@pytest.mark.parametrize("text", ["[}", '{"a":1,}', "[1,]", '"a\\x', '{"a" 1}', "[" * 300 + "1"])
+def test_text_that_is_no_json_prefix_is_an_invalid_output_error(backend: Any, text: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        parse_partial_json(text)
+    assert info.value.reason == "invalid_output"
+
+
+def test_nesting_limit_is_the_same_on_both_backends(native: Any) -> None:
+    for depth in (199, 200, 201, 202):
+        for text in ("[" * depth + "1", '{"a":' * depth + "1", "[" * depth):
+            assert _outcome(native.parse_partial_json, text) == _outcome(pure_parse, text), (depth, text[-8:])
+
+
+def test_tracker_emits_changed_values_only(backend: Any) -> None:
+    tracker = PartialObjects()
+    seen = [p.value for delta in ['{"a"', ": 1", ",", ' "b": "x', "y", '"}'] for p in tracker.feed(delta)]
+    seen += [p.value for p in tracker.finish()]
+    assert seen == [{}, {"a": 1}, {"a": 1, "b": "x"}, {"a": 1, "b": "xy"}]
+
+
+def test_tracker_finish_parses_the_whole_text(backend: Any) -> None:
+    tracker = PartialObjects(growth=100.0)
+    for char in '{"items": [1, 2, 3]}':
+        tracker.feed(char)
+    (last,) = tracker.finish()
+    assert last.value == {"items": [1, 2, 3]}
+
+
+def test_tracker_parsing_work_is_linear_in_the_answer(backend: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[int] = []
+    monkeypatch.setattr(backend, "parse_partial_json", lambda text: parsed.append(len(text)) or {})
+    text = json.dumps({"items": [{"id": i, "name": f"item {i}"} for i in range(2000)]})
+    tracker = PartialObjects()
+    for start in range(0, len(text), 4):
+        tracker.feed(text[start : start + 4])
+    tracker.finish()
+    assert sum(parsed) <= 10 * len(text)
+
+
+def test_tracker_validates_leniently(backend: Any) -> None:
+    tracker = PartialObjects(lambda value: {"checked": value} if "a" in value else None)
+    first = tracker.feed('{"b": 1, ')
+    second = tracker.feed('"a": 2}')
+    assert [p.parsed for p in first + second] == [None, {"checked": {"b": 1, "a": 2}}]
+
+
+def test_tracker_stops_on_text_that_is_not_json(backend: Any) -> None:
+    tracker = PartialObjects()
+    assert tracker.feed("not json") == [] and tracker.feed(' {"a": 1}') == [] and tracker.finish() == []
+
+
+def test_tracker_refuses_a_growth_that_is_not_positive() -> None:
+    with pytest.raises(ValidationError) as info:
+        PartialObjects(growth=0)
+    assert info.value.reason == "invalid_options"
