@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "maturin>=1.5,<2"
 	$(PY) -m pip install --quiet httpx "pytest>=8" "pytest-asyncio>=0.23" "hypothesis>=6.100" \
-		"jsonschema>=4.20" "pytest-benchmark>=4" "orjson>=3.9" "httpx-sse>=0.4" \
+		"jsonschema>=4.20" "pydantic>=2.10" "docstring-parser>=0.16" "pytest-benchmark>=4" "orjson>=3.9" "httpx-sse>=0.4" \
 		"openai>=1.50" "anthropic>=0.40" "ruff>=0.5" "mypy>=1.11" "pyright[nodejs]>=1.1.380"
 	touch $(STAMP)
 
