@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from allm import _backend
+from allm import _backend  # pyright: ignore[reportPrivateUsage]
 from allm._output import OutputSpec
 from allm._partial import PartialObjects
 

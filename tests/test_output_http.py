@@ -16,7 +16,7 @@ from support.output_models import CITY, CITY_JSON, CITY_SCHEMA, City
 from support.wire import anthropic_sse, gemini_sse, openai_chat_sse, responses_sse
 
 KEY = "sk-server-test-0123456789"
-MODELS = {OpenAI: "gpt-4o-mini", Anthropic: "claude-x", Gemini: "gemini-2.5-flash"}
+MODELS: dict[type, str] = {OpenAI: "gpt-4o-mini", Anthropic: "claude-x", Gemini: "gemini-2.5-flash"}
 REQUEST = allm.request([allm.user("the capital of France?")], output_type=City)
 # (adapter, adapter options, SSE body of an answer, where the format sits in the request body)
 Provider = tuple[type, dict[str, Any], Callable[[list[str]], bytes], Callable[[dict[str, Any]], Any]]

@@ -55,21 +55,32 @@ def _extends(before: Any, after: Any) -> bool:
     """Whether the partial value ``before`` grows into ``after`` (never shrinks or changes)."""
     if before is None:
         return True
-    if isinstance(before, str) and isinstance(after, str):
-        return after.startswith(before)
-    if isinstance(before, list) and isinstance(after, list):
-        n = len(before)
-        return n <= len(after) and (
-            n == 0 or (before[:-1] == after[: n - 1] and _extends(before[-1], after[n - 1]))
-        )
-    if isinstance(before, dict) and isinstance(after, dict):
-        keys, later = list(before), list(after)
-        if keys != later[: len(keys)]:
-            return False
-        return all(before[k] == after[k] for k in keys[:-1]) and (
-            not keys or _extends(before[keys[-1]], after[keys[-1]])
-        )
-    return type(before) is type(after) and before == after
+    kind = before.__class__
+    if kind is not after.__class__:
+        return False
+    if kind is str:
+        return str(after).startswith(str(before))
+    if kind is list:
+        return _extends_items(before, after)
+    if kind is dict:
+        return _extends_entries(before, after)
+    return bool(before == after)
+
+
+def _extends_items(before: list[Any], after: list[Any]) -> bool:
+    n = len(before)
+    if n == 0:
+        return True
+    return n <= len(after) and before[:-1] == after[: n - 1] and _extends(before[-1], after[n - 1])
+
+
+def _extends_entries(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    keys = list(before)
+    if keys != list(after)[: len(keys)]:
+        return False
+    return all(before[k] == after[k] for k in keys[:-1]) and (
+        not keys or _extends(before[keys[-1]], after[keys[-1]])
+    )
 
 
 @given(_texts())
@@ -87,21 +98,21 @@ def test_prefixes_give_growing_values_ending_in_the_document(backend: Any, text:
     assert values[-1] == json.loads(text)
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("", None),
-        ('{"a": 12', {}),
-        ('{"a": 12,', {"a": 12}),
-        ("[true, fa", [True]),
-        ('{"name": "Ali', {"name": "Ali"}),
-        ('{"na', {}),
-        ('{"a": "x", "b":', {"a": "x"}),
-        ('["caf\\u00', ["caf"]),
-        ('["\\ud83d\\ude', [""]),
-        ('{"a": [1, {"b": [', {"a": [1, {"b": []}]}),
-    ],
-)
+PARTIAL_VALUES: list[tuple[str, Any]] = [
+    ("", None),
+    ('{"a": 12', {}),
+    ('{"a": 12,', {"a": 12}),
+    ("[true, fa", [True]),
+    ('{"name": "Ali', {"name": "Ali"}),
+    ('{"na', {}),
+    ('{"a": "x", "b":', {"a": "x"}),
+    ('["caf\\u00', ["caf"]),
+    ('["\\ud83d\\ude', [""]),
+    ('{"a": [1, {"b": [', {"a": [1, {"b": []}]}),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), PARTIAL_VALUES)
 def test_partial_values(backend: Any, text: str, expected: Any) -> None:
     assert parse_partial_json(text) == expected
 
@@ -136,7 +147,12 @@ def test_tracker_finish_parses_the_whole_text(backend: Any) -> None:
 
 def test_tracker_parsing_work_is_linear_in_the_answer(backend: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     parsed: list[int] = []
-    monkeypatch.setattr(backend, "parse_partial_json", lambda text: parsed.append(len(text)) or {})
+
+    def counting_parse(text: str) -> dict[str, Any]:
+        parsed.append(len(text))
+        return {}
+
+    monkeypatch.setattr(backend, "parse_partial_json", counting_parse)
     text = json.dumps({"items": [{"id": i, "name": f"item {i}"} for i in range(2000)]})
     tracker = PartialObjects()
     for start in range(0, len(text), 4):

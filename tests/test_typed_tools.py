@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import enum
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -148,7 +149,7 @@ def test_async_function_gets_an_async_handler_and_the_context() -> None:
 
 
 def test_hand_written_tools_keep_working() -> None:
-    tool = allm.tool("add", "Add.", {"type": "object"}, handler=lambda a: a)
+    tool = allm.tool("add", "Add.", {"type": "object"}, handler=dict)
     assert (tool.name, tool.description, tool.schema) == ("add", "Add.", {"type": "object"})
 
 
@@ -168,15 +169,15 @@ def _positional_only(x: int, /) -> int:
     return x
 
 
-@pytest.mark.parametrize(
-    ("function", "problem"),
-    [
-        (_untyped, "parameter 'x' has no type annotation"),
-        (_star_args, "*numbers cannot be described"),
-        (_star_kwargs, "**options cannot be described"),
-        (_positional_only, "positional-only"),
-    ],
-)
+INVALID_SIGNATURES: list[tuple[Callable[..., Any], str]] = [
+    (_untyped, "parameter 'x' has no type annotation"),
+    (_star_args, "*numbers cannot be described"),
+    (_star_kwargs, "**options cannot be described"),
+    (_positional_only, "positional-only"),
+]
+
+
+@pytest.mark.parametrize(("function", "problem"), INVALID_SIGNATURES)
 def test_invalid_signature_is_an_error_at_decoration(function: Any, problem: str) -> None:
     with pytest.raises(ValidationError) as info:
         allm.tool(function)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import _backend
+from . import _backend  # pyright: ignore[reportPrivateUsage]  # read at call time: tests swap backends
 from .errors import ValidationError
 
 __all__ = ["PartialObject", "PartialObjects", "parse_partial_json"]

@@ -97,25 +97,23 @@ def tool_from_function(
     fields, context = _parameters(fn)
     summary, param_docs = _docs(fn)
     name = getattr(fn, "__name__", "")
-    definitions = {
+    definitions: dict[str, Any] = {
         key: (annotation, pydantic.Field(default, description=param_docs.get(key)))
         for key, (annotation, default) in fields.items()
     }
     try:
-        model = pydantic.create_model(  # pyright: ignore[reportCallIssue, reportUnknownVariableType]
-            f"{name}_arguments",
-            __config__=pydantic.ConfigDict(extra="forbid"),
-            **definitions,  # pyright: ignore[reportArgumentType]
+        model = pydantic.create_model(
+            f"{name}_arguments", __config__=pydantic.ConfigDict(extra="forbid"), **definitions
         )
-        schema = model.model_json_schema()  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        schema = model.model_json_schema()
     except (pydantic.PydanticUserError, pydantic.PydanticSchemaGenerationError, TypeError) as exc:
         raise _bad(fn, f"pydantic cannot describe its parameters: {exc}") from exc
-    schema.pop("title", None)  # pyright: ignore[reportUnknownMemberType]
+    schema.pop("title", None)
     return Tool(
         name=name,
         description=summary if description is None else description,
-        schema=schema,  # pyright: ignore[reportUnknownArgumentType]
-        handler=_handler(fn, model, list(fields), context),  # pyright: ignore[reportUnknownArgumentType]
+        schema=schema,
+        handler=_handler(fn, model, list(fields), context),
         manual=manual,
         metadata=metadata or {},
     )
