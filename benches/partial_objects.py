@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from allm import _backend  # pyright: ignore[reportPrivateUsage]
+import allm._backend as backend_choice
 from allm._output import OutputSpec
 from allm._partial import PartialObjects
 
@@ -54,7 +54,7 @@ def tracker_run(backend: Any, chunks: list[str]) -> Callable[[], int]:
     spec = OutputSpec.of(list[Item])
 
     def run() -> int:
-        _backend.backend = backend
+        backend_choice.backend = backend
         tracker = PartialObjects(spec.validate_partial)
         emitted = sum(len(tracker.feed(chunk)) for chunk in chunks)
         return emitted + len(tracker.finish())
@@ -105,14 +105,15 @@ def best_of(run: Callable[[], int], repeat: int = 3) -> float:
 
 
 def main(tokens: int) -> None:
-    from allm import _native, _pure
+    import allm._native as native_backend
+    import allm._pure as pure_backend
 
-    saved = _backend.backend
+    saved = backend_choice.backend
     ours = deltas(answer(tokens, "result"))
     runs: dict[str, Callable[[], int] | None] = {
-        "native": tracker_run(_native, ours),
-        "pure": tracker_run(_pure, ours),
-        "native-every-delta": every_delta_run(_native, ours),
+        "native": tracker_run(native_backend, ours),
+        "pure": tracker_run(pure_backend, ours),
+        "native-every-delta": every_delta_run(native_backend, ours),
         "pydantic-ai": pydantic_ai_run(deltas(answer(tokens, "response"))),
     }
     print(f"{tokens} tokens, {len(ours)} deltas, {sum(map(len, ours))} characters")
@@ -126,7 +127,7 @@ def main(tokens: int) -> None:
             ratio = times[name] / times["native"]
             print(f"{name:>20}: {times[name]:8.3f} s   {ratio:8.1f}x native")
     finally:
-        _backend.backend = saved
+        backend_choice.backend = saved
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from allm._partial import PartialObjects, parse_partial_json
+import allm._backend as backend_choice
+import allm._pure as pure_backend
+from allm._partial import PartialObject, PartialObjects, parse_partial_json
 from allm._pure.partial_json import parse_partial_json as pure_parse
 from allm.errors import ValidationError
 
@@ -110,6 +112,30 @@ PARTIAL_VALUES: list[tuple[str, Any]] = [
     ('["\\ud83d\\ude', [""]),
     ('{"a": [1, {"b": [', {"a": [1, {"b": []}]}),
 ]
+
+
+def _track(module: Any, chunks: list[str]) -> list[PartialObject]:
+    saved = backend_choice.backend
+    backend_choice.backend = module
+    try:
+        tracker = PartialObjects()
+        return [p for chunk in chunks for p in tracker.feed(chunk)] + tracker.finish()
+    finally:
+        backend_choice.backend = saved
+
+
+@given(_texts(), st.lists(st.integers(min_value=1, max_value=12), min_size=1, max_size=20))
+@_SETTINGS
+def test_tracker_gives_identical_partial_objects_on_both_backends(
+    native: Any, text: str, sizes: list[int]
+) -> None:
+    chunks: list[str] = []
+    at = 0
+    while at < len(text):
+        size = sizes[len(chunks) % len(sizes)]
+        chunks.append(text[at : at + size])
+        at += size
+    assert repr(_track(native, chunks)) == repr(_track(pure_backend, chunks))
 
 
 @pytest.mark.parametrize(("text", "expected"), PARTIAL_VALUES)
