@@ -10,7 +10,7 @@ import pytest
 from typing_extensions import TypedDict
 
 import allm
-from allm._output import OutputSpec, retry_message
+from allm._output import OutputRetries, OutputSpec, retry_message
 from allm._schema import strict_schema
 from allm.errors import ValidationError
 from support.output_models import CITY, CITY_JSON, CITY_SCHEMA, City, Mayor
@@ -218,3 +218,44 @@ def test_partial_validation_builds_what_it_can() -> None:
         Mayor(name="B"),
     ]
     assert spec.validate_partial({"other": 1}) is None
+
+
+def test_output_retries_ask_again_until_spent(backend: Any) -> None:
+    invalid = _run(City, _answer('{"name": 1}'))
+    retries = OutputRetries(2)
+    messages = [retries.follow_up(invalid) for _ in range(3)]
+    assert [m is not None for m in messages] == [True, True, False]
+    assert retries.summary() == {"retries": 2, "outcome": "invalid_output"}
+
+
+def test_output_retries_stop_at_a_valid_answer(backend: Any) -> None:
+    retries = OutputRetries()
+    assert retries.follow_up(_run(City, _answer(CITY_JSON))) is None
+    assert retries.summary() == {"retries": 0, "outcome": "parsed"}
+
+
+def test_output_retries_do_not_retry_a_refusal(backend: Any) -> None:
+    retries = OutputRetries(3)
+    assert retries.follow_up(_run(City, _answer("no", finish="content_filter"))) is None
+    assert retries.summary() == {"retries": 0, "outcome": "output_refused"}
+
+
+def test_output_retry_is_a_telemetry_event(backend: Any) -> None:
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    def handler(name: str, payload: dict[str, Any]) -> None:
+        seen.append((name, payload))
+
+    allm.telemetry.add_handler(handler)
+    try:
+        OutputRetries().follow_up(_run(City, _answer("{")))
+    finally:
+        allm.telemetry.remove_handler(handler)
+    assert ("allm.output.retry", {"attempt": 1, "of": 1, "reason": "invalid_output"}) in seen
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, True, "2"])
+def test_output_retries_must_be_a_non_negative_int(value: Any) -> None:
+    with pytest.raises(ValidationError) as info:
+        OutputRetries(value)
+    assert info.value.errors == [("output_retries", "must be an int >= 0")]

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from . import telemetry
 from ._messages import Message
 from ._schema import as_dict, strict_schema
 from .errors import ValidationError
@@ -37,7 +38,9 @@ if TYPE_CHECKING:
     from ._results import Response
 
 __all__ = [
+    "DEFAULT_OUTPUT_RETRIES",
     "NOT_VALIDATED",
+    "OutputRetries",
     "OutputSpec",
     "StructuredOutput",
     "attach_output",
@@ -48,6 +51,7 @@ __all__ = [
 ]
 
 WRAP_KEY = "result"
+DEFAULT_OUTPUT_RETRIES = 1
 _NAME_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
 _MODULE_PATH = re.compile(r"\b(?:[A-Za-z_]\w*\.)+(?=[A-Za-z_])")
 _PREVIEW = 200
@@ -340,3 +344,40 @@ def retry_message(error: ValidationError) -> Message | None:
         why = "Your previous answer was not valid JSON."
     text = f"{why}\nReply again with only the complete JSON value, matching the schema exactly."
     return Message(role="user", content=text)
+
+
+class OutputRetries:
+    """The chat loop's retry-on-invalid-output policy (``output_retries=N``), I/O-free.
+
+    After each final answer, :meth:`follow_up` gives the user message to append
+    (and run one more model call) or None when the answer validated, was a
+    refusal, or the retries are spent. Each retry is a telemetry event
+    ``allm.output.retry``; :meth:`summary` is what goes into the ChatResult's
+    metadata. Thread-safety: one instance per chat loop.
+    """
+
+    def __init__(self, retries: Any = DEFAULT_OUTPUT_RETRIES) -> None:
+        if type(retries) is not int or retries < 0:
+            raise ValidationError("invalid_options", errors=[("output_retries", "must be an int >= 0")])
+        self.retries = retries
+        self.used = 0
+        self.last_error: ValidationError | None = None
+
+    def follow_up(self, response: Response[Any]) -> Message | None:
+        """The follow-up message asking for a valid answer, or None to stop here."""
+        self.last_error = response.parse_error
+        if self.last_error is None or self.used >= self.retries:
+            return None
+        message = retry_message(self.last_error)
+        if message is not None:
+            self.used += 1
+            telemetry.emit(
+                "allm.output.retry",
+                {"attempt": self.used, "of": self.retries, "reason": self.last_error.reason},
+            )
+        return message
+
+    def summary(self) -> dict[str, Any]:
+        """``{"retries": used, "outcome": "parsed" or the last error's reason}``."""
+        outcome = "parsed" if self.last_error is None else self.last_error.reason
+        return {"retries": self.used, "outcome": outcome}
