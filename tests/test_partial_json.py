@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import allm
 import allm._backend as backend_choice
 import allm._pure as pure_backend
 from allm._partial import PartialObject, PartialObjects, parse_partial_json
@@ -203,3 +204,22 @@ def test_tracker_refuses_a_growth_that_is_not_positive() -> None:
     with pytest.raises(ValidationError) as info:
         PartialObjects(growth=0)
     assert info.value.reason == "invalid_options"
+
+
+def test_tracker_follows_a_stream_of_events(backend: Any) -> None:
+    text = '{"name": "Lisbon", "tags": ["sunny", "old"]}'
+    script = [("text", text[i : i + 5]) for i in range(0, len(text), 5)] + [("finish", "stop")]
+    engine = allm.Engine(adapter=allm.providers.Fake, adapter_opts={"script": script})
+    tracker = PartialObjects()
+    with allm.stream_generate(engine, allm.request([allm.user("city")])) as events:
+        partials = tracker.feed_events(events)
+    assert partials[0].value == {} and partials[-1].value == json.loads(text)
+
+
+def test_tracker_uses_the_completed_text_when_deltas_were_filtered(backend: Any) -> None:
+    engine = allm.Engine(
+        adapter=allm.providers.Fake, adapter_opts={"script": [("text", "[1, 2]"), ("finish", "stop")]}
+    )
+    tracker = PartialObjects()
+    with allm.stream_generate(engine, allm.request([allm.user("n")]), emit_text_deltas=False) as events:
+        assert [p.value for p in tracker.feed_events(events)] == [[1, 2]]

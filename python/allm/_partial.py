@@ -14,7 +14,7 @@ length; early on (short texts) every delta is parsed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +79,25 @@ class PartialObjects:
         if self._length - self._parsed_length < max(1, int(self._parsed_length * self._growth)):
             return []
         return self._parse()
+
+    def feed_events(self, events: Iterable[Any]) -> list[PartialObject]:
+        """Feed the ``text_delta`` events of a batch; ``text_completed`` parses the whole text."""
+        out: list[PartialObject] = []
+        for event in events:
+            kind = getattr(event, "type", None)
+            if kind == "text_delta":
+                out += self.feed(event.delta)
+            elif kind == "text_completed":
+                out += self.complete(event.text)
+        return out
+
+    def complete(self, text: str) -> list[PartialObject]:
+        """The whole ``text`` is known (it replaces the deltas if they differ, e.g. when filtered)."""
+        if text != self.text:
+            self._chunks = [text]
+            self._length = len(text)
+            self._failed = False
+        return self.finish()
 
     def finish(self) -> list[PartialObject]:
         """The partial object of the whole text, if it was not parsed yet and it changed."""
