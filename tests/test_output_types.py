@@ -259,3 +259,37 @@ def test_output_retries_must_be_a_non_negative_int(value: Any) -> None:
     with pytest.raises(ValidationError) as info:
         OutputRetries(value)
     assert info.value.errors == [("output_retries", "must be an int >= 0")]
+
+
+def test_chat_with_an_output_type_parses_the_final_answer(backend: Any) -> None:
+    engine = allm.Engine(adapter=allm.providers.Fake, adapter_opts={"script": _answer(CITY_JSON)})
+    assert allm.chat(engine, [allm.user("a city")], output_type=City).parsed == CITY
+
+
+def test_structured_finalize_asks_for_the_output_type_on_the_final_call_only(backend: Any) -> None:
+    lookup = allm.tool("lookup", "Look it up", {"type": "object"}, handler=dict)
+    engine = allm.Engine(
+        adapter=allm.providers.Fake,
+        tools=(lookup,),
+        adapter_opts={
+            "structured_finalize": True,
+            "scripts": [
+                [("tool_call", {"id": "c1", "name": "lookup", "arguments": {}}), ("finish", "tool_calls")],
+                _answer("done"),
+                _answer(CITY_JSON),
+            ],
+        },
+    )
+    result = allm.chat(engine, [allm.user("a city")], output_type=City)
+    fake = engine.instance
+    assert isinstance(fake, allm.providers.Fake)
+    formats = [r.response_format for r in fake.requests]
+    assert formats == [None, None, allm.request([], output_type=City).response_format]
+    assert result.parsed == CITY
+
+
+def test_saved_session_result_revalidates(backend: Any) -> None:
+    engine = allm.Engine(adapter=allm.providers.Fake, adapter_opts={"script": _answer(CITY_JSON)})
+    _, result = allm.Session().start(engine, [allm.user("a city")], output_type=City)
+    loaded = allm.from_json(allm.to_json(result))
+    assert loaded.validate_output(City).parsed == CITY

@@ -64,6 +64,7 @@ from ._engine import Engine
 from ._execution import astream_generate, stream_generate
 from ._messages import Message, Thread, ToolCall
 from ._options import StreamOptions
+from ._output import attach_output, output_format
 from ._request import Request
 from ._results import ChatResult, Response, StepResult
 from ._stream import AsyncEventStream, EventStream
@@ -90,7 +91,7 @@ DEFAULT_MAX_TURNS = 8
 DEFAULT_NUDGE = "Now provide your final structured response."
 _COMPLETED_FINISHES = frozenset({"stop", "length", "content_filter"})
 _FINALIZE_AFTER = frozenset({"completed", "max_turns", "halt_when"})
-_REQUEST_FIELDS = ("model", "tool_choice", "temperature", "max_tokens", "response_format")
+_REQUEST_FIELDS = ("model", "tool_choice", "temperature", "max_tokens", "response_format", "output_type")
 _ALL_EVENTS: Filters = (True, True, True)
 
 
@@ -122,6 +123,8 @@ class ChatOptions:
         """Split and check call options; raise ValidationError for unusable values."""
         stream_options, rest = StreamOptions.parse(opts)
         fields = {name: rest.pop(name) for name in _REQUEST_FIELDS if name in rest}
+        if fields.get("output_type") is not None and fields.get("response_format") is None:
+            fields["response_format"] = output_format(fields["output_type"])
         values: dict[str, Any] = {
             "mode": rest.pop("mode", "auto"),
             "max_turns": rest.pop("max_turns", DEFAULT_MAX_TURNS),
@@ -199,7 +202,7 @@ class _Run:
         """The request of the next model call (``final``: the tool-free structured call)."""
         fields = dict(self.options.request_fields)
         if self.finalize and not final:
-            fields["response_format"] = None
+            fields["response_format"] = fields["output_type"] = None
         if final:
             return Request(messages=thread.messages, **{**fields, "tool_choice": None})
         return Request(messages=thread.messages, tools=self.tools, **fields)
@@ -294,9 +297,10 @@ class _Run:
     def stamped(self, response: Response) -> Response:
         """``response`` with the chat's request id and the model asked for when the provider gave none."""
         asked = self.last_request.model if self.last_request is not None else None
-        return replace(
+        response = replace(
             response, request_id=self.request_id, model=response.model or asked or self.engine.model
         )
+        return response if self.last_request is None else attach_output(response, self.last_request)
 
     def last_response(self) -> Response:
         """The Response of the last model call (the current one while a step runs)."""
