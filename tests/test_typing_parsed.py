@@ -1,4 +1,4 @@
-"""``response.parsed`` is typed as the output type: tests/typing/ under mypy --strict and pyright strict."""
+"""``response.parsed`` is typed as the output type (tests/typing/parsed_types.py, mypy and pyright)."""
 
 from __future__ import annotations
 
