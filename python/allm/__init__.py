@@ -10,6 +10,7 @@ from ._backend import backend_info
 from ._chat import achat, astep, astream, astream_step, chat, step, stream, stream_step
 from ._collector import StreamCollector
 from ._constructors import assistant, image, json_schema, request, system, tool, tool_result, user
+from ._cost import Price, set_price
 from ._engine import Engine
 from ._execution import agenerate, astream_generate, generate, stream_generate
 from ._messages import ImagePart, Message, TextPart, Thread, ToolCall
@@ -32,6 +33,7 @@ __all__ = [
     "EventStream",
     "ImagePart",
     "Message",
+    "Price",
     "Reasoning",
     "Request",
     "Response",
@@ -67,6 +69,7 @@ __all__ = [
     "json_schema",
     "providers",
     "request",
+    "set_price",
     "step",
     "stream",
     "stream_generate",
