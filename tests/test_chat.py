@@ -496,11 +496,15 @@ def test_telemetry_spans_nest_and_share_the_request_id(backend):
 
 def test_telemetry_tool_exception_span_for_a_raising_handler(backend):
     seen: list[str] = []
-    allm.telemetry.add_handler(lambda name, payload: seen.append(name))
+
+    def handler(name: str, payload: dict[str, Any]) -> None:
+        seen.append(name)
+
+    allm.telemetry.add_handler(handler)
     try:
         allm.chat(failing_engine(), USER)
     finally:
-        allm.telemetry._handlers.clear()
+        allm.telemetry.remove_handler(handler)
     assert "allm.tool.exception" in seen and "allm.tool.stop" not in seen
 
 
