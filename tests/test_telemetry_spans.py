@@ -63,7 +63,9 @@ def _call(model: str, **fields: Any) -> ModelCallTelemetry:
 def test_a_model_call_span_follows_the_genai_conventions(otel: Otel) -> None:
     call = _call("gpt-4o", temperature=0.5, max_tokens=20, top_p=0.9)
     usage = allm.Usage(input_tokens=10, output_tokens=5, cached_input_tokens=4)
-    call.finish(_response("gpt-4o-2024-08-06", id="resp_1", finish_reason="stop", usage=usage, provider="openai"))
+    call.finish(
+        _response("gpt-4o-2024-08-06", id="resp_1", finish_reason="stop", usage=usage, provider="openai")
+    )
     (span,) = otel.finished()
     assert span.name == "chat gpt-4o"
     assert span.kind.name == "CLIENT"
