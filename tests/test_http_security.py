@@ -336,8 +336,8 @@ def test_canary_key_never_leaks(backend, caplog) -> None:
                 texts += [
                     repr(response),
                     repr(events),
-                    repr(stream._source),
-                    repr(vars(stream._source._state)),
+                    repr(stream._batches._source),
+                    repr(vars(stream._batches._source._state)),
                 ]
                 if response.error is not None:
                     err = response.error

@@ -38,12 +38,13 @@ from .. import _build
 from .._messages import ImagePart, Message, TextPart
 from .._request import Request
 from .._results import Response
+from .._source import Call
 from ..errors import EngineError, ValidationError
+from ._clients import Prepared, encode_json
 from ._errors import from_status
-from ._http import HttpAdapter, Prepared, encode_json
+from ._http import HttpAdapter
 from ._keys import Secret
 from ._translate import parts, split_data_url, tool_choice_name
-from .base import Call
 
 __all__ = ["Anthropic", "parse_response"]
 

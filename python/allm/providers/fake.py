@@ -30,12 +30,13 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import Any, ClassVar
 
 from .. import _backend
 from .._request import Request
 from .._results import Response
+from .._source import AsyncSource, Call, Source
 from .._usage import Usage
 from ..errors import AdapterError, AllmError, ValidationError
 from ..events import (
@@ -50,7 +51,7 @@ from ..events import (
     ToolCallDelta,
     ToolCallStarted,
 )
-from .base import Adapter, AsyncSource, Call, Filters, Source
+from .base import Adapter
 
 __all__ = ["Fake"]
 
@@ -216,55 +217,55 @@ class _ScriptState:
     def __init__(self, script: list[Entry]) -> None:
         self.steps = iter(_script_steps(script))
         self.fold = _backend.backend.Fold()
-        self.closed = False
 
-    def filtered(self, batch: list[Event], filters: Filters | None) -> list[Event]:
+    def folded(self, batch: list[Event]) -> list[Event]:
+        """``batch`` after folding it (every event; the stream's EventPath filters)."""
         self.fold.apply_many(batch)
-        return batch if filters is None else _backend.backend.filter_events(batch, *filters)
+        return batch
 
 
 class _ScriptSource(Source):
     def __init__(self, script: list[Entry]) -> None:
         self._state = _ScriptState(script)
 
-    def batches(self, filters: Filters | None) -> Iterator[list[Event]]:
+    def batches(self) -> Generator[list[Event], None, None]:
         for step in self._state.steps:
             if isinstance(step, float):
                 time.sleep(step)
             else:
-                yield self._state.filtered(step, filters)
+                yield self._state.folded(step)
 
     def drain(self) -> None:
-        for _ in self.batches((False, False, False)):
+        for _ in self.batches():
             pass
 
     def response(self) -> Response:
         return self._state.fold.response()
 
     def close(self) -> None:
-        self._state.closed = True
+        """Nothing to release: a script holds no connection."""
 
 
 class _AsyncScriptSource(AsyncSource):
     def __init__(self, script: list[Entry]) -> None:
         self._state = _ScriptState(script)
 
-    async def batches(self, filters: Filters | None) -> AsyncIterator[list[Event]]:  # type: ignore[override]
+    async def batches(self) -> AsyncGenerator[list[Event], None]:
         for step in self._state.steps:
             if isinstance(step, float):
                 await asyncio.sleep(step)
             else:
-                yield self._state.filtered(step, filters)
+                yield self._state.folded(step)
 
     async def drain(self) -> None:
-        async for _ in self.batches((False, False, False)):
+        async for _ in self.batches():
             pass
 
     def response(self) -> Response:
         return self._state.fold.response()
 
     async def aclose(self) -> None:
-        self._state.closed = True
+        """Nothing to release: a script holds no connection."""
 
     def close_now(self) -> None:
-        self._state.closed = True
+        """Nothing to release: a script holds no connection."""

@@ -41,12 +41,13 @@ from .. import _build
 from .._messages import ImagePart, Message, TextPart
 from .._request import Request
 from .._results import Response
+from .._source import Call
 from ..errors import EngineError, ValidationError
+from ._clients import HttpOptions, Prepared, encode_json
 from ._errors import from_status
-from ._http import HttpAdapter, Prepared, encode_json
+from ._http import HttpAdapter
 from ._keys import Secret
 from ._translate import arguments_json, data_url, parts, tool_choice_name
-from .base import Call
 
 __all__ = ["OpenAI", "parse_response"]
 
@@ -65,10 +66,15 @@ class OpenAI(HttpAdapter):
 
     def __init__(self, *, retry: Any = "default", **opts: Any) -> None:
         super().__init__(retry=retry, **opts)
+        self.endpoint: str | None = opts.get("endpoint")
+
+    @classmethod
+    def parse_options(cls, retry: Any, opts: dict[str, Any]) -> HttpOptions:
+        """The common options, and ``endpoint`` checked."""
         endpoint = opts.get("endpoint")
         if endpoint is not None and endpoint not in _ENDPOINTS:
             raise ValidationError("invalid_options", errors=[("endpoint", "must be 'chat' or 'responses'")])
-        self.endpoint: str | None = endpoint
+        return super().parse_options(retry, opts)
 
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"authorization": f"Bearer {key}"}
@@ -82,7 +88,7 @@ class OpenAI(HttpAdapter):
                     "invalid_options", errors=[("endpoint", "must be 'chat' or 'responses'")]
                 )
             return str(chosen)
-        if self._base.default and model and _RESPONSES_MODEL.match(model):
+        if self.options.base.default and model and _RESPONSES_MODEL.match(model):
             return "responses"
         return "chat"
 
@@ -98,7 +104,7 @@ class OpenAI(HttpAdapter):
             body = responses_body(request)
             path, wire = "/responses", "openai-responses"
         else:
-            body = chat_body(request, compatible=not self._base.default)
+            body = chat_body(request, compatible=not self.options.base.default)
             path, wire = "/chat/completions", "openai-chat"
         body.update(request.options)
         return Prepared(url=self.base_url + path, body=encode_json(body), wire=wire, secret=secret)
