@@ -130,7 +130,10 @@ def keyed_chat_engine() -> allm.Engine:
         b'data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"t1",'
         b'"function":{"name":"peek","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}\n\ndata: [DONE]\n\n'
     )
-    answer = b'data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":"stop"}]}\n\n'
+    answer = (
+        b'data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"ok"},'
+        b'"finish_reason":"stop"}]}\n\n'
+    )
     bodies = iter([tool_call, answer + b"data: [DONE]\n\n"])
 
     def serve(request: httpx.Request) -> httpx.Response:

@@ -22,6 +22,12 @@ class Response:
 
     A mid-stream failure gives ``finish_reason == "error"`` with the error in
     ``metadata["error"]``; partial text and usage are kept.
+
+    ``usage`` is None when the provider reported no usage at all (a failure
+    before its usage arrived, an OpenAI-compatible server that sends none, a
+    Fake script without a ``usage`` entry). It is not replaced by zeros: zero
+    tokens is a different claim from "not reported", so check it first
+    (``if response.usage is not None: ...``).
     """
 
     message: Message

@@ -24,18 +24,19 @@ from __future__ import annotations
 
 import inspect
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 
 from ._results import ChatResult, StepResult
 from .errors import AllmError
 
 if TYPE_CHECKING:
-    from typing_extensions import Self, TypeAlias, dataclass_transform
+    from typing_extensions import Self, dataclass_transform
 else:
 
     def dataclass_transform(**_: Any) -> Any:
         """Runtime no-op: the decorator only tells type checkers about the synthesized constructor."""
         return lambda cls: cls
+
 
 __all__ = [
     "EVENT_TYPES",
@@ -268,24 +269,24 @@ class ErrorEvent(BaseEvent):
     error: AllmError
 
 
-Event: TypeAlias = Union[
-    MessageStarted,
-    TextDelta,
-    TextCompleted,
-    ToolCallStarted,
-    ToolCallDelta,
-    ToolCallCompleted,
-    ToolExecutionStarted,
-    ToolExecutionCompleted,
-    ToolResultEncoded,
-    AskUserRequested,
-    ToolHalt,
-    MessageCompleted,
-    StepCompleted,
-    ChatCompleted,
-    RawChunk,
-    ErrorEvent,
-]
+Event: TypeAlias = (
+    MessageStarted
+    | TextDelta
+    | TextCompleted
+    | ToolCallStarted
+    | ToolCallDelta
+    | ToolCallCompleted
+    | ToolExecutionStarted
+    | ToolExecutionCompleted
+    | ToolResultEncoded
+    | AskUserRequested
+    | ToolHalt
+    | MessageCompleted
+    | StepCompleted
+    | ChatCompleted
+    | RawChunk
+    | ErrorEvent
+)
 """Any event: a union discriminated by ``type``."""
 
 EVENT_TYPES: dict[str, type[BaseEvent]] = {
