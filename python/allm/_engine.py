@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from ._tool import Tool
 from .errors import EngineError, ValidationError
@@ -90,16 +90,18 @@ class Engine:
         object.__setattr__(self, "params", dict(self.params or {}))
         object.__setattr__(self, "context", dict(self.context or {}))
         object.__setattr__(self, "tools", tuple(self.tools))
-        if self.retry is not False and self.retry != "default" and not isinstance(self.retry, Mapping):
+        retry = cast(object, self.retry)
+        if retry is not False and retry != "default" and not isinstance(retry, Mapping):
             raise ValidationError(
                 "invalid_options", errors=[("retry", "must be 'default', False or a mapping")]
             )
-        if self.adapter is None:
+        adapter = cast(object, self.adapter)
+        if adapter is None:
             return
-        if not (isinstance(self.adapter, type) and issubclass(self.adapter, Adapter)):
+        if not (isinstance(adapter, type) and issubclass(adapter, Adapter)):
             raise ValidationError("invalid_options", errors=[("adapter", "must be an allm adapter class")])
-        self.adapter.check_options(self.retry, opts)
-        object.__setattr__(self, "_slot", _AdapterSlot(self.adapter, opts, self.retry))
+        adapter.check_options(retry, opts)
+        object.__setattr__(self, "_slot", _AdapterSlot(adapter, opts, retry))
 
     def __repr__(self) -> str:
         name = self.adapter.__name__ if self.adapter else None

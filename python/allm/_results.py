@@ -40,7 +40,7 @@ class Response:
     request_id: str | None = None
     model: str | None = None
     raw: Any = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
 
     @property
     def error(self) -> Any:
@@ -56,7 +56,7 @@ class StepResult:
     response: Response
     tool_results: tuple[Message, ...] = ()
     done: bool = False
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,4 +69,4 @@ class ChatResult:
     halted_reason: str = "completed"
     pending_question: str | None = None
     pending_tool_call_id: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])

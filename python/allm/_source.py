@@ -34,8 +34,8 @@ class Call:
     """One call's identity and per-call adapter options."""
 
     request_id: str
-    options: dict[str, Any] = field(default_factory=dict)
-    context: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict[str, Any])
+    context: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
 class Source(ABC):

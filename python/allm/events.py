@@ -72,7 +72,7 @@ class _EventMeta(type):
         return super().__new__(mcls, name, bases, namespace, **kwargs)
 
 
-class BaseEvent(tuple, metaclass=_EventMeta):  # type: ignore[type-arg]
+class BaseEvent(tuple[Any, ...], metaclass=_EventMeta):
     """Base of every event class: an immutable tuple with named fields and a type tag."""
 
     __slots__ = ()
@@ -85,7 +85,7 @@ class BaseEvent(tuple, metaclass=_EventMeta):  # type: ignore[type-arg]
         defaults = {n: cls.__dict__[n] for n in names if n in cls.__dict__}
         cls._fields = names
         cls._defaults = defaults
-        cls.__match_args__ = names
+        setattr(cls, "__match_args__", names)  # noqa: B010 - set per class, after the annotations are known
         for index, name in enumerate(names):
             setattr(cls, name, property(itemgetter(index), doc=f"Field {index}: {name}."))
 
@@ -105,16 +105,16 @@ class BaseEvent(tuple, metaclass=_EventMeta):  # type: ignore[type-arg]
             values.append(value)
         if kwargs:
             raise TypeError(f"{cls.__name__} has no field(s) {sorted(kwargs)}")
-        return tuple.__new__(cls, values)
+        return super().__new__(cls, values)
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and tuple.__eq__(self, other)  # type: ignore[arg-type]
+        return type(self) is type(other) and super().__eq__(other)
 
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
 
     def __hash__(self) -> int:
-        return hash((type(self), tuple.__hash__(self)))
+        return hash((type(self), super().__hash__()))
 
     def __repr__(self) -> str:
         body = ", ".join(f"{n}={v!r}" for n, v in zip(self._fields, self, strict=True))

@@ -41,7 +41,7 @@ from typing import Any
 
 import httpx
 
-from .. import _backend, telemetry
+from .. import _backend, telemetry  # pyright: ignore[reportPrivateUsage]
 from .._results import Response
 from .._retry import RetryPolicy, parse_retry_after, status_is_retryable
 from .._version import __version__
@@ -204,9 +204,9 @@ class Attempts:
 
     def response(self) -> Response:
         """The fold of the current attempt (an empty Response before the first)."""
-        if self.decoder is None:
-            return _backend.backend.Fold().response()
-        return self.decoder.response()  # type: ignore[no-any-return]
+        fold = _backend.backend.Fold() if self.decoder is None else self.decoder
+        response: Response = fold.response()
+        return response
 
     # -- decoding ----------------------------------------------------------------------
 
@@ -292,7 +292,7 @@ class Attempts:
         if self.quiet:
             self.decoder.fail_quiet(error)
             return []
-        out = self.held + self.decoder.fail(error)
+        out: list[Event] = self.held + self.decoder.fail(error)
         self.held = []
         return out
 

@@ -51,7 +51,7 @@ class Prepared:
     url: str
     body: bytes
     wire: str
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict[str, str])
     secret: Secret | None = field(default=None, repr=False)
 
 

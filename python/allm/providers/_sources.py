@@ -175,7 +175,7 @@ class AsyncHttpSource(AsyncSource):
                     while True:
                         if batch:
                             yield batch
-                        if not state.reading:
+                        if not state.reading or chunks is None:
                             break
                         try:
                             batch = state.chunk(await watch.read(chunks))

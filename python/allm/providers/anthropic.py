@@ -209,7 +209,7 @@ def parse_response(body: dict[str, Any]) -> Response:
         err = from_status("anthropic", 0, {}, json.dumps(body).encode())
         return _build.response(None, None, "", [], "error", None, None, {}, err)
     text: list[str] = []
-    calls = []
+    calls: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = []
     reasoning: list[str] = []
     for block in body.get("content") or []:
         if not isinstance(block, dict):

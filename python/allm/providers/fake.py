@@ -31,9 +31,9 @@ import json
 import threading
 import time
 from collections.abc import AsyncGenerator, Generator, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from .. import _backend
+from .. import _backend  # pyright: ignore[reportPrivateUsage]
 from .._request import Request
 from .._results import Response
 from .._source import AsyncSource, Call, Source
@@ -115,7 +115,9 @@ def _script_steps(script: Sequence[Entry]) -> list[Step]:
         elif tag == "usage":
             steps.append([RawChunk("usage", value if isinstance(value, Usage) else Usage(**value))])
         elif tag == "raw_chunk":
-            kind, data = value if isinstance(value, tuple) and len(value) == 2 else ("raw", value)
+            kind, data = "raw", value
+            if isinstance(value, tuple) and len(value) == 2:
+                kind, data = cast("tuple[str, Any]", value)
             steps.append([RawChunk(kind, data)])
         elif tag == "delay":
             steps.append(float(value) / 1000.0)
@@ -135,22 +137,26 @@ def _closing(text: list[str], finish: str | None) -> list[Event]:
     return batch
 
 
-def _check(script: Any) -> list[Entry]:
+def _check(script: object) -> list[Entry]:
     if not isinstance(script, (list, tuple)):
         raise ValidationError(
             "invalid_options", errors=[("script", "must be a list of (tag, value) entries")]
         )
-    errors = [
-        (f"script[{i}]", f"unknown entry {entry!r}")
-        for i, entry in enumerate(script)
-        if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and entry[0] in _TAGS)
-    ]
+    items: Sequence[object] = cast("Sequence[object]", script)
+    entries: list[Entry] = []
+    errors: list[tuple[str, str]] = []
+    for i, entry in enumerate(items):
+        pair: Sequence[Any] = cast("Sequence[Any]", entry) if isinstance(entry, (list, tuple)) else ()
+        if len(pair) == 2 and pair[0] in _TAGS:
+            entries.append((str(pair[0]), pair[1]))
+        else:
+            errors.append((f"script[{i}]", f"unknown entry {entry!r}"))
     if errors:
         raise ValidationError("invalid_options", errors=errors)
-    for tag, value in script:
+    for tag, value in entries:
         if tag == "preflight_error":
             raise _error_from(value)
-    return [tuple(e) for e in script]  # type: ignore[misc]
+    return entries
 
 
 class Fake(Adapter):
@@ -230,17 +236,18 @@ class _ScriptSource(Source):
 
     def batches(self) -> Generator[list[Event], None, None]:
         for step in self._state.steps:
-            if isinstance(step, float):
-                time.sleep(step)
-            else:
+            if isinstance(step, list):
                 yield self._state.folded(step)
+            else:
+                time.sleep(step)
 
     def drain(self) -> None:
         for _ in self.batches():
             pass
 
     def response(self) -> Response:
-        return self._state.fold.response()
+        response: Response = self._state.fold.response()
+        return response
 
     def close(self) -> None:
         """Nothing to release: a script holds no connection."""
@@ -252,17 +259,18 @@ class _AsyncScriptSource(AsyncSource):
 
     async def batches(self) -> AsyncGenerator[list[Event], None]:
         for step in self._state.steps:
-            if isinstance(step, float):
-                await asyncio.sleep(step)
-            else:
+            if isinstance(step, list):
                 yield self._state.folded(step)
+            else:
+                await asyncio.sleep(step)
 
     async def drain(self) -> None:
         async for _ in self.batches():
             pass
 
     def response(self) -> Response:
-        return self._state.fold.response()
+        response: Response = self._state.fold.response()
+        return response
 
     async def aclose(self) -> None:
         """Nothing to release: a script holds no connection."""

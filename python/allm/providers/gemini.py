@@ -223,7 +223,7 @@ def parse_response(body: dict[str, Any]) -> Response:
     candidate = candidates[0] if isinstance(candidates[0], dict) else {}
     text: list[str] = []
     reasoning: list[str] = []
-    calls = []
+    calls: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = []
     for part in (candidate.get("content") or {}).get("parts") or []:
         if not isinstance(part, dict):
             continue

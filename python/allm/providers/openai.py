@@ -287,8 +287,9 @@ def parse_chat_response(body: dict[str, Any]) -> Response:
     choices = body.get("choices") or []
     choice = choices[0] if choices and isinstance(choices[0], dict) else {}
     message = choice.get("message") or {}
-    text = message.get("content") if isinstance(message.get("content"), str) else ""
-    calls = []
+    content = message.get("content")
+    text = content if isinstance(content, str) else ""
+    calls: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = []
     for c in message.get("tool_calls") or []:
         fn = c.get("function") or {}
         raw = fn.get("arguments") or ""
@@ -315,7 +316,7 @@ def parse_responses_response(body: dict[str, Any]) -> Response:
     from .._pure.decoders.openai_responses import map_incomplete, usage_from
 
     text_parts: list[str] = []
-    calls = []
+    calls: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = []
     for item in body.get("output") or []:
         if not isinstance(item, dict):
             continue
