@@ -115,10 +115,7 @@ def _script_steps(script: Sequence[Entry]) -> list[Step]:
         elif tag == "usage":
             steps.append([RawChunk("usage", value if isinstance(value, Usage) else Usage(**value))])
         elif tag == "raw_chunk":
-            kind, data = "raw", value
-            if isinstance(value, tuple) and len(value) == 2:
-                kind, data = cast("tuple[str, Any]", value)
-            steps.append([RawChunk(kind, data)])
+            steps.append([_raw_chunk(value)])
         elif tag == "delay":
             steps.append(float(value) / 1000.0)
         elif tag == "error":
@@ -129,6 +126,15 @@ def _script_steps(script: Sequence[Entry]) -> list[Step]:
             return steps
     steps.append(_closing(text, None))
     return steps
+
+
+def _raw_chunk(value: Any) -> RawChunk:
+    """``(kind, data)`` gives that kind; anything else is raw data of kind "raw"."""
+    if isinstance(value, tuple):
+        pair = cast("tuple[object, ...]", value)
+        if len(pair) == 2:
+            return RawChunk(str(pair[0]), pair[1])
+    return RawChunk("raw", value)
 
 
 def _closing(text: list[str], finish: str | None) -> list[Event]:
