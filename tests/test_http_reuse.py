@@ -206,3 +206,78 @@ async def test_async_faults_leave_no_connection_checked_out_before_aclose(backen
         assert pool_busy(engine.instance.clients.own_async) == 0  # checked while the pool is still open
     for engine in engines.values():
         await engine.aclose()
+
+
+# -- the async read loop ----------------------------------------------------------------
+
+
+async def test_async_keepalive_pings_do_not_reset_the_idle_deadline(backend, server) -> None:
+    start = anthropic_sse(["x"]).split(b"event: ping")[0]
+    pings = [b": keep-alive\n\n", b'event: ping\ndata: {"type":"ping"}\n\n'] * 80
+    server.script("s", [Reply(chunks=[start, *pings], delay=0.05)])
+    engine = allm.Engine(
+        adapter=Anthropic,
+        model="m",
+        retry=False,
+        adapter_opts={"api_key": KEY, "base_url": server.url("s"), "idle_timeout": 0.4},
+    )
+    events = [e async for e in allm.astream_generate(engine, REQ)]
+    assert events[-1].type == "error" and events[-1].error.reason == "timeout"
+    assert len(server.requests_for("s")) == 1
+    await engine.aclose()
+
+
+@pytest.fixture
+def body_iterators(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, bool]]:
+    """Records, for every ``aiter_bytes`` iterator httpx hands out, whether it was closed."""
+    records: list[dict[str, bool]] = []
+    original = httpx.Response.aiter_bytes
+
+    async def tracked(self: httpx.Response, chunk_size: int | None = None) -> Any:
+        record = {"closed": False}
+        records.append(record)
+        try:
+            async for chunk in original(self, chunk_size):
+                yield chunk
+        finally:
+            record["closed"] = True
+
+    monkeypatch.setattr(httpx.Response, "aiter_bytes", tracked)
+    return records
+
+
+async def test_the_async_body_iterator_is_closed_after_a_whole_stream(
+    backend, server, body_iterators
+) -> None:
+    server.script("s", [Reply.sse(anthropic_sse(["whole"]))])
+    engine = engine_for(Anthropic, server, "s")
+    assert (await allm.agenerate(engine, REQ)).output_text == "whole"
+    assert body_iterators == [{"closed": True}]
+    await engine.aclose()
+
+
+async def test_the_async_body_iterator_is_closed_when_the_consumer_stops_early(
+    backend, server, body_iterators
+) -> None:
+    server.script("s", [Reply.sse(openai_chat_sse([f"w{i} " for i in range(100)]), delay=0.001)])
+    engine = engine_for(OpenAI, server, "s")
+    async with allm.astream_generate(engine, REQ) as stream:
+        async for event in stream:
+            if event.type == "text_delta":
+                break
+    assert body_iterators == [{"closed": True}]
+    await engine.aclose()
+
+
+async def test_the_async_body_iterator_is_closed_on_idle_timeout(backend, server, body_iterators) -> None:
+    body = anthropic_sse(["partial"])
+    server.script("s", [Reply(chunks=[body[: body.index(b"content_block_stop")]], stall=6.0)])
+    engine = allm.Engine(
+        adapter=Anthropic,
+        model="m",
+        retry=False,
+        adapter_opts={"api_key": KEY, "base_url": server.url("s"), "idle_timeout": 0.3},
+    )
+    assert (await allm.agenerate(engine, REQ)).error.reason == "timeout"
+    assert body_iterators == [{"closed": True}]
+    await engine.aclose()

@@ -274,3 +274,7 @@ class AsyncEventStream(_Common):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+EventStream.__module__ = "allm"
+AsyncEventStream.__module__ = "allm"
