@@ -44,7 +44,7 @@ from ._clients import Prepared, encode_json
 from ._errors import from_status
 from ._http import HttpAdapter
 from ._keys import Secret
-from ._translate import parts, split_data_url, tool_choice_name
+from ._translate import json_list, json_object, json_text, parts, split_data_url, tool_choice_name
 
 __all__ = ["Anthropic", "parse_response"]
 
@@ -106,10 +106,10 @@ def _tool_input(call: Any) -> dict[str, Any]:
     if call.arguments:
         return dict(call.arguments)
     try:
-        value = json.loads(call.raw_arguments) if call.raw_arguments else {}
+        value: object = json.loads(call.raw_arguments) if call.raw_arguments else {}
     except ValueError:
         return {}
-    return value if isinstance(value, dict) else {}
+    return json_object(value)
 
 
 def anthropic_messages(messages: tuple[Message, ...]) -> tuple[str | None, list[dict[str, Any]]]:
@@ -149,8 +149,8 @@ def _tool_choice(choice: Any) -> dict[str, Any]:
         return {"type": "none"}
     if choice in ("required", "any"):
         return {"type": "any"}
-    if isinstance(choice, dict) and choice.get("type") in ("auto", "any", "none", "tool"):
-        return choice
+    if json_object(choice).get("type") in ("auto", "any", "none", "tool"):
+        return json_object(choice)
     name = tool_choice_name(choice)
     if name is None:
         raise ValidationError(
@@ -180,7 +180,7 @@ def messages_body(request: Request) -> dict[str, Any]:
     if fmt is not None:
         kind = fmt.get("type")
         if kind == "json_schema":
-            schema = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema") or {}
+            schema: Any = fmt.get("schema") or json_object(fmt.get("json_schema")).get("schema") or {}
             body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
         elif kind == "json_object":
             raise EngineError(
@@ -211,24 +211,23 @@ def parse_response(body: dict[str, Any]) -> Response:
     text: list[str] = []
     calls: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = []
     reasoning: list[str] = []
-    for block in body.get("content") or []:
-        if not isinstance(block, dict):
-            continue
+    for item in json_list(body.get("content")):
+        block = json_object(item)
         kind = block.get("type")
         if kind == "text" and isinstance(block.get("text"), str):
-            text.append(block["text"])
+            text.append(json_text(block["text"]))
         elif kind == "tool_use":
-            args = block.get("input") if isinstance(block.get("input"), dict) else {}
+            args = json_object(block.get("input"))
             raw = canonical_dumps(args)
-            calls.append((block.get("id") or "", block.get("name") or "", args, raw, {}))
+            calls.append((json_text(block.get("id")), json_text(block.get("name")), args, raw, {}))
         elif kind == "thinking" and isinstance(block.get("thinking"), str):
-            reasoning.append(block["thinking"])
+            reasoning.append(json_text(block["thinking"]))
     raw_stop = body.get("stop_reason")
     finish = None if raw_stop is None else map_stop(raw_stop)
     if finish == "stop" and calls:
         finish = "tool_calls"
     metadata: dict[str, Any] = {"reasoning": "".join(reasoning)} if reasoning else {}
-    usage = body.get("usage")
+    usage = usage_from(json_object(body["usage"])) if isinstance(body.get("usage"), dict) else None
     return _build.response(
         body.get("id"),
         body.get("model"),
@@ -236,7 +235,7 @@ def parse_response(body: dict[str, Any]) -> Response:
         calls,
         finish,
         raw_stop,
-        usage_from(usage) if isinstance(usage, dict) else None,
+        usage,
         metadata,
         None,
     )
