@@ -376,8 +376,8 @@ async def test_async_faults(backend, server) -> None:
         await task
     for e in (engine, engine2, engine3):
         client = e.instance.clients.own_async
-        if client is not None:
-            assert pool_busy(client) == 0
+        assert client is not None and not client.is_closed
+        assert pool_busy(client) == 0  # checked while the pool is still open
         await e.aclose()
     assert await asyncio.to_thread(server.wait_closed) == 0
 
