@@ -296,3 +296,10 @@ def test_generate_emits_a_telemetry_span_with_the_request_id(backend):
     assert names == ["allm.generate.start", "allm.generate.stop"]
     assert all(p["request_id"] == "r-t" for _, p in seen)
     assert seen[-1][1]["finish_reason"] == "stop" and seen[-1][1]["duration_ms"] >= 0
+
+
+def test_the_stream_classes_report_the_public_module(backend):
+    stream = allm.stream_generate(engine_for([("finish", "stop")]), req())
+    assert type(stream) is allm.EventStream and repr(type(stream)) == "<class 'allm.EventStream'>"
+    assert allm.AsyncEventStream.__module__ == "allm"
+    stream.close()

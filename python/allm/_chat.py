@@ -53,11 +53,11 @@ Telemetry: spans ``chat`` ⊃ ``step`` ⊃ ``generate`` and ``tool`` (see
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import _backend, telemetry
+from . import telemetry
 from ._collector import StreamCollector
 from ._constructors import user
 from ._engine import Engine
@@ -66,12 +66,12 @@ from ._messages import Message, Thread, ToolCall
 from ._options import StreamOptions
 from ._request import Request
 from ._results import ChatResult, Response, StepResult
+from ._source import AsyncSource, Source
 from ._stream import AsyncEventStream, EventStream
 from ._tool import Tool
 from ._tool_runner import DEFAULT_TOOL_TIMEOUT, ToolRunner, check_on_tool_error, check_timeout
 from .errors import AllmError, ValidationError
 from .events import ChatCompleted, ErrorEvent, Event, StepCompleted
-from .providers.base import AsyncSource, Filters, Source
 
 __all__ = [
     "AsyncChatStream",
@@ -91,7 +91,6 @@ DEFAULT_NUDGE = "Now provide your final structured response."
 _COMPLETED_FINISHES = frozenset({"stop", "length", "content_filter"})
 _FINALIZE_AFTER = frozenset({"completed", "max_turns", "halt_when"})
 _REQUEST_FIELDS = ("model", "tool_choice", "temperature", "max_tokens", "response_format")
-_ALL_EVENTS: Filters = (True, True, True)
 
 
 # ---------------------------------------------------------------------------
@@ -464,10 +463,9 @@ class _LoopSource(Source):
         self._run = run
         self._events = events
 
-    def batches(self, filters: Filters | None) -> Iterator[list[Event]]:
-        """Yield the events, filtered by ``filters`` (None: every event)."""
-        for batch in self._events:
-            yield _filtered(batch, filters)
+    def batches(self) -> Generator[list[Event], None, None]:
+        """Yield every event (the stream's EventPath filters them)."""
+        yield from self._events
 
     def drain(self) -> None:
         """Run to the end, discarding the events (the collector still folds them)."""
@@ -483,12 +481,6 @@ class _LoopSource(Source):
         self._events.close()  # type: ignore[attr-defined]
         if self._run.inner is not None:
             self._run.inner.close()
-
-
-def _filtered(batch: list[Event], filters: Filters | None) -> list[Event]:
-    if filters is None or filters == _ALL_EVENTS:
-        return batch
-    return _backend.backend.filter_events(batch, *filters)
 
 
 class ChatStream(EventStream):
@@ -581,10 +573,10 @@ class _AsyncLoopSource(AsyncSource):
         self._run = run
         self._events = events
 
-    async def batches(self, filters: Filters | None) -> AsyncIterator[list[Event]]:  # type: ignore[override]
-        """Yield the events, filtered by ``filters`` (None: every event)."""
+    async def batches(self) -> AsyncGenerator[list[Event], None]:
+        """Yield every event (the stream's EventPath filters them)."""
         async for batch in self._events:
-            yield _filtered(batch, filters)
+            yield batch
 
     async def drain(self) -> None:
         """Run to the end, discarding the events (the collector still folds them)."""
@@ -605,7 +597,7 @@ class _AsyncLoopSource(AsyncSource):
         """Best-effort synchronous release (garbage collection): release the model call."""
         inner = self._run.inner
         if inner is not None:
-            inner.__del__()  # AsyncEventStream's own synchronous, idempotent release
+            inner._close_now()
 
 
 class AsyncChatStream(AsyncEventStream):

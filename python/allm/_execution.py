@@ -15,9 +15,9 @@ from ._engine import Engine
 from ._options import StreamOptions
 from ._request import Request
 from ._results import Response
+from ._source import Call
 from ._stream import AsyncEventStream, EventStream
 from ._validation import validate_request
-from .providers.base import Call
 
 __all__ = ["agenerate", "astream_generate", "generate", "prepare_request", "stream_generate"]
 

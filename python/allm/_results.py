@@ -33,6 +33,12 @@ class Response:
 
     A mid-stream failure gives ``finish_reason == "error"`` with the error in
     ``metadata["error"]``; partial text and usage are kept.
+
+    ``usage`` is None when the provider reported no usage at all (a failure
+    before its usage arrived, an OpenAI-compatible server that sends none, a
+    Fake script without a ``usage`` entry). It is not replaced by zeros: zero
+    tokens is a different claim from "not reported", so check it first
+    (``if response.usage is not None: ...``).
     """
 
     message: Message
@@ -45,7 +51,7 @@ class Response:
     request_id: str | None = None
     model: str | None = None
     raw: Any = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
     provider: str | None = None
 
     @property
@@ -67,7 +73,7 @@ class StepResult:
     response: Response
     tool_results: tuple[Message, ...] = ()
     done: bool = False
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
 
     @property
     def cost(self) -> Decimal | None:
@@ -85,7 +91,7 @@ class ChatResult:
     halted_reason: str = "completed"
     pending_question: str | None = None
     pending_tool_call_id: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
 
     @property
     def usage(self) -> Usage:
