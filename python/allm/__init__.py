@@ -7,7 +7,18 @@ calls are folds of that stream. See README.md for a tour.
 
 from . import errors, events, providers, telemetry
 from ._backend import backend_info
-from ._chat import achat, astep, astream, astream_step, chat, step, stream, stream_step
+from ._chat import (
+    AsyncChatStream,
+    ChatStream,
+    achat,
+    astep,
+    astream,
+    astream_step,
+    chat,
+    step,
+    stream,
+    stream_step,
+)
 from ._collector import StreamCollector
 from ._constructors import assistant, image, json_schema, request, system, tool, tool_result, user
 from ._engine import Engine
@@ -16,7 +27,7 @@ from ._messages import ImagePart, Message, TextPart, Thread, ToolCall
 from ._request import Request
 from ._results import ChatResult, Response, StepResult
 from ._serialization import from_json, to_json
-from ._session import Session
+from ._session import AsyncSessionStream, Session, SessionStream
 from ._stream import AsyncEventStream, EventStream
 from ._tool import Tool
 from ._tool_runner import ToolContext, ask_user, halt
@@ -26,8 +37,11 @@ from .decoding import StreamDecoder, collect
 from .errors import ToolError
 
 __all__ = [
+    "AsyncChatStream",
     "AsyncEventStream",
+    "AsyncSessionStream",
     "ChatResult",
+    "ChatStream",
     "Engine",
     "EventStream",
     "ImagePart",
@@ -35,6 +49,7 @@ __all__ = [
     "Request",
     "Response",
     "Session",
+    "SessionStream",
     "StepResult",
     "StreamCollector",
     "StreamDecoder",

@@ -10,7 +10,7 @@ the same value ``generate`` returns.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from dataclasses import replace
 from itertools import chain
 from types import TracebackType
@@ -20,7 +20,7 @@ from . import _backend
 from ._options import StreamOptions
 from ._request import Request
 from ._results import Response
-from .events import Event
+from .events import ErrorEvent, Event
 from .providers.base import AsyncSource, Filters, Source
 
 __all__ = ["AsyncEventStream", "EventStream"]
@@ -165,6 +165,17 @@ class EventStream(_Common):
     def __next__(self) -> Event:
         return next(self._iterator())
 
+    def _raw_batches(self) -> Generator[list[Event], None, None]:
+        """The call's per-chunk batches, every event, a terminal error stamped (for the chat loop)."""
+        try:
+            if not self._release.done:
+                for batch in self._source.batches(None):
+                    if batch and isinstance(batch[-1], ErrorEvent):
+                        _stamp(batch[-1].error, self._options.request_id)
+                    yield batch
+        finally:
+            self.close()
+
     def get_final_response(self) -> Response:
         """Consume what is left and return the folded Response."""
         try:
@@ -234,6 +245,17 @@ class AsyncEventStream(_Common):
         event = self._pending[self._position]
         self._position += 1
         return event
+
+    async def _araw_batches(self) -> AsyncGenerator[list[Event], None]:
+        """Async twin of :meth:`EventStream._raw_batches`."""
+        try:
+            if not self._closed:
+                async for batch in self._source.batches(None):
+                    if batch and isinstance(batch[-1], ErrorEvent):
+                        _stamp(batch[-1].error, self._options.request_id)
+                    yield batch
+        finally:
+            await self.aclose()
 
     async def get_final_response(self) -> Response:
         """Consume what is left and return the folded Response."""

@@ -23,4 +23,4 @@ class Tool:
     schema: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
     handler: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
     manual: bool = False
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
