@@ -576,7 +576,20 @@ async def _adrive(loop: _Loop, plan: _Plan, first: AsyncEventStream) -> AsyncGen
 # ---------------------------------------------------------------------------
 
 
-class ChatStream(Generic[R]):
+class _LoopStream(Generic[R]):
+    """What both stream flavours share: the state machine, its result and the request id."""
+
+    def __init__(self, loop: _Loop, outcome: Callable[[Response | None], R]) -> None:
+        self._loop = loop
+        self._outcome: Callable[[Response | None], R] = outcome
+
+    @property
+    def request_id(self) -> str:
+        """The request id shared by every model call and tool of the run."""
+        return self._loop.request_id
+
+
+class ChatStream(_LoopStream[R]):
     """The events of ``stream_step`` (``ChatStream[StepResult]``) or ``stream`` (``ChatStream[ChatResult]``).
 
     An iterator over events and a context manager; ``close()``, leaving the ``with``
@@ -589,16 +602,10 @@ class ChatStream(Generic[R]):
     __module__ = "allm"
 
     def __init__(self, loop: _Loop, plan: _Plan, outcome: Callable[[Response | None], R]) -> None:
-        self._loop = loop
+        super().__init__(loop, outcome)
         self._first = loop.first.open()  # pre-flight errors raise here
-        self._outcome: Callable[[Response | None], R] = outcome
         self._batches = _drive(loop, plan, self._first)
         self._events = chain.from_iterable(self._batches)
-
-    @property
-    def request_id(self) -> str:
-        """The request id shared by every model call and tool of the run."""
-        return self._loop.request_id
 
     def __iter__(self) -> Iterator[Event]:
         return self._events
@@ -631,7 +638,7 @@ class ChatStream(Generic[R]):
         self.close()
 
 
-class AsyncChatStream(Generic[R]):
+class AsyncChatStream(_LoopStream[R]):
     """Async twin of :class:`ChatStream` (``async for``, ``async with``, ``await aclose()``).
 
     Thread safety: a stream is consumed by one task at a time; it is not locked.
@@ -640,28 +647,20 @@ class AsyncChatStream(Generic[R]):
     __module__ = "allm"
 
     def __init__(self, loop: _Loop, plan: _Plan, outcome: Callable[[Response | None], R]) -> None:
-        self._loop = loop
+        super().__init__(loop, outcome)
         self._first = loop.first.aopen()  # pre-flight errors raise here
-        self._outcome: Callable[[Response | None], R] = outcome
         self._batches = _adrive(loop, plan, self._first)
         self._pending: list[Event] = []
         self._position = 0
-
-    @property
-    def request_id(self) -> str:
-        """The request id shared by every model call and tool of the run."""
-        return self._loop.request_id
 
     def __aiter__(self) -> AsyncChatStream[R]:
         return self
 
     async def __anext__(self) -> Event:
         while self._position >= len(self._pending):
-            self._pending = await self._batches.__anext__()
-            self._position = 0
-        event = self._pending[self._position]
+            self._pending, self._position = await self._batches.__anext__(), 0
         self._position += 1
-        return event
+        return self._pending[self._position - 1]
 
     async def get_final_result(self) -> R:
         """Consume what is left (``on_event`` still sees it) and return the result."""

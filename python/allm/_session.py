@@ -435,7 +435,33 @@ def _after_step(session: Session, result: StepResult) -> Session:
 R = TypeVar("R", StepResult, ChatResult)
 
 
-class SessionStream(Generic[R]):
+class _Operation(Generic[R]):
+    """What both session stream flavours share: the session, how it settles, the final event."""
+
+    def __init__(
+        self, request_id: str, session: Session, settle: Callable[[Session, R], Session], last: str
+    ) -> None:
+        self._request_id = request_id
+        self._session = session
+        self._settle: Callable[[Session, R], Session] = settle
+        self._last = last
+        self._finished = False
+
+    @property
+    def request_id(self) -> str:
+        """The request id shared by every call of the operation."""
+        return self._request_id
+
+    def _seen(self, event: Event) -> Event:
+        self._finished = self._finished or event.type == self._last
+        return event
+
+    def _settled(self, result: R) -> tuple[Session, R]:
+        """The new session (unchanged when the final event never came) and the result."""
+        return (self._settle(self._session, result) if self._finished else self._session), result
+
+
+class SessionStream(_Operation[R]):
     """The events of a session operation; ``get_final_result()`` is ``(new session, result)``.
 
     An iterator and a context manager over the underlying chat or step stream
@@ -450,24 +476,14 @@ class SessionStream(Generic[R]):
     def __init__(
         self, inner: ChatStream[R], session: Session, settle: Callable[[Session, R], Session], last: str
     ) -> None:
+        super().__init__(inner.request_id, session, settle, last)
         self._inner: ChatStream[R] = inner
-        self._session = session
-        self._settle: Callable[[Session, R], Session] = settle
-        self._last = last
-        self._finished = False
-
-    @property
-    def request_id(self) -> str:
-        """The request id shared by every call of the operation."""
-        return self._inner.request_id
 
     def __iter__(self) -> Iterator[Event]:
         return self
 
     def __next__(self) -> Event:
-        event = next(self._inner)
-        self._finished = self._finished or event.type == self._last
-        return event
+        return self._seen(next(self._inner))
 
     def get_final_result(self) -> tuple[Session, R]:
         """Consume what is left; return the new session and the result."""
@@ -476,8 +492,7 @@ class SessionStream(Generic[R]):
                 pass
         finally:
             self.close()
-        result = self._inner.get_final_result()
-        return (self._settle(self._session, result) if self._finished else self._session), result
+        return self._settled(self._inner.get_final_result())
 
     def close(self) -> None:
         """Close the underlying stream (idempotent)."""
@@ -490,7 +505,7 @@ class SessionStream(Generic[R]):
         self.close()
 
 
-class AsyncSessionStream(Generic[R]):
+class AsyncSessionStream(_Operation[R]):
     """Async twin of :class:`SessionStream`.
 
     Thread safety: a stream is consumed by one task at a time; it is not locked.
@@ -501,24 +516,14 @@ class AsyncSessionStream(Generic[R]):
     def __init__(
         self, inner: AsyncChatStream[R], session: Session, settle: Callable[[Session, R], Session], last: str
     ) -> None:
+        super().__init__(inner.request_id, session, settle, last)
         self._inner: AsyncChatStream[R] = inner
-        self._session = session
-        self._settle: Callable[[Session, R], Session] = settle
-        self._last = last
-        self._finished = False
-
-    @property
-    def request_id(self) -> str:
-        """The request id shared by every call of the operation."""
-        return self._inner.request_id
 
     def __aiter__(self) -> AsyncSessionStream[R]:
         return self
 
     async def __anext__(self) -> Event:
-        event = await self._inner.__anext__()
-        self._finished = self._finished or event.type == self._last
-        return event
+        return self._seen(await self._inner.__anext__())
 
     async def get_final_result(self) -> tuple[Session, R]:
         """Consume what is left; return the new session and the result."""
@@ -527,8 +532,7 @@ class AsyncSessionStream(Generic[R]):
                 pass
         finally:
             await self.aclose()
-        result = await self._inner.get_final_result()
-        return (self._settle(self._session, result) if self._finished else self._session), result
+        return self._settled(await self._inner.get_final_result())
 
     async def aclose(self) -> None:
         """Close the underlying stream (idempotent)."""
