@@ -6,7 +6,7 @@ calls are folds of that stream. See README.md for a tour.
 """
 
 from . import errors, events, providers, telemetry
-from ._backend import backend_info
+from ._backend import BackendInfo, backend_info
 from ._chat import (
     AsyncChatStream,
     ChatStream,
@@ -30,20 +30,23 @@ from ._serialization import from_json, to_json
 from ._session import AsyncSessionStream, Session, SessionStream
 from ._stream import AsyncEventStream, EventStream
 from ._tool import Tool
-from ._tool_runner import ToolContext, ask_user, halt
+from ._tool_runner import AskUser, Halt, ToolContext, ask_user, halt
 from ._usage import Usage
 from ._version import __version__
 from .decoding import StreamDecoder, collect
 from .errors import ToolError
 
 __all__ = [
+    "AskUser",
     "AsyncChatStream",
     "AsyncEventStream",
     "AsyncSessionStream",
+    "BackendInfo",
     "ChatResult",
     "ChatStream",
     "Engine",
     "EventStream",
+    "Halt",
     "ImagePart",
     "Message",
     "Request",

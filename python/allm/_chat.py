@@ -102,7 +102,7 @@ _COMPLETED_FINISHES = frozenset({"stop", "length", "content_filter"})
 _FINALIZE_AFTER = frozenset({"completed", "max_turns", "halt_when"})
 _REQUEST_FIELDS = ("model", "tool_choice", "temperature", "max_tokens", "response_format")
 
-R = TypeVar("R", StepResult, ChatResult)
+R = TypeVar("R", bound=StepResult | ChatResult)
 """What a loop stream folds to: a StepResult (one step) or a ChatResult (a chat)."""
 
 

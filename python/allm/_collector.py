@@ -47,6 +47,7 @@ class StepHalt:
 
     ``reason`` is ``"ask_user"`` (with ``question`` and ``options``), ``"tool_error"``
     (``result`` is the ToolError) or a handler's own reason (``result`` is its value).
+    Immutable, so safe to share.
     """
 
     reason: str
@@ -94,7 +95,7 @@ def held_calls(result: StepResult) -> tuple[ToolCall, ...]:
 
 
 class StepTools:
-    """The tool events of one step, folded: tool messages and halts."""
+    """The tool events of one step, folded: tool messages and halts (mutable; one thread)."""
 
     __slots__ = ("halts", "messages")
 

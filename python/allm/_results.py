@@ -1,4 +1,8 @@
-"""What calls return: Response, StepResult and ChatResult (Layer A)."""
+"""What calls return: Response, StepResult and ChatResult (Layer A).
+
+Thread safety: all three are frozen values; share them freely (a caller that
+mutates a ``metadata`` dict in place owns that choice).
+"""
 
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ class Response:
     request_id: str | None = None
     model: str | None = None
     raw: Any = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
 
     @property
     def error(self) -> Any:
@@ -50,7 +54,7 @@ class StepResult:
     response: Response
     tool_results: tuple[Message, ...] = ()
     done: bool = False
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,4 +67,4 @@ class ChatResult:
     halted_reason: str = "completed"
     pending_question: str | None = None
     pending_tool_call_id: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])

@@ -43,9 +43,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Generic, Literal, TypeVar, cast
+from typing import Any, Generic, Literal, cast
 
-from ._chat import AsyncChatStream, ChatStream, astream, astream_step, stream, stream_step
+from ._chat import AsyncChatStream, ChatStream, R, astream, astream_step, stream, stream_step
 from ._collector import StepHalt, StreamCollector, held_calls
 from ._constructors import user
 from ._engine import Engine
@@ -278,7 +278,7 @@ class Session:
         try:
             encoded = encode_result(content)
         except (TypeError, ValueError) as exc:
-            raise ValidationError("invalid_tool_result", errors=[("content", str(exc))]) from exc
+            raise ValidationError("invalid_message", errors=[("content", str(exc))]) from exc
         message = Message(role="tool", content=encoded, tool_call_id=tool_call_id)
         return replace(
             self,
@@ -431,8 +431,6 @@ def _after_step(session: Session, result: StepResult) -> Session:
 # ---------------------------------------------------------------------------
 # Streams of session operations
 # ---------------------------------------------------------------------------
-
-R = TypeVar("R", StepResult, ChatResult)
 
 
 class _Operation(Generic[R]):

@@ -16,6 +16,9 @@ class Tool:
     ``schema`` is the JSON schema of the arguments. ``handler`` takes the parsed
     arguments (and optionally a context); ``manual=True`` holds the call back for
     the caller instead of running it.
+
+    Thread safety: immutable; one tool may serve any number of concurrent calls,
+    so its handler must be safe to call from several threads at once.
     """
 
     name: str

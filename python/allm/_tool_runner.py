@@ -116,7 +116,10 @@ OnToolError = str | Callable[[ToolCall, ToolError], Any]
 
 @dataclass(frozen=True, slots=True)
 class ToolContext:
-    """What a two-argument handler receives besides the arguments."""
+    """What a two-argument handler receives besides the arguments.
+
+    Thread safety: immutable; handlers of one step run concurrently and each gets its own.
+    """
 
     context: Mapping[str, Any]
     session_id: str | None
@@ -127,7 +130,7 @@ class ToolContext:
 
 @dataclass(frozen=True, slots=True)
 class AskUser:
-    """A handler's request to suspend the loop and ask the human ``question``."""
+    """A handler's request to suspend the loop and ask the human ``question`` (immutable)."""
 
     question: str
     options: dict[str, Any] = field(default_factory=dict[str, Any])
@@ -135,7 +138,7 @@ class AskUser:
 
 @dataclass(frozen=True, slots=True)
 class Halt:
-    """A handler's request to stop the loop with a custom ``reason``."""
+    """A handler's request to stop the loop with a custom ``reason`` (immutable)."""
 
     reason: str
     result: Any = None
@@ -281,7 +284,12 @@ def _timeout_error(call: ToolCall, timeout: float) -> ToolError:
 
 
 class ToolRunner:
-    """Runs the tool calls of one step and yields their events as each call finishes."""
+    """Runs the tool calls of one step and yields their events as each call finishes.
+
+    Thread safety: the runner itself is read-only once built and may run several
+    steps, one ``run``/``arun`` per consumer; the handlers it calls run concurrently
+    (each in its own thread or task), so a handler shared by calls must be thread-safe.
+    """
 
     def __init__(
         self,
