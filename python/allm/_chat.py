@@ -540,7 +540,12 @@ def _drive(loop: _Loop, plan: _Plan, first: EventStream) -> Generator[list[Event
 
 
 async def _adrive(loop: _Loop, plan: _Plan, first: AsyncEventStream) -> AsyncGenerator[list[Event], None]:
-    """Async twin of :func:`_drive`: the same shape, awaiting the model call and the tools."""
+    """Async twin of :func:`_drive`: the same shape, awaiting the model call and the tools.
+
+    One difference beyond the awaits: the model call's batches are closed with
+    ``aclosing``, because an abandoned async generator is not closed at once by
+    garbage collection (a sync one is), and the call must be released here.
+    """
     path = EventPath(loop.options.stream)
     apending: AsyncEventStream | None = first
     with closing(plan):
