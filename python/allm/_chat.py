@@ -434,10 +434,8 @@ class _Loop:
         for batch in self.tool_batches:
             for event in batch:
                 tools.apply(event)
-        metadata: dict[str, Any] = {"mode": self.options.mode}
-        if manual:
-            metadata["manual_tool_calls"] = manual
-        return tools.step_result(self.thread, response, metadata), tools.halt(response)
+        result = tools.step_result(self.thread, response, {"mode": self.options.mode}, held=manual)
+        return result, tools.halt(response)
 
     def _chat_result(self, reason: str) -> ChatResult:
         """The ChatResult of a chat that stopped for ``reason``."""

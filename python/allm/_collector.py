@@ -128,22 +128,24 @@ class StepTools:
         return min(self.halts, key=lambda h: (h.rank, order.get(h.tool_call_id, len(order))))
 
     def step_result(
-        self, thread: Thread, response: Response, metadata: Mapping[str, Any] | None = None
+        self,
+        thread: Thread,
+        response: Response,
+        metadata: Mapping[str, Any] | None = None,
+        held: tuple[ToolCall, ...] = (),
     ) -> StepResult:
         """The StepResult of ``response`` and these tool outcomes, on top of ``thread``.
 
         ``metadata`` is merged into the halt metadata. A step that holds back tool
-        calls (``metadata["manual_tool_calls"]``) is done.
+        calls (``held``, recorded as ``metadata["manual_tool_calls"]``) is done.
         """
         order = _model_order(response)
         tool_messages = tuple(sorted(self.messages, key=lambda m: order.get(m.tool_call_id, len(order))))
         halt = self.halt(response)
         meta = {**(halt.metadata() if halt is not None else {}), **(metadata or {})}
-        done = (
-            halt is not None
-            or bool(meta.get("manual_tool_calls"))
-            or response.finish_reason in _DONE_FINISHES
-        )
+        if held:
+            meta["manual_tool_calls"] = held
+        done = halt is not None or bool(held) or response.finish_reason in _DONE_FINISHES
         return StepResult(
             thread=thread.add(response.message, *tool_messages),
             response=response,
@@ -170,6 +172,8 @@ class StreamCollector:
     Thread safety: a collector is mutable and unsynchronized; fold each stream
     with its own collector, from one thread at a time.
     """
+
+    __module__ = "allm"
 
     def __init__(self, thread: Thread | None = None) -> None:
         self.thread = thread
@@ -238,7 +242,10 @@ class StreamCollector:
         """
         if self._steps and not self.in_step and response is None:
             return self._steps[-1]
-        return self._tools.step_result(self.thread or Thread(), response or self.to_response(), metadata)
+        held = tuple((metadata or {}).get("manual_tool_calls", ()))  # the documented key, read at the edge
+        return self._tools.step_result(
+            self.thread or Thread(), response or self.to_response(), metadata, held
+        )
 
     def to_chat_result(self) -> ChatResult:
         """The chat result: chat_completed's if seen, else a cancelled (or error) result."""
