@@ -238,8 +238,8 @@ def _empty_response() -> Response:
 class _Loop:
     """The I/O-free state machine of one step or chat call.
 
-    :meth:`plan` yields actions and receives their outcomes; everything else here
-    is a decision or a result built from what the machine has been told.
+    :meth:`plan_step` and :meth:`plan_chat` yield actions and receive their outcomes;
+    everything else here is a decision or a result built from what it has been told.
     """
 
     def __init__(self, engine: Engine, messages: Thread | Sequence[Message], opts: dict[str, Any]) -> None:
