@@ -527,9 +527,8 @@ def _drive(loop: _Loop, plan: _Plan, first: EventStream) -> Generator[list[Event
                     outcome = exc
                 else:
                     loop.current = inner
-                    with inner:
-                        for batch in inner._raw_batches():  # pyright: ignore[reportPrivateUsage]
-                            yield path(batch)
+                    with inner:  # delegating to map keeps this frame out of the per-chunk path
+                        yield from map(path, inner._raw_batches())  # pyright: ignore[reportPrivateUsage]
                     outcome = inner.get_final_response()
             try:
                 action = plan.send(outcome)
