@@ -445,8 +445,7 @@ class _Loop:
         question = tool_call_id = None
         if reason == "ask_user" and halt is not None:
             question, tool_call_id = halt.question, halt.tool_call_id
-            asked = {"ask_user": True, "tool_call_id": tool_call_id}
-            thread = thread.add(Message(role="assistant", content=question or "", metadata=asked))
+            thread = thread.add(halt.question_message())
         error = self.failure or (last.response.error if last is not None else None)
         if reason == "tool_error" and halt is not None:
             error = halt.result

@@ -76,6 +76,11 @@ class StepHalt:
             "halt_result": self.result,
         }
 
+    def question_message(self) -> Message:
+        """The assistant message that puts an ask_user question to the human."""
+        asked = {"ask_user": True, "tool_call_id": self.tool_call_id}
+        return Message(role="assistant", content=self.question or "", metadata=asked)
+
     @classmethod
     def of(cls, result: StepResult) -> StepHalt | None:
         """The halt a StepResult records in its documented metadata (None: no handler halted)."""

@@ -404,10 +404,8 @@ def _after_chat(session: Session, result: ChatResult) -> Session:
 def _after_step(session: Session, result: StepResult) -> Session:
     halt, manual = StepHalt.of(result), held_calls(result)
     if halt is not None and halt.reason == "ask_user":
-        asked = {"ask_user": True, "tool_call_id": halt.tool_call_id}
-        thread = result.thread.add(Message(role="assistant", content=halt.question or "", metadata=asked))
         return replace(
-            _settled(session, thread, halt.reason),
+            _settled(session, result.thread.add(halt.question_message()), halt.reason),
             status="awaiting_user",
             pending_question=halt.question,
             pending_tool_call_id=halt.tool_call_id,
