@@ -7,6 +7,7 @@ consumer sees (everything before its ``step_completed``), so the results carried
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -167,3 +168,10 @@ def test_every_call_the_loop_runs_is_answered_in_the_model_order(backend, steps,
         ran = [c.id for c in response.tool_calls if runs_now(c, opts["mode"])]
         expected = ran if response.finish_reason == "tool_calls" else []
         assert [m.tool_call_id for m in step_result.tool_results] == expected
+
+
+@SETTINGS
+@given(steps=scripts(), opts=options)
+def test_the_async_loop_gives_the_sync_loops_result(backend, steps, opts):
+    direct = allm.chat(engine(steps), THREAD, request_id="r", **opts)
+    assert asyncio.run(allm.achat(engine(steps), THREAD, request_id="r", **opts)) == direct
