@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import timeit
 from collections.abc import Callable
 from types import ModuleType
@@ -21,7 +22,7 @@ from typing import Any
 import pytest
 
 import allm
-from allm import _backend, _pure
+from allm import _backend, _pure  # pyright: ignore[reportPrivateUsage]
 
 TOKENS = (200, 2_000, 20_000)
 USER = [allm.user("count")]
@@ -83,7 +84,7 @@ def per_event(tokens: int, repeat: int = 21) -> dict[str, float]:
     best = dict.fromkeys(RUNS, float("inf"))
     for _ in range(repeat):
         for impl, run in RUNS.items():
-            seconds = timeit.timeit(lambda run=run: run(tokens), number=number) / number
+            seconds = timeit.timeit(functools.partial(run, tokens), number=number) / number
             best[impl] = min(best[impl], seconds / events[impl])
     return best
 
@@ -91,7 +92,7 @@ def per_event(tokens: int, repeat: int = 21) -> dict[str, float]:
 def _backends() -> dict[str, ModuleType]:
     found: dict[str, ModuleType] = {"python": _pure}
     with contextlib.suppress(ImportError):
-        found["rust"] = _backend._load_native()
+        found["rust"] = _backend._load_native()  # pyright: ignore[reportPrivateUsage]
     return dict(sorted(found.items(), reverse=True))
 
 

@@ -42,13 +42,13 @@ def _classes_in(annotation: Any) -> list[type]:
 
 
 @pytest.mark.parametrize("name", SUBMODULES)
-def test_import_of_every_submodule_gives_a_module(name):
+def test_import_of_every_submodule_gives_a_module(name: str) -> None:
     module = importlib.import_module(name)
     assert isinstance(module, ModuleType) and module.__name__ == name
 
 
 @pytest.mark.parametrize("name", [n for n in SUBMODULES if n.count(".") == 1])
-def test_no_public_name_shadows_a_submodule(name):
+def test_no_public_name_shadows_a_submodule(name: str) -> None:
     module = importlib.import_module(name)
     assert getattr(allm, name.split(".")[1]) is module
 
@@ -56,7 +56,7 @@ def test_no_public_name_shadows_a_submodule(name):
 @pytest.mark.parametrize(
     ("name", "function"), _public_functions(), ids=lambda v: v if isinstance(v, str) else ""
 )
-def test_every_class_a_public_function_returns_is_exported(name, function):
+def test_every_class_a_public_function_returns_is_exported(name: str, function: Any) -> None:
     returned = _classes_in(typing.get_type_hints(function).get("return"))
     missing = [c.__qualname__ for c in returned if getattr(allm, c.__name__, None) is not c]
     assert not missing, f"{name} returns classes allm does not export: {missing}"
@@ -75,18 +75,18 @@ def test_every_class_a_public_function_returns_is_exported(name, function):
         (allm.Session.astream_reply, allm.AsyncSessionStream[allm.ChatResult]),
     ],
 )
-def test_loop_streams_are_typed_by_their_result(function, expected):
+def test_loop_streams_are_typed_by_their_result(function: Any, expected: Any) -> None:
     assert typing.get_type_hints(function)["return"] == expected
 
 
 @pytest.mark.parametrize(
     "cls", [allm.ChatStream, allm.AsyncChatStream, allm.SessionStream, allm.AsyncSessionStream]
 )
-def test_loop_stream_classes_report_the_allm_module(cls):
+def test_loop_stream_classes_report_the_allm_module(cls: type) -> None:
     assert cls.__module__ == "allm" and f"allm.{cls.__name__}" in repr(cls)
 
 
-def test_get_final_result_of_a_step_stream_is_a_step_result(backend):
+def test_get_final_result_of_a_step_stream_is_a_step_result(backend: ModuleType) -> None:
     engine = allm.Engine(
         adapter=allm.providers.Fake, adapter_opts={"script": [("text", "hi"), ("finish", "stop")]}
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -46,31 +47,37 @@ def tool_error_of(result: allm.ChatResult) -> str:
 
 
 @pytest.mark.parametrize("raw", [DEEP_ARRAY, '{"a":' + DEEP_ARRAY + "}"])
-def test_deeply_nested_arguments_from_the_fake_are_an_invalid_arguments_tool_error(backend, raw):
+def test_deeply_nested_arguments_from_the_fake_are_an_invalid_arguments_tool_error(
+    backend: ModuleType, raw: str
+) -> None:
     result = allm.chat(engine(tool_turn(raw), [("finish", "stop")], tools=(answering(),)), USER)
     assert result.halted_reason == "completed"
     assert '"reason":"invalid_arguments"' in tool_error_of(result)
 
 
-def test_deeply_nested_arguments_halt_under_the_halt_policy(backend):
+def test_deeply_nested_arguments_halt_under_the_halt_policy(backend: ModuleType) -> None:
     result = allm.chat(engine(tool_turn(DEEP_ARRAY), tools=(answering(),)), USER, on_tool_error="halt")
     assert result.halted_reason == "tool_error"
     assert result.metadata["error"].reason == "invalid_arguments"
 
 
-def test_a_handler_returning_a_deeply_nested_list_is_an_encoding_failed_tool_error(backend):
+def test_a_handler_returning_a_deeply_nested_list_is_an_encoding_failed_tool_error(
+    backend: ModuleType,
+) -> None:
     tool = answering(lambda args: deep_list())
     result = allm.chat(engine(tool_turn("{}"), [("finish", "stop")], tools=(tool,)), USER)
     assert '"reason":"encoding_failed"' in tool_error_of(result)
 
 
-def test_a_handler_halting_with_a_deeply_nested_result_keeps_a_readable_tool_message(backend):
+def test_a_handler_halting_with_a_deeply_nested_result_keeps_a_readable_tool_message(
+    backend: ModuleType,
+) -> None:
     tool = answering(lambda args: allm.halt("stopped", deep_list()))
     result = allm.chat(engine(tool_turn("{}"), tools=(tool,)), USER)
     assert result.halted_reason == "stopped" and tool_error_of(result).startswith("[[")
 
 
-def test_an_on_tool_error_callback_continuing_with_a_deeply_nested_value_halts(backend):
+def test_an_on_tool_error_callback_continuing_with_a_deeply_nested_value_halts(backend: ModuleType) -> None:
     tool = answering(lambda args: 1 / 0)
     eng = engine(tool_turn("{}"), tools=(tool,))
     result = allm.chat(eng, USER, on_tool_error=lambda call, error: ("continue", deep_list()))
@@ -97,7 +104,7 @@ def deep_tool_call_sse() -> bytes:
     )
 
 
-def test_deeply_nested_arguments_over_http_are_a_tool_error(backend, server):
+def test_deeply_nested_arguments_over_http_are_a_tool_error(backend: ModuleType, server: FaultServer) -> None:
     server.script("deep-args", [Reply.sse(deep_tool_call_sse()), Reply.sse(openai_chat_sse(["done"]))])
     eng = allm.Engine(
         adapter=OpenAI,
@@ -113,7 +120,7 @@ def test_deeply_nested_arguments_over_http_are_a_tool_error(backend, server):
     assert '"reason":"invalid_arguments"' in tool_error_of(result)
 
 
-def test_a_raising_halt_when_halts_the_chat_and_says_why(backend):
+def test_a_raising_halt_when_halts_the_chat_and_says_why(backend: ModuleType) -> None:
     def broken(step: allm.StepResult) -> bool:
         raise RuntimeError("bad predicate")
 
@@ -123,14 +130,14 @@ def test_a_raising_halt_when_halts_the_chat_and_says_why(backend):
     assert result.metadata["halt_when_exception"] == "RuntimeError: bad predicate"
 
 
-async def test_a_raising_halt_when_halts_the_async_chat_too(backend):
+async def test_a_raising_halt_when_halts_the_async_chat_too(backend: ModuleType) -> None:
     eng = engine(tool_turn("{}"), [("finish", "stop")], tools=(answering(),))
     result = await allm.achat(eng, USER, halt_when=lambda step: 1 / 0)
     assert result.halted_reason == "halt_when"
     assert result.metadata["halt_when_exception"].startswith("ZeroDivisionError")
 
 
-def test_a_halt_when_returning_false_records_no_exception(backend):
+def test_a_halt_when_returning_false_records_no_exception(backend: ModuleType) -> None:
     eng = engine(tool_turn("{}"), [("finish", "stop")], tools=(answering(),))
     result = allm.chat(eng, USER, halt_when=lambda step: False)
     assert result.halted_reason == "completed" and "halt_when_exception" not in result.metadata
@@ -143,7 +150,7 @@ TWINS = (
 )
 
 
-def test_tool_calls_sharing_an_id_each_get_their_answer_in_model_order(backend):
+def test_tool_calls_sharing_an_id_each_get_their_answer_in_model_order(backend: ModuleType) -> None:
     runner = ToolRunner({"t": answering(lambda args: args["n"])})
     tools = StepTools()
     for batch in runner.run(TWINS):
@@ -155,7 +162,7 @@ def test_tool_calls_sharing_an_id_each_get_their_answer_in_model_order(backend):
     assert [m.tool_call_id for m in step.tool_results] == ["same", "same", "other"]
 
 
-def test_submitting_a_result_answers_one_of_the_pending_calls_sharing_an_id(backend):
+def test_submitting_a_result_answers_one_of_the_pending_calls_sharing_an_id(backend: ModuleType) -> None:
     session = allm.Session(status="awaiting_tools", pending_tool_calls=TWINS)
     session = session.submit_tool_result("same", "first")
     assert [c.arguments["n"] for c in session.pending_tool_calls] == [2, 3]
@@ -164,7 +171,7 @@ def test_submitting_a_result_answers_one_of_the_pending_calls_sharing_an_id(back
     assert [m.content for m in session.thread.messages] == ["first", "second", "third"]
 
 
-def test_submitting_an_unencodable_result_is_a_validation_error(backend):
+def test_submitting_an_unencodable_result_is_a_validation_error(backend: ModuleType) -> None:
     session = allm.Session(status="awaiting_tools", pending_tool_calls=TWINS[:1])
     with pytest.raises(allm.errors.ValidationError):
         session.submit_tool_result("same", deep_list())
