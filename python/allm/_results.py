@@ -1,4 +1,8 @@
-"""What calls return: Response, StepResult and ChatResult (Layer A)."""
+"""What calls return: Response, StepResult and ChatResult (Layer A).
+
+Thread safety: all three are frozen values; share them freely (a caller that
+mutates a ``metadata`` dict in place owns that choice).
+"""
 
 from __future__ import annotations
 

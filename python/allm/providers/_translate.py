@@ -47,7 +47,7 @@ def arguments_json(call: ToolCall) -> str:
     if call.raw_arguments:
         try:
             json.loads(call.raw_arguments)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to check
             pass
         else:
             return call.raw_arguments
