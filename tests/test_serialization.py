@@ -500,8 +500,9 @@ def test_nesting_over_the_default_limit_is_refused():
 
 
 def test_nesting_limit_is_configurable():
-    text = doc(json.loads("[" * 10 + "]" * 10))
-    assert from_json(text, max_depth=20) is not None
+    nested = json.loads("[" * 10 + "]" * 10)
+    text = doc(nested)
+    assert from_json(text, max_depth=20) == nested
     assert_invalid(text, max_depth=5)
 
 

@@ -11,7 +11,7 @@ from ._version import __version__
 from .chat import achat, astep, astream, astream_step, chat, step, stream, stream_step
 from .collector import StreamCollector
 from .constructors import assistant, image, json_schema, request, system, tool, tool_result, user
-from .decoding import StreamDecoder, collect
+from ._decoding import StreamDecoder, collect
 from .engine import Engine
 from .errors import ToolError
 from .execution import agenerate, astream_generate, generate, stream_generate
