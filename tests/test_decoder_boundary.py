@@ -264,7 +264,7 @@ def test_a_cr_ending_a_held_partial_line_then_lf_is_one_line_end(backend: Module
 
 
 def test_large_chunks_fold_like_small_ones(backend: ModuleType) -> None:
-    body = b"".join(chat("w%d " % i) for i in range(20_000)) + FINISH  # about 1.3 MB
+    body = b"".join(chat(f"w{i} ") for i in range(20_000)) + FINISH  # about 1.3 MB
     small = [body[i : i + 500] for i in range(0, len(body), 500)]
     large = backend.collect("openai-chat", [body[: len(body) // 2], body[len(body) // 2 :]])
     assert large == backend.collect("openai-chat", small)
@@ -274,7 +274,7 @@ def test_large_chunks_fold_like_small_ones(backend: ModuleType) -> None:
 
 
 def test_collect_in_4_threads_gives_each_the_same_response(backend: ModuleType) -> None:
-    body = b"".join(chat("t%d " % i) for i in range(10_000)) + FINISH
+    body = b"".join(chat(f"t{i} ") for i in range(10_000)) + FINISH
     chunks = [body[i : i + 256 * 1024] for i in range(0, len(body), 256 * 1024)]
     expected = backend.collect("openai-chat", chunks)
     results: list[Any] = []

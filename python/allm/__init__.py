@@ -7,11 +7,11 @@ calls are folds of that stream. See README.md for a tour.
 
 from . import errors, events, providers, telemetry
 from ._backend import backend_info
+from ._decoding import StreamDecoder, collect
 from ._version import __version__
 from .chat import achat, astep, astream, astream_step, chat, step, stream, stream_step
 from .collector import StreamCollector
 from .constructors import assistant, image, json_schema, request, system, tool, tool_result, user
-from ._decoding import StreamDecoder, collect
 from .engine import Engine
 from .errors import ToolError
 from .execution import agenerate, astream_generate, generate, stream_generate

@@ -13,7 +13,7 @@ __all__ = ["ServerSentEvent"]
 
 @dataclass(frozen=True, slots=True)
 class ServerSentEvent:
-    """One dispatched event: its type, data, the last event id and retry."""
+    """One dispatched event: its type, data, the last event id and retry (immutable)."""
 
     event: str = "message"
     data: str = ""

@@ -125,7 +125,11 @@ class SSEDecoder:
             # No line ends here: the partial line grows without re-copying it.
             self._hold(data)
             return self._line_error(self._pending_bytes)
-        buf = self._take_pending() + data if self._pending else data
+        if self._pending:
+            self._pending.append(data)
+            buf = self._take_pending()  # one copy of the whole line
+        else:
+            buf = data
         if b"\r" in buf:
             lines = _LINE_END.split(buf)
             if buf[-1] == 0x0D:

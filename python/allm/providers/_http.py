@@ -58,10 +58,10 @@ import httpx
 
 from .. import _backend, telemetry
 from .._aio import within
+from .._limits import LIMIT_OPTIONS, check_limits
 from .._version import __version__
 from ..errors import AdapterError, AllmError, ValidationError
 from ..events import Event
-from .._limits import LIMIT_OPTIONS, check_limits
 from ..request import Request
 from ..results import Response
 from ..retry import RetryPolicy, parse_retry_after, status_is_retryable

@@ -12,6 +12,9 @@ use crate::limits::{limits, SSE_LIMITS};
 const NAME: &str = "SSEDecoder";
 
 /// Incremental WHATWG server-sent events decoder.
+///
+/// Not for sharing between threads: a call that overlaps another call on the
+/// same decoder raises `StreamError("concurrent_use")`.
 #[pyclass(module = "allm._native", name = "SSEDecoder")]
 pub(crate) struct PySseDecoder {
     inner: SseDecoder,

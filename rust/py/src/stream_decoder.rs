@@ -25,6 +25,9 @@ fn feed_chunk(py: Python<'_>, pipeline: &mut Pipeline, chunk: &[u8], out: &mut V
 }
 
 /// Bytes of one provider stream in, allm events out, one batch per chunk.
+///
+/// Not for sharing between threads: a call that overlaps another call on the
+/// same decoder raises `StreamError("concurrent_use")`.
 #[pyclass(module = "allm._native", name = "StreamDecoder")]
 pub(crate) struct PyStreamDecoder {
     pipeline: Pipeline,
