@@ -65,7 +65,7 @@ import re
 import types
 import typing
 from collections.abc import Iterable
-from typing import Any, TypeAlias, Union
+from typing import Any, TypeAlias, TypeGuard, Union, cast
 
 from .errors import (
     AdapterError,
@@ -102,7 +102,7 @@ _PSEUDO_TAGS = frozenset({_TUPLE_TAG, _DICT_TAG})
 # The closed registry
 # ---------------------------------------------------------------------------
 
-_REGISTRY: dict[str, type] = {
+_REGISTRY: dict[str, type[Any]] = {
     "TextPart": TextPart,
     "ImagePart": ImagePart,
     "ToolCall": ToolCall,
@@ -130,7 +130,7 @@ _TAG_OF: dict[type, str] = {cls: tag for tag, cls in _REGISTRY.items()}
 _SCHEMAS: dict[type, _ClassSchema] = {}
 
 
-def register(tag: str, cls: type, *, exclude: Iterable[str] = ()) -> None:
+def register(tag: object, cls: object, *, exclude: Iterable[str] = ()) -> None:
     """Add an allm Layer A class to the registry under ``tag``.
 
     INTERNAL: for allm's own modules only (``allm.session`` registers its
@@ -186,7 +186,16 @@ class _Ctx:
 # only when a problem is recorded: the root "$", or (parent, key or index).
 _Path: TypeAlias = "str | tuple[_Path, str | int]"
 
-_BAD: Any = object()  # a sub-value that failed; its problem is already recorded
+_BAD: Any = object()
+
+
+def _is_object(j: object) -> TypeGuard[dict[str, Any]]:
+    """A JSON object (parsed JSON has string keys only)."""
+    return type(j) is dict
+
+
+def _is_array(j: object) -> TypeGuard[list[Any]]:
+    return type(j) is list  # a sub-value that failed; its problem is already recorded
 
 
 def _invalid(errors: list[tuple[str, str]]) -> ValidationError:
@@ -316,7 +325,7 @@ class _TupleOf(_Spec):
         return [self.item.encode(x, (path, i), depth + 1, ctx) for i, x in enumerate(v)]
 
     def decode(self, j: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
-        if type(j) is not list:
+        if not _is_array(j):
             ctx.fail(path, f"expected a list, got {_json_kind(j)}")
             return _BAD
         ctx.depth(path, depth + 1)
@@ -334,7 +343,7 @@ class _DictField(_Spec):
         return type(v) is dict
 
     def accepts_json(self, j: Any) -> bool:
-        return type(j) is dict and (_TAG not in j or j.get(_TAG) == _DICT_TAG)
+        return _is_object(j) and (_TAG not in j or j.get(_TAG) == _DICT_TAG)
 
     def encode(self, v: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
         if type(v) is not dict:
@@ -379,7 +388,7 @@ class _Instance(_Spec):
         return type(v) is self.cls
 
     def accepts_json(self, j: Any) -> bool:
-        return type(j) is dict and j.get(_TAG) == _TAG_OF.get(self.cls)
+        return _is_object(j) and j.get(_TAG) == _TAG_OF.get(self.cls)
 
     def encode(self, v: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
         if type(v) is not self.cls:
@@ -489,8 +498,14 @@ _ERROR_STR_OR_NONE = ("provider", "request_id", "tool_name", "tool_call_id")
 _ERROR_INT_OR_NONE = ("status", "retry_after_ms")
 
 
+def _extra_fields(cls: type) -> tuple[str, ...]:
+    """The public extra fields an error class declares (``provider``, ``status`` ...)."""
+    fields: tuple[str, ...] = getattr(cls, "_extra_fields", ())
+    return fields
+
+
 def _error_fields(cls: type) -> tuple[str, ...]:
-    extra = tuple(cls._extra_fields)  # type: ignore[attr-defined]
+    extra = _extra_fields(cls)
     if cls is ValidationError:
         extra += ("errors",)
     return ("reason", "message", "metadata", "cause", *extra)
@@ -511,7 +526,7 @@ def _is_reserved(key: str) -> bool:
 
 
 def _check_scalar(v: Any, path: _Path, ctx: _Ctx) -> Any:
-    t = type(v)
+    t = type(cast(object, v))
     if t is float and not math.isfinite(v):
         ctx.fail(path, "NaN and Infinity are not allowed")
         return _BAD
@@ -522,7 +537,7 @@ def _check_scalar(v: Any, path: _Path, ctx: _Ctx) -> Any:
 
 
 def _encode_any(v: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
-    t = type(v)
+    t = type(cast(object, v))
     if v is None or t is bool or t is str:
         return v
     if t is int or t is float:
@@ -550,7 +565,7 @@ def _encode_any(v: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
 
 
 def _encode_registered(v: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
-    cls = type(v)
+    cls = type(cast(object, v))
     tag = _TAG_OF[cls]
     ctx.depth(path, depth + 2)
     inner = depth + 2
@@ -560,7 +575,7 @@ def _encode_registered(v: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
         data["message"] = _Scalar(str).encode(v.message, (path, "message"), inner, ctx)
         data["metadata"] = _DictField().encode(v.metadata, (path, "metadata"), inner, ctx)
         data["cause"] = None if v.cause is None else str(v.cause)
-        for name in cls._extra_fields:
+        for name in _extra_fields(cls):
             value = getattr(v, name, None)
             optional = _Union([_Scalar(type(None)), _Scalar(int if name in _ERROR_INT_OR_NONE else str)])
             data[name] = optional.encode(value, (path, name), inner, ctx)
@@ -574,17 +589,28 @@ def _encode_registered(v: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
 
 
 def _encode_error_list(errors: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
-    if type(errors) is not list:
+    if not _is_array(errors):
         ctx.fail(path, f"expected a list, got {_kind(errors)}")
         return _BAD
     ctx.depth(path, depth + 2)
-    out = []
+    out: list[list[str]] = []
     for i, item in enumerate(errors):
-        if type(item) not in (tuple, list) or len(item) != 2 or not all(type(s) is str for s in item):
+        pair = _string_pair(item, (tuple, list))
+        if pair is None:
             ctx.fail((path, i), "expected a (path, reason) pair of strings")
             continue
-        out.append([item[0], item[1]])
+        out.append(list(pair))
     return out
+
+
+def _string_pair(item: Any, kinds: tuple[type, ...]) -> tuple[str, str] | None:
+    """``item`` as a pair of strings, if it is one (a tuple or list of ``kinds``)."""
+    if type(item) not in kinds:
+        return None
+    pair = tuple(item)
+    if len(pair) != 2 or type(pair[0]) is not str or type(pair[1]) is not str:
+        return None
+    return pair[0], pair[1]
 
 
 def _fmt(path: _Path) -> str:
@@ -616,6 +642,7 @@ def to_json(
     over ``max_bytes``. Holds no shared state: safe to call from any number of threads.
     """
     ctx = _Ctx(max_depth)
+    value: Any = None
     try:
         value = _encode_any(obj, "$", 1, ctx)
     except _Abort:
@@ -657,11 +684,11 @@ def _json_kind(j: Any) -> str:
         float: "number",
         bool: "boolean",
         type(None): "null",
-    }.get(type(j), type(j).__name__)
+    }.get(type(j), type(j).__name__)  # pyright: ignore[reportUnknownArgumentType]
 
 
 def _json_desc(j: Any) -> str:
-    if type(j) is dict and _TAG in j:
+    if _is_object(j) and _TAG in j:
         return f"tagged {_short(j.get(_TAG))}"
     return _json_kind(j)
 
@@ -670,11 +697,10 @@ _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _decode_any(j: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
-    t = type(j)
-    if t is list:
+    if _is_array(j):
         ctx.depth(path, depth + 1)
         return _decode_items(j, path, depth + 1, ctx)
-    if t is not dict:
+    if not _is_object(j):
         return j  # scalars were checked by the parser hooks
     ctx.depth(path, depth + 1)
     if _TAG not in j:
@@ -692,13 +718,13 @@ def _decode_any(j: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
         ctx.fail((path, _TAG), f"tag must be a string, got {_json_kind(tag)}")
         return _BAD
     if tag == _TUPLE_TAG:
-        if type(data) is not list:
+        if not _is_array(data):
             ctx.fail(path, f"tuple data must be an array, got {_json_kind(data)}")
             return _BAD
         ctx.depth(path, depth + 2)
         return tuple(_decode_items(data, path, depth + 2, ctx))
     if tag == _DICT_TAG:
-        if type(data) is not dict:
+        if not _is_object(data):
             ctx.fail(path, f"dict data must be an object, got {_json_kind(data)}")
             return _BAD
         ctx.depth(path, depth + 2)
@@ -710,7 +736,7 @@ def _decode_any(j: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
     if cls is None:
         ctx.fail((path, _TAG), f"unknown type tag {_short(tag)}")
         return _BAD
-    if type(data) is not dict:
+    if not _is_object(data):
         ctx.fail(path, f"{tag} data must be an object, got {_json_kind(data)}")
         return _BAD
     ctx.depth(path, depth + 2)
@@ -781,7 +807,7 @@ def _decode_error(cls: type, tag: str, data: dict[str, Any], path: _Path, depth:
     metadata = _DictField().decode(data.get("metadata", {}), (path, "metadata"), depth, ctx)
     opt_str.decode(data.get("cause"), (path, "cause"), depth, ctx)  # checked, then dropped
     kwargs: dict[str, Any] = {}
-    for name in cls._extra_fields:  # type: ignore[attr-defined]
+    for name in _extra_fields(cls):
         spec = opt_int if name in _ERROR_INT_OR_NONE else opt_str
         kwargs[name] = spec.decode(data.get(name), (path, name), depth, ctx)
     if cls is ValidationError:
@@ -799,16 +825,17 @@ def _decode_error(cls: type, tag: str, data: dict[str, Any], path: _Path, depth:
 
 
 def _decode_error_list(j: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
-    if type(j) is not list:
+    if not _is_array(j):
         ctx.fail(path, f"expected an array, got {_json_kind(j)}")
         return _BAD
     ctx.depth(path, depth + 2)
-    out = []
+    out: list[tuple[str, str]] = []
     for i, item in enumerate(j):
-        if type(item) is not list or len(item) != 2 or not all(type(s) is str for s in item):
+        pair = _string_pair(item, (list,))
+        if pair is None:
             ctx.fail((path, i), "expected a [path, reason] pair of strings")
             return _BAD
-        out.append((item[0], item[1]))
+        out.append(pair)
     return out
 
 
@@ -922,7 +949,7 @@ def _from_json(text: Any, max_depth: int, max_bytes: int) -> Any:
         raise _invalid([("$", f"invalid JSON: {exc}")]) from None
     if _SURROGATE_ESCAPE.search(text) and _holds_lone_surrogate(doc):
         raise _invalid([("$", _LONE_SURROGATE)])
-    if type(doc) is not dict or "allm" not in doc or "value" not in doc:
+    if not _is_object(doc) or "allm" not in doc or "value" not in doc:
         raise _invalid([("$", 'expected a document {"allm": 1, "value": ...}')])
     extra = sorted(set(doc) - {"allm", "value"})
     if extra:

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 else:
 
     def __getattr__(name: str) -> object:
-        # Resolved on first use, not at import: the backends import this
-        # package's leaf modules, and this module must not import them back.
+        # Resolved on first use, not at import: the pure twin's decoders import
+        # ServerSentEvent from this module while the backend is being loaded.
         if name == "SSEDecoder":
             from ._backend import backend
 
