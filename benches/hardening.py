@@ -68,7 +68,7 @@ def sse() -> None:
                 for chunk in chunks:
                     decoder.feed(chunk)
 
-            per_mib[size] = best(run, k=3) / (size / MiB)
+            per_mib[size] = best(run, k=5) / (size / MiB)
         n, ten_n = per_mib[5 * MiB], per_mib[50 * MiB]
         print(
             f"  {name:6}  5 MiB {n * 1e3:7.2f} ms/MiB   50 MiB {ten_n * 1e3:7.2f} ms/MiB   "

@@ -39,9 +39,8 @@ class StreamDecoder:
         "_options",
         "_received",
         "_sse",
+        "_started",
         "_unfiltered",
-        "started",
-        "wire",
     )
 
     def __init__(
@@ -65,7 +64,6 @@ class StreamDecoder:
             }
         )
         self._decoder = make_decoder(wire, max_argument_bytes)
-        self.wire = wire
         self._sse = SSEDecoder(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
         self._fold = Fold()
         self._options = (bool(emit_text_deltas), bool(emit_tool_deltas), bool(include_raw_chunks))
@@ -73,7 +71,12 @@ class StreamDecoder:
         self._max_response = max_response_bytes
         self._received = 0
         self._guard = Exclusive("StreamDecoder")
-        self.started = False
+        self._started = False
+
+    @property
+    def started(self) -> bool:
+        """At least one event was produced."""
+        return self._started
 
     @property
     def done(self) -> bool:
@@ -128,7 +131,7 @@ class StreamDecoder:
 
     def _folded(self, out: list[Event]) -> list[Event]:
         if out:
-            self.started = True
+            self._started = True
             self._fold.apply_many(out)
         return out
 

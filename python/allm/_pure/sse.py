@@ -42,13 +42,13 @@ class SSEDecoder:
         "_guard",
         "_has_data",
         "_id_buffer",
+        "_last_event_id",
+        "_max_event",
+        "_max_line",
         "_pending",
         "_pending_bytes",
+        "_retry",
         "_skip_lf",
-        "last_event_id",
-        "max_event_bytes",
-        "max_line_bytes",
-        "retry",
     )
 
     def __init__(
@@ -60,10 +60,10 @@ class SSEDecoder:
         check_limits(
             {"max_line_bytes": max_line_bytes, "max_event_bytes": max_event_bytes}, SSE_LIMIT_OPTIONS
         )
-        self.max_line_bytes = max_line_bytes
-        self.max_event_bytes = max_event_bytes
-        self.last_event_id = ""
-        self.retry: int | None = None
+        self._max_line = max_line_bytes
+        self._max_event = max_event_bytes
+        self._last_event_id = ""
+        self._retry: int | None = None
         self._guard = Exclusive("SSEDecoder")
         self._pending: list[bytes] = []  # the partial line, in pieces (joined once it ends)
         self._pending_bytes = 0
@@ -75,6 +75,16 @@ class SSEDecoder:
         self._event_type = b""
         self._id_buffer = ""
         self._event_retry: int | None = None
+
+    @property
+    def last_event_id(self) -> str:
+        """The last event id (updated at each blank line)."""
+        return self._last_event_id
+
+    @property
+    def retry(self) -> int | None:
+        """The last valid ``retry`` field, if any."""
+        return self._retry
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
         """Decode one chunk; returns the events it completed.
@@ -138,7 +148,7 @@ class SSEDecoder:
             lines = buf.split(b"\n")
         rest = lines.pop()
         self._hold(rest)
-        max_line = self.max_line_bytes
+        max_line = self._max_line
         for line in lines:
             if max_line is not None and len(line) > max_line:
                 return StreamError("limit_exceeded", f"SSE line exceeds max_line_bytes ({max_line})")
@@ -158,9 +168,9 @@ class SSEDecoder:
                 value = line[start:]
             if name == b"data":
                 size = self._data_bytes + 1 + len(value)
-                if self.max_event_bytes is not None and size > self.max_event_bytes:
+                if self._max_event is not None and size > self._max_event:
                     return StreamError(
-                        "limit_exceeded", f"SSE event exceeds max_event_bytes ({self.max_event_bytes})"
+                        "limit_exceeded", f"SSE event exceeds max_event_bytes ({self._max_event})"
                     )
                 self._data_bytes = size
                 self._data.append(value)
@@ -189,7 +199,7 @@ class SSEDecoder:
         return joined
 
     def _line_error(self, size: int) -> StreamError | None:
-        max_line = self.max_line_bytes
+        max_line = self._max_line
         if max_line is not None and size > max_line:
             return StreamError("limit_exceeded", f"SSE line exceeds max_line_bytes ({max_line})")
         return None
@@ -201,11 +211,11 @@ class SSEDecoder:
             return  # too big to be valid, and too long for int() to parse
         number = int(significant or b"0")
         if number <= _MAX_RETRY:
-            self.retry = number
+            self._retry = number
             self._event_retry = number
 
     def _dispatch(self, out: list[ServerSentEvent]) -> None:
-        self.last_event_id = self._id_buffer
+        self._last_event_id = self._id_buffer
         if self._has_data:
             data = self._data
             text = (data[0] if len(data) == 1 else b"\n".join(data)).decode("utf-8", "replace")
