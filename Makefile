@@ -1,6 +1,7 @@
 # allm: one command to see it work, one to test everything.
 #   make demo    build in a fresh virtual environment and run a short streamed session
-#   make test    build, then run cargo tests and pytest (each behavioural test on both backends)
+#   make test    build, then run cargo tests and pytest (each behavioural test on both backends),
+#                and the JSON-heavy tests again with orjson hidden (the default install has none)
 #   make bench   run the benchmark suites and print the ratio table
 
 PYTHON ?= python3
@@ -29,6 +30,8 @@ demo: build
 test: build
 	cargo test -p allm-core
 	ALLM_EXPECT_NATIVE=1 $(PY) -m pytest -q -p no:cacheprovider
+	ALLM_EXPECT_NATIVE=1 ALLM_TEST_WITHOUT_ORJSON=1 $(PY) -m pytest -q -p no:cacheprovider \
+		tests/test_decoders_*.py tests/test_parity.py tests/test_serialization.py tests/test_backend.py
 
 bench: build
 	mkdir -p .benchmarks

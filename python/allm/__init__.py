@@ -34,7 +34,7 @@ from ._tool import Tool
 from ._tool_runner import AskUser, Halt, ToolContext, ask_user, halt
 from ._usage import Usage
 from ._version import __version__
-from .decoding import StreamDecoder, collect
+from ._decoding import StreamDecoder, collect
 from .errors import ToolError
 
 __all__ = [

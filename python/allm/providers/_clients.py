@@ -24,7 +24,7 @@ import httpx
 
 from .._retry import RetryPolicy
 from ..errors import ValidationError
-from ..limits import LIMIT_OPTIONS, check_limits
+from .._limits import LIMIT_OPTIONS, check_limits
 from ._keys import Secret
 from ._urls import BaseURL, check_base_url
 
