@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 
 import allm
 from allm import _backend, _pure
-from allm.messages import Message, TextPart, Thread, ToolCall
+from allm._messages import Message, TextPart, Thread, ToolCall
 
 MiB = 1024 * 1024
 
