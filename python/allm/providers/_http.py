@@ -65,7 +65,7 @@ from ..limits import LIMIT_OPTIONS, check_limits
 from ..request import Request
 from ..results import Response
 from ..retry import RetryPolicy, parse_retry_after, status_is_retryable
-from ._errors import from_body_error, from_exception, from_status, request_id_of
+from ._errors import from_body_error, from_exception, from_status, html_page_error, request_id_of
 from ._keys import Secret, resolve_key
 from ._redact import redact
 from ._urls import BaseURL, check_base_url
@@ -289,6 +289,7 @@ class _Attempts:
         self.quiet = False
         self.held: list[Event] = []
         self.committed = False
+        self.head_checked = False  # whether the body's first bytes were checked for an HTML page
         self.last_event = time.monotonic()
 
     @property
@@ -305,6 +306,7 @@ class _Attempts:
         )
         self.held = []
         self.committed = False
+        self.head_checked = False
         self.last_event = time.monotonic()
 
     def build_request(self, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
@@ -407,6 +409,11 @@ class _Attempts:
     # -- decoding ----------------------------------------------------------------------
 
     def feed(self, chunk: bytes) -> _Retry | list[Event]:
+        if not self.head_checked and chunk.strip():
+            self.head_checked = True
+            error = html_page_error(self.provider, chunk)
+            if error is not None:
+                return self.fail(error)
         if self.quiet:
             produced = self.decoder.feed_quiet(chunk)
             if produced:
