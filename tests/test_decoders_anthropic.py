@@ -133,7 +133,7 @@ def test_thinking_text_and_tool_with_thinking_tokens(backend) -> None:
     assert [(c.id, c.arguments, c.raw_arguments) for c in response.tool_calls] == [
         ("toolu_own", {"city": "Oslo"}, '{"city": "Oslo"}')
     ]
-    assert (response.output_text, response.metadata) == ("One moment.", {"reasoning": "User wants weather."})
+    assert (response.output_text, response.metadata["reasoning"]) == ("One moment.", "User wants weather.")
 
 
 def test_empty_partial_json_gives_no_delta(backend) -> None:
@@ -334,3 +334,20 @@ def test_two_tool_use_blocks_sharing_an_id_are_reported(backend) -> None:
     assert events[-1] == ErrorEvent(
         StreamError("malformed_event", "two tool calls in one message share an id")
     )
+
+
+def test_thinking_signature_and_redacted_thinking_are_kept_in_order(backend) -> None:
+    _, response = run(backend, (OWN / "thinking_signature_redacted.sse").read_bytes())
+    assert response.metadata["reasoning_parts"] == [
+        {
+            "type": "thinking",
+            "thinking": "Need the forecast.",
+            "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds",
+        },
+        {
+            "type": "redacted_thinking",
+            "data": "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP",
+        },
+    ]
+    assert response.metadata["reasoning"] == "Need the forecast."
+    assert [(c.id, c.arguments) for c in response.tool_calls] == [("toolu_own_sig1", {"city": "Bern"})]

@@ -261,3 +261,16 @@ def test_two_function_call_items_sharing_a_call_id_are_reported(backend) -> None
     assert events[-1] == ErrorEvent(
         StreamError("malformed_event", "two tool calls in one message share an id")
     )
+
+
+def test_reasoning_item_id_encrypted_content_and_summary_are_kept(backend) -> None:
+    _, response = run(backend, (OWN / "reasoning_item_encrypted.sse").read_bytes())
+    assert response.metadata["reasoning_parts"] == [
+        {
+            "type": "reasoning",
+            "id": "rs_own_enc1",
+            "encrypted_content": "gAAAAABo-own-final==",
+            "summary": ["Checking units."],
+        }
+    ]
+    assert (response.metadata["reasoning"], response.output_text) == ("Checking units.", "12 km")

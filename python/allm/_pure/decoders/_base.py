@@ -138,6 +138,7 @@ class WireDecoder:
         self.calls: list[ToolCall] = []
         self.call_ids: set[str] = set()
         self.metadata: dict[str, Any] = {}  # wire-specific entries of message_completed.metadata
+        self.reasoning_parts: list[dict[str, Any]] = []  # opaque reasoning tokens, in stream order
 
     # -- entry points (the pipeline calls these) -------------------------
 
@@ -219,6 +220,8 @@ class WireDecoder:
         if usage is not None:
             out.append(_new(RawChunk, ("usage", usage)))
         metadata = self.metadata
+        if self.reasoning_parts:
+            metadata["reasoning_parts"] = self.reasoning_parts
         if self.reasoning:
             metadata["reasoning"] = "".join(self.reasoning)
         out.append(_new(MessageCompleted, (finish_reason, raw_finish_reason, metadata)))

@@ -96,6 +96,9 @@ class GeminiDecoder(WireDecoder):
             self.emit_text(text, out)
         function = get_dict(part, "functionCall")
         if function is None:
+            signature = get_str(part, "thoughtSignature")
+            if signature is not None:
+                self.reasoning_parts.append({"type": "thought_signature", "signature": signature})
             return
         call_id = get_str(function, "id") or f"call_{len(self.calls)}"
         call = self.new_call(len(self.calls), call_id, get_str(function, "name") or "")

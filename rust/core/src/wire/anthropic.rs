@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::canonical_dumps;
-use super::common::{obj, string, Call, Common, WireDecoder};
+use super::common::{obj, reasoning_part, string, Call, Common, WireDecoder};
 use super::json::parse_payload;
 use super::provider_error;
 use super::usage::{count, nested_count};
@@ -41,6 +41,8 @@ struct Delta<'a> {
     #[serde(borrow)]
     thinking: LStr<'a>,
     #[serde(borrow)]
+    signature: LStr<'a>,
+    #[serde(borrow)]
     stop_reason: LStr<'a>,
 }
 
@@ -54,6 +56,12 @@ struct Block<'a> {
     #[serde(borrow)]
     name: LStr<'a>,
     input: LObj<Map<String, Value>>,
+    #[serde(borrow)]
+    thinking: LStr<'a>,
+    #[serde(borrow)]
+    signature: LStr<'a>,
+    #[serde(borrow)]
+    data: LStr<'a>,
 }
 
 /// A block of a whole turn given inside `message_start.message.content`.
@@ -71,9 +79,31 @@ struct TurnBlock<'a> {
     #[serde(borrow)]
     name: LStr<'a>,
     input: LObj<Map<String, Value>>,
+    #[serde(borrow)]
+    signature: LStr<'a>,
+    #[serde(borrow)]
+    data: LStr<'a>,
 }
 
-/// Merged usage counts.
+/// A reasoning block, in stream order: thinking (text and signature grow with
+/// deltas; kept when it has a signature) or redacted_thinking (its data).
+enum Reasoning {
+    Thinking { text: String, signature: String },
+    Redacted(String),
+}
+
+impl Reasoning {
+    fn into_part(self) -> Option<Value> {
+        match self {
+            Reasoning::Thinking { signature, .. } if signature.is_empty() => None,
+            Reasoning::Thinking { text, signature } => Some(reasoning_part(
+                "thinking",
+                vec![("thinking", Value::String(text)), ("signature", Value::String(signature))],
+            )),
+            Reasoning::Redacted(data) => Some(reasoning_part("redacted_thinking", vec![("data", Value::String(data))])),
+        }
+    }
+}
 #[derive(Default)]
 struct Counts {
     input: Option<i64>,
@@ -90,6 +120,9 @@ pub struct Decoder {
     tool_blocks: HashMap<i128, usize>,
     counts: Counts,
     stop_reason: Option<String>,
+    /// Reasoning blocks in stream order, and thinking blocks by `index`.
+    reasoning: Vec<Reasoning>,
+    thinking_blocks: HashMap<i128, usize>,
 }
 
 /// Maps an Anthropic stop_reason.
@@ -110,7 +143,14 @@ impl Decoder {
             tool_blocks: HashMap::new(),
             counts: Counts::default(),
             stop_reason: None,
+            reasoning: Vec::new(),
+            thinking_blocks: HashMap::new(),
         }
+    }
+
+    fn thinking_block(&mut self, index: Option<i128>) -> Option<&mut Reasoning> {
+        let at = *self.thinking_blocks.get(&index?)?;
+        self.reasoning.get_mut(at)
     }
 
     fn block_call(&self, index: Option<i128>) -> Option<usize> {
@@ -152,7 +192,15 @@ impl Decoder {
             let Ok(LObj(Some(block))) = LObj::<TurnBlock<'_>>::deserialize(block) else { continue };
             match block.kind.as_deref() {
                 Some("text") => self.c.text_delta(block.text.as_deref().unwrap_or(""), out),
-                Some("thinking") => self.c.reasoning_delta(block.thinking.as_deref().unwrap_or(""), out),
+                Some("thinking") => {
+                    let text = block.thinking.as_deref().unwrap_or("");
+                    self.c.reasoning_delta(text, out);
+                    let signature = block.signature.as_deref().unwrap_or("").to_owned();
+                    self.reasoning.push(Reasoning::Thinking { text: text.to_owned(), signature });
+                }
+                Some("redacted_thinking") => {
+                    self.reasoning.push(Reasoning::Redacted(block.data.as_deref().unwrap_or("").to_owned()))
+                }
                 Some("tool_use") => {
                     let call = self.tool_use(&block.id, &block.name, &block.input)?;
                     let i = self.c.new_call(call, out)?;
@@ -219,8 +267,21 @@ impl WireDecoder for Decoder {
             }
             "content_block_start" => {
                 let (Some(index), Some(block)) = (p.index.0, &p.content_block.0) else { return Ok(()) };
-                if block.kind.as_deref() != Some("tool_use") {
-                    return Ok(());
+                match block.kind.as_deref() {
+                    Some("thinking") => {
+                        let text = block.thinking.as_deref().unwrap_or("");
+                        self.c.reasoning_delta(text, out);
+                        let signature = block.signature.as_deref().unwrap_or("").to_owned();
+                        self.thinking_blocks.insert(index, self.reasoning.len());
+                        self.reasoning.push(Reasoning::Thinking { text: text.to_owned(), signature });
+                        return Ok(());
+                    }
+                    Some("redacted_thinking") => {
+                        self.reasoning.push(Reasoning::Redacted(block.data.as_deref().unwrap_or("").to_owned()));
+                        return Ok(());
+                    }
+                    Some("tool_use") => {}
+                    _ => return Ok(()),
                 }
                 let call = self.tool_use(&block.id, &block.name, &block.input)?;
                 let i = self.c.new_call(call, out)?;
@@ -246,6 +307,16 @@ impl WireDecoder for Decoder {
                     Some("thinking_delta") => {
                         if let Some(t) = delta.thinking.as_deref() {
                             self.c.reasoning_delta(t, out);
+                            if let Some(Reasoning::Thinking { text, .. }) = self.thinking_block(p.index.0) {
+                                text.push_str(t);
+                            }
+                        }
+                    }
+                    Some("signature_delta") => {
+                        if let (Some(sig), Some(Reasoning::Thinking { signature, .. })) =
+                            (delta.signature.as_deref(), self.thinking_block(p.index.0))
+                        {
+                            signature.push_str(sig);
                         }
                     }
                     _ => {}
@@ -265,6 +336,8 @@ impl WireDecoder for Decoder {
             "message_stop" => {
                 let raw = self.stop_reason.take();
                 let mapped = raw.as_deref().map(map_stop);
+                let parts = std::mem::take(&mut self.reasoning).into_iter().filter_map(Reasoning::into_part);
+                self.c.reasoning_parts.extend(parts);
                 self.c.finish(mapped, raw, out)?;
             }
             "error" => return Err(provider_error(Some(p.error.0.as_deref().unwrap_or(&Map::new())), "anthropic")),

@@ -28,6 +28,9 @@ pub(crate) struct Common {
     ids: HashSet<String>,
     /// Wire-specific entries of the final `message_completed.metadata`.
     pub metadata: Map<String, Value>,
+    /// The provider's opaque reasoning tokens, in stream order
+    /// (`message_completed.metadata["reasoning_parts"]`).
+    pub reasoning_parts: Vec<Value>,
     pub max_argument_bytes: Option<usize>,
     /// Fold-only mode (the `collect` path): text and reasoning deltas are
     /// accumulated here but not emitted as events; the pipeline hands the
@@ -199,6 +202,9 @@ impl Common {
             out.push(Event::RawChunk(RawData::Usage(usage)));
         }
         let mut metadata = std::mem::take(&mut self.metadata);
+        if !self.reasoning_parts.is_empty() {
+            metadata.insert("reasoning_parts".to_owned(), Value::Array(std::mem::take(&mut self.reasoning_parts)));
+        }
         if let Some(reasoning) = self.reasoning.take() {
             metadata.insert("reasoning".to_owned(), Value::String(reasoning));
         }
@@ -209,6 +215,21 @@ impl Common {
         });
         Ok(())
     }
+}
+
+/// A reasoning part: a JSON object with `type` first, then the given fields.
+pub(crate) fn reasoning_part(kind: &str, fields: Vec<(&str, Value)>) -> Value {
+    let mut part = Map::new();
+    part.insert("type".to_owned(), Value::String(kind.to_owned()));
+    for (key, value) in fields {
+        part.insert(key.to_owned(), value);
+    }
+    Value::Object(part)
+}
+
+/// A string field of a reasoning part: the string, or null when absent.
+pub(crate) fn opt_string(value: Option<&str>) -> Value {
+    value.map_or(Value::Null, |s| Value::String(s.to_owned()))
 }
 
 pub(crate) fn obj<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Map<String, Value>> {

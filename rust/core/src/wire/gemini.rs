@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::common::{Call, Common, WireDecoder};
+use super::common::{reasoning_part, Call, Common, WireDecoder};
 use super::json::parse_payload;
 use super::usage::count;
 use super::{canonical_dumps, provider_error, redact};
@@ -105,7 +105,13 @@ impl Decoder {
                 self.c.text_delta(text, out);
             }
         }
-        let Some(fc) = &part.function_call.0 else { return Ok(()) };
+        let Some(fc) = &part.function_call.0 else {
+            if let Some(sig) = part.thought_signature.as_deref() {
+                let part = reasoning_part("thought_signature", vec![("signature", Value::String(sig.to_owned()))]);
+                self.c.reasoning_parts.push(part);
+            }
+            return Ok(());
+        };
         let n = self.c.calls.len();
         let id = match fc.get("id").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => id.to_owned(),

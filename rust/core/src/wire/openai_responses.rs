@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::common::{obj, string, Call, Common, WireDecoder};
+use super::common::{obj, opt_string, reasoning_part, string, Call, Common, WireDecoder};
 use super::json::parse_payload;
 use super::provider_error;
 use super::usage::openai_usage;
 use crate::event::{CoreError, CoreEvent};
-use crate::lenient::{LObj, LStr};
+use crate::lenient::{LArr, LObj, LStr};
 use crate::sse::SseEventRef;
 
 #[derive(Deserialize, Default)]
@@ -49,6 +49,40 @@ struct Item<'a> {
     name: LStr<'a>,
     #[serde(borrow)]
     arguments: LStr<'a>,
+    #[serde(borrow)]
+    encrypted_content: LStr<'a>,
+    #[serde(borrow)]
+    summary: LArr<LObj<SummaryPart<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SummaryPart<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: LStr<'a>,
+    #[serde(borrow)]
+    text: LStr<'a>,
+}
+
+/// A finished reasoning item as a reasoning part: its id, encrypted content
+/// and summary texts.
+fn reasoning_item(item: &Item<'_>) -> Value {
+    let summary = item
+        .summary
+        .items()
+        .iter()
+        .filter_map(|p| p.0.as_ref())
+        .filter(|p| p.kind.as_deref() == Some("summary_text"))
+        .filter_map(|p| p.text.as_deref().map(|t| Value::String(t.to_owned())))
+        .collect();
+    reasoning_part(
+        "reasoning",
+        vec![
+            ("id", opt_string(item.id.as_deref())),
+            ("encrypted_content", opt_string(item.encrypted_content.as_deref())),
+            ("summary", Value::Array(summary)),
+        ],
+    )
 }
 
 /// The openai-responses decoder.
@@ -131,6 +165,9 @@ impl WireDecoder for Decoder {
                 }
             }
             "response.output_item.done" => {
+                if let Some(item) = p.item.0.as_ref().filter(|i| i.kind.as_deref() == Some("reasoning")) {
+                    self.c.reasoning_parts.push(reasoning_item(item));
+                }
                 if let Some((item, item_id)) = Self::function_item(&p.item) {
                     let i = match self.call_of(Some(item_id)) {
                         Some(i) => i,
