@@ -22,6 +22,7 @@ from ._chat import (
 from ._collector import StreamCollector
 from ._constructors import assistant, image, json_schema, request, system, tool, tool_result, user
 from ._cost import Price, set_price
+from ._decoding import StreamDecoder, collect
 from ._engine import Engine
 from ._execution import agenerate, astream_generate, generate, stream_generate
 from ._messages import ImagePart, Message, TextPart, Thread, ToolCall
@@ -34,7 +35,6 @@ from ._tool import Tool
 from ._tool_runner import AskUser, Halt, ToolContext, ask_user, halt
 from ._usage import Usage
 from ._version import __version__
-from ._decoding import StreamDecoder, collect
 from .errors import ToolError
 
 __all__ = [

@@ -3,9 +3,9 @@
 from collections.abc import Iterable
 
 from ._results import Response
+from ._sse_event import ServerSentEvent
 from .errors import AllmError
 from .events import Event
-from ._sse_event import ServerSentEvent
 
 VERSION: str
 BUILD_PROFILE: str

@@ -48,7 +48,7 @@ from .._version import __version__
 from ..errors import AdapterError, AllmError
 from ..events import Event
 from ._clients import Prepared
-from ._errors import from_body_error, from_exception, from_status, request_id_of
+from ._errors import from_body_error, from_exception, from_status, html_page_error, request_id_of
 from ._redact import redact
 
 __all__ = ["ERROR_BODY_LIMIT", "TAIL_LIMIT", "AttemptConfig", "Attempts"]
@@ -91,6 +91,7 @@ class Attempts:
         self.decoder: Any = None
         self.held: list[Event] = []
         self.shown = False
+        self.head_checked = False
         self.last_event = time.monotonic()
         self._mode = _STREAM
         self._body = bytearray()
@@ -112,6 +113,7 @@ class Attempts:
         )
         self.held = []
         self.shown = False
+        self.head_checked = False  # whether the body's first bytes were checked for an HTML page
         self.reading = True
         self._mode = _STREAM
         self._answer = None
@@ -211,6 +213,11 @@ class Attempts:
     # -- decoding ----------------------------------------------------------------------
 
     def _feed(self, data: bytes) -> list[Event]:
+        if not self.head_checked and data.strip():
+            self.head_checked = True
+            page = html_page_error(self.config.provider, data)
+            if page is not None:
+                return self._fail(page, False)
         if self.quiet:
             if not self.decoder.feed_quiet(data):
                 return self._idle_check()

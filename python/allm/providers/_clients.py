@@ -22,9 +22,9 @@ from typing import Any
 
 import httpx
 
+from .._limits import LIMIT_OPTIONS, check_limits
 from .._retry import RetryPolicy
 from ..errors import ValidationError
-from .._limits import LIMIT_OPTIONS, check_limits
 from ._keys import Secret
 from ._urls import BaseURL, check_base_url
 
