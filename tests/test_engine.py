@@ -18,9 +18,9 @@ def fake_engine(**kwargs):
     return allm.Engine(adapter=allm.providers.Fake, adapter_opts={"script": [("finish", "stop")]}, **kwargs)
 
 
-def test_an_unknown_keyword_raises():
-    with pytest.raises(TypeError):
-        allm.Engine(adapter=allm.providers.Fake, colour="red")
+def test_an_unknown_keyword_is_a_validation_error():
+    with pytest.raises(ValidationError):
+        allm.Engine(adapter=allm.providers.Fake, colour="red")  # type: ignore[call-arg]
 
 
 def test_with_model_returns_a_new_engine():

@@ -22,7 +22,7 @@ from ._request import Request
 from ._results import Response
 from ._spans import Span
 
-__all__ = ["ModelCallTelemetry", "provider_name", "server_of", "tool_span"]
+__all__ = ["CallTrace", "ModelCallTelemetry", "provider_name", "server_of", "tool_span"]
 
 _PROVIDER_NAMES = {"gemini": "gcp.gemini"}
 _CONTENT_EVENTS = frozenset({"text_delta", "tool_call_delta", "tool_call_started", "text_completed"})
@@ -174,10 +174,68 @@ class ModelCallTelemetry:
             metrics.first_chunk.record(self._first_at, attributes)
 
 
+class CallTrace:
+    """The telemetry of one model call from its stream's point of view.
+
+    Built when the call is opened (only when someone listens, see
+    :func:`allm._spans.enabled`); the span starts at the first pull (nothing is
+    sent before) under ``parent`` (the allm span current at opening, or one the
+    chat loop assigns) and ends exactly once: finished with the Response, or
+    abandoned when the consumer stops early.
+    """
+
+    __slots__ = ("_base_url", "_call", "_provider", "_request", "parent")
+
+    def __init__(self, *, provider: str, request: Request, base_url: str | None) -> None:
+        self._provider = provider
+        self._request = request
+        self._base_url = base_url
+        self._call: ModelCallTelemetry | None = None
+        self.parent = _spans.current()
+
+    def begin(self, request_id: str, *, streaming: bool) -> None:
+        """Start the span (once)."""
+        if self._call is None:
+            self._call = ModelCallTelemetry(
+                provider=self._provider,
+                request=self._request,
+                request_id=request_id,
+                base_url=self._base_url,
+                streaming=streaming,
+                parent=self.parent,
+            )
+
+    def observe(self, batch: Sequence[Any]) -> None:
+        """A batch reached the consumer."""
+        if self._call is not None:
+            self._call.observe(batch)
+
+    def retry(self, *, attempt: int, delay: float, reason: str, status: int | None) -> None:
+        """A failed attempt is retried after ``delay`` seconds."""
+        if self._call is not None:
+            self._call.retry(attempt=attempt, delay=delay, reason=reason, status=status)
+
+    def end(self, response: Response | None) -> None:
+        """Finish with ``response``, or abandon (None: the consumer stopped early)."""
+        call, self._call = self._call, None
+        if call is None:
+            return
+        if response is None:
+            call.abandon()
+        else:
+            call.finish(response)
+
+
 def tool_span(
-    name: str, call_id: str, arguments: Mapping[str, Any], *, request_id: str, parent: Span | None
+    name: str,
+    call_id: str,
+    arguments: Mapping[str, Any],
+    *,
+    request_id: str,
+    parent: Span | None,
+    **metadata: Any,
 ) -> Span:
-    """Start the ``execute_tool {name}`` span of one tool run."""
+    """Start the ``execute_tool {name}`` span of one tool run (``metadata``: more callback payload)."""
     span = _spans.start(
         "tool",
         f"execute_tool {name}",
@@ -192,6 +250,7 @@ def tool_span(
         request_id=request_id,
         tool=name,
         tool_call_id=call_id,
+        **metadata,
     )
     if _spans.content_captured() and span.recording:
         span.set_attributes({"gen_ai.tool.call.arguments": _spans.content_json(dict(arguments))})

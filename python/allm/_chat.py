@@ -62,12 +62,12 @@ Telemetry: spans ``chat`` ⊃ ``step`` ⊃ ``generate`` and ``tool`` (see
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping, Sequence
-from contextlib import aclosing, closing
+from contextlib import aclosing, closing, contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, Generic, TypeVar, cast
 
-from . import telemetry
+from . import _spans
 from ._collector import StepHalt, StepTools
 from ._constructors import user
 from ._engine import Engine
@@ -264,6 +264,9 @@ class _Loop:
         self.current: EventStream | AsyncEventStream | None = None  # the driver's model call
         self.step_done: StepResult | None = None
         self.chat_done: ChatResult | None = None
+        self.parent_span = _spans.current()  # the caller's (a session operation, say)
+        self.chat_span: _spans.Span | None = None
+        self.step_span: _spans.Span | None = None
         self.first = self._model_call(final=False)  # opened by the stream itself, at call time
         self._first_taken = False
 
@@ -313,9 +316,20 @@ class _Loop:
         """One step, ending with its step_completed."""
         yield from self._step(final=False)
 
+    def _span(self, kind: str) -> _spans.Span:
+        """Start the chat or step span (under the chat span, else the caller's)."""
+        return _spans.start(
+            kind,
+            f"allm.{kind}",
+            parent=self.chat_span or self.parent_span,
+            attributes={"allm.request_id": self.request_id},
+            **self.span_meta(),
+        )
+
     def plan_chat(self) -> _Plan:
         """Steps until a halt, the structured-finalize call if due, then chat_completed."""
-        with telemetry.span("chat", **self.span_meta()) as chat_extra:
+        self.chat_span = self._span("chat")
+        with _ending(self.chat_span) as chat_extra:
             reason = yield from self._turns()
             if self.finalize and reason in _FINALIZE_AFTER:
                 self.pass_1_halted = reason
@@ -342,14 +356,14 @@ class _Loop:
         call = self._model_call(final=final) if self._first_taken else self.first
         self._first_taken = True
         self.tool_batches, self.response = [], None
-        with telemetry.span("step", **self.span_meta()) as step_extra:
+        self.step_span = self._span("step")
+        with _ending(self.step_span) as step_extra:
             try:
-                with telemetry.span("generate", **self.span_meta()) as generate_extra:
-                    outcome = yield call
-                    if isinstance(outcome, AllmError):
-                        raise outcome
-                    assert isinstance(outcome, Response)
-                    generate_extra["response"] = self.response = outcome
+                outcome = yield call
+                if isinstance(outcome, AllmError):
+                    raise outcome
+                assert isinstance(outcome, Response)
+                self.response = outcome
             except AllmError as exc:
                 stamp(exc, self.request_id)
                 self.failure = exc
@@ -392,6 +406,7 @@ class _Loop:
             session_id=self.options.session_id,
             context=self.context,
             engine=self.engine,
+            parent=self.step_span,
         )
 
     def _halted(self, last: StepResult, turn: int) -> str | None:
@@ -499,6 +514,24 @@ class _Loop:
         )
 
 
+@contextmanager
+def _ending(span: _spans.Span) -> Iterator[dict[str, Any]]:
+    """End ``span`` when the block ends: normally, stopped early (cancelled), or failing.
+
+    It never makes the span current: the block may yield (the plans are generators).
+    """
+    try:
+        yield span.extra
+    except GeneratorExit:
+        span.set_attributes({"allm.cancelled": True})
+        span.end()
+        raise
+    except BaseException as exc:
+        span.end(exc)
+        raise
+    span.end()
+
+
 # ---------------------------------------------------------------------------
 # The drivers: perform the machine's actions, yield every batch through one EventPath
 # ---------------------------------------------------------------------------
@@ -526,6 +559,8 @@ def _drive(loop: _Loop, plan: _Plan, first: EventStream) -> Generator[list[Event
                     outcome = exc
                 else:
                     loop.current = inner
+                    if loop.step_span is not None:
+                        inner._under(loop.step_span)  # pyright: ignore[reportPrivateUsage]
                     with inner:  # delegating to map keeps this frame out of the per-chunk path
                         yield from map(path, inner._raw_batches())  # pyright: ignore[reportPrivateUsage]
                     outcome = inner.get_final_response()
@@ -562,6 +597,8 @@ async def _adrive(loop: _Loop, plan: _Plan, first: AsyncEventStream) -> AsyncGen
                     outcome = exc
                 else:
                     loop.current = inner
+                    if loop.step_span is not None:
+                        inner._under(loop.step_span)  # pyright: ignore[reportPrivateUsage]
                     async with inner, aclosing(inner._araw_batches()) as batches:  # pyright: ignore[reportPrivateUsage]
                         async for batch in batches:
                             yield path(batch)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 from ._tool import Tool
 from .errors import EngineError, ValidationError
@@ -55,7 +55,19 @@ class _AdapterSlot:
         return self._instance
 
 
-@dataclass(frozen=True, eq=False)
+_ENGINE_OPTIONS = (
+    "adapter",
+    "adapter_opts",
+    "model",
+    "tools",
+    "params",
+    "context",
+    "retry",
+    "drop_unsupported_params",
+)
+
+
+@dataclass(frozen=True, eq=False, init=False)
 class Engine:
     """An adapter plus the defaults every call through it uses.
 
@@ -63,7 +75,10 @@ class Engine:
     ``put_context`` return new engines that share the adapter instance (its
     connection pool and, for the Fake, its call cursor). The adapter's options
     are checked at construction; the adapter itself is built on first use. An
-    unknown keyword raises ``TypeError``.
+    unknown keyword is a ``ValidationError`` naming the accepted ones (type
+    checkers flag it too). ``drop_unsupported_params=True`` makes HTTP adapters
+    drop a common request parameter their provider cannot express instead of
+    refusing the call.
 
     Secrets: an ``api_key`` in ``adapter_opts`` is held as a ``Secret`` from
     construction on (``repr`` shows asterisks; pickling refuses it), and
@@ -79,7 +94,43 @@ class Engine:
     params: Mapping[str, Any] | None = None
     context: Mapping[str, Any] | None = None
     retry: Any = "default"
+    drop_unsupported_params: bool = False
     _slot: _AdapterSlot | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __init__(
+        self,
+        adapter: type[Adapter] | None = None,
+        adapter_opts: Mapping[str, Any] | None = None,
+        model: str | None = None,
+        tools: tuple[Tool, ...] | list[Tool] = (),
+        params: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+        retry: Any = "default",
+        drop_unsupported_params: bool = False,
+        **unknown: NoReturn,
+    ) -> None:
+        if unknown:
+            raise ValidationError(
+                "invalid_options",
+                errors=[
+                    (name, f"unknown Engine option; accepted: {', '.join(_ENGINE_OPTIONS)}")
+                    for name in sorted(unknown)
+                ],
+            )
+        values = {
+            "adapter": adapter,
+            "adapter_opts": adapter_opts,
+            "model": model,
+            "tools": tools,
+            "params": params,
+            "context": context,
+            "retry": retry,
+            "drop_unsupported_params": drop_unsupported_params,
+            "_slot": None,
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         opts = dict(self.adapter_opts or {})
@@ -100,6 +151,10 @@ class Engine:
             return
         if not (isinstance(adapter, type) and issubclass(adapter, Adapter)):
             raise ValidationError("invalid_options", errors=[("adapter", "must be an allm adapter class")])
+        if not isinstance(self.drop_unsupported_params, bool):
+            raise ValidationError("invalid_options", errors=[("drop_unsupported_params", "must be a bool")])
+        if self.drop_unsupported_params and adapter.drops_unsupported_params:
+            opts.setdefault("drop_unsupported_params", True)
         adapter.check_options(retry, opts)
         object.__setattr__(self, "_slot", _AdapterSlot(adapter, opts, retry))
 

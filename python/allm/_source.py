@@ -21,21 +21,25 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._results import Response
 from .events import Event
+
+if TYPE_CHECKING:
+    from ._call_telemetry import CallTrace
 
 __all__ = ["AsyncSource", "Call", "Source"]
 
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """One call's identity and per-call adapter options."""
+    """One call's identity, per-call adapter options, and its telemetry (None when nobody listens)."""
 
     request_id: str
     options: dict[str, Any] = field(default_factory=dict[str, Any])
     context: dict[str, Any] = field(default_factory=dict[str, Any])
+    trace: CallTrace | None = field(default=None, compare=False, repr=False)
 
 
 class Source(ABC):

@@ -57,6 +57,7 @@ __all__ = [
     "content_captured",
     "current",
     "emit",
+    "enabled",
     "remove_handler",
     "start",
 ]
@@ -118,11 +119,12 @@ class _Otel:
     """The OpenTelemetry API objects allm uses: tracer, metric instruments, status helpers."""
 
     def __init__(self) -> None:
-        from opentelemetry import metrics, trace
+        from opentelemetry import context, metrics, trace
 
         from ._version import __version__
 
         self.trace = trace
+        self.context = context
         self.tracer = trace.get_tracer("allm", __version__)
         meter = metrics.get_meter("allm", __version__)
         self.token_usage = meter.create_histogram(
@@ -255,6 +257,19 @@ class Span:
             except ValueError:  # closed from another context (a generator finalized elsewhere)
                 _current.set(previous)
 
+    @contextmanager
+    def attached(self) -> Iterator[Span]:
+        """Make this span current for allm and for OpenTelemetry (in a worker thread or task)."""
+        otel = _otel()
+        context = self.otel_context()
+        token = otel.context.attach(context) if otel is not None and context is not None else None
+        try:
+            with self.active():
+                yield self
+        finally:
+            if token is not None and otel is not None:
+                otel.context.detach(token)
+
     def otel_context(self) -> Any:
         """This span as an OpenTelemetry context (for starting children), or None."""
         otel = _otel()
@@ -266,6 +281,14 @@ class Span:
 def _error_text(error: BaseException) -> str:
     message = getattr(error, "message", None)
     return str(message if message is not None else error)[:500]
+
+
+def enabled() -> bool:
+    """Whether anyone listens: a callback handler, or an installed OpenTelemetry API.
+
+    Callers skip building telemetry entirely when nobody does.
+    """
+    return bool(_handlers) or _otel() is not None
 
 
 def current() -> Span | None:

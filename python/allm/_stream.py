@@ -20,14 +20,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from dataclasses import replace
+from functools import partial
 from itertools import chain
 from types import TracebackType
 
+from ._call_telemetry import CallTrace
 from ._event_path import EventPath, stamp
 from ._options import StreamOptions
 from ._request import Request
 from ._results import Response
 from ._source import AsyncSource, Source
+from ._spans import Span
 from .events import Event
 
 __all__ = ["AsyncEventStream", "EventStream"]
@@ -47,14 +50,42 @@ def _raw_path(options: StreamOptions) -> EventPath:
     )
 
 
+class _Tracing:
+    """The model call's telemetry as the batch iterators see it (a no-op without a trace)."""
+
+    __slots__ = ("_final", "_trace", "completed")
+
+    def __init__(self, trace: CallTrace | None, final: Callable[[], Response]) -> None:
+        self._trace = trace
+        self._final = final
+        self.completed = False
+
+    def begin(self, request_id: str, *, streaming: bool) -> None:
+        if self._trace is not None:
+            self._trace.begin(request_id, streaming=streaming)
+
+    def observe(self, batch: list[Event]) -> list[Event]:
+        if self._trace is not None:
+            self._trace.observe(batch)
+        return batch
+
+    def end(self) -> None:
+        """Finish with the Response when the call completed, else abandon (once)."""
+        trace, self._trace = self._trace, None
+        if trace is not None:
+            trace.end(self._final() if self.completed else None)
+
+
 class _Batches:
     """The source's batches through one path; owns the release of the source."""
 
-    __slots__ = ("_inner", "_source", "done", "path", "quiet")
+    __slots__ = ("_inner", "_request_id", "_source", "_tracing", "done", "path", "quiet")
 
-    def __init__(self, source: Source, path: _Path, quiet: bool) -> None:
+    def __init__(self, source: Source, path: _Path, quiet: bool, request_id: str, tracing: _Tracing) -> None:
         self._source = source
         self._inner: Generator[list[Event], None, None] | None = None
+        self._request_id = request_id
+        self._tracing = tracing
         self.path = path
         self.quiet = quiet  # no observer: an untouched source may drain without building events
         self.done = False
@@ -66,10 +97,15 @@ class _Batches:
         if self._inner is None:
             if self.done:
                 raise StopIteration
+            self._tracing.begin(self._request_id, streaming=True)
             self._inner = self._source.batches()
         try:
-            return self.path(next(self._inner))
-        except BaseException:  # exhaustion (StopIteration) included
+            return self.path(self._tracing.observe(next(self._inner)))
+        except StopIteration:
+            self._tracing.completed = True
+            self.close()
+            raise
+        except BaseException:
             self.close()
             raise
 
@@ -77,7 +113,9 @@ class _Batches:
         """Consume the rest (quietly when nothing was pulled and nobody observes), then release."""
         try:
             if self._inner is None and self.quiet and not self.done:
+                self._tracing.begin(self._request_id, streaming=False)
                 self._source.drain()
+                self._tracing.completed = True
             else:
                 for _ in self:
                     pass
@@ -93,6 +131,7 @@ class _Batches:
                     self._inner.close()
             finally:
                 self._source.close()
+                self._tracing.end()
 
     def __del__(self) -> None:
         if hasattr(self, "done"):
@@ -102,11 +141,15 @@ class _Batches:
 class _AsyncBatches:
     """Async mirror of :class:`_Batches`."""
 
-    __slots__ = ("_inner", "_source", "done", "path", "quiet")
+    __slots__ = ("_inner", "_request_id", "_source", "_tracing", "done", "path", "quiet")
 
-    def __init__(self, source: AsyncSource, path: _Path, quiet: bool) -> None:
+    def __init__(
+        self, source: AsyncSource, path: _Path, quiet: bool, request_id: str, tracing: _Tracing
+    ) -> None:
         self._source = source
         self._inner: AsyncGenerator[list[Event], None] | None = None
+        self._request_id = request_id
+        self._tracing = tracing
         self.path = path
         self.quiet = quiet
         self.done = False
@@ -118,10 +161,15 @@ class _AsyncBatches:
         if self._inner is None:
             if self.done:
                 raise StopAsyncIteration
+            self._tracing.begin(self._request_id, streaming=True)
             self._inner = self._source.batches()
         try:
-            return self.path(await self._inner.__anext__())
-        except BaseException:  # exhaustion (StopAsyncIteration) included
+            return self.path(self._tracing.observe(await self._inner.__anext__()))
+        except StopAsyncIteration:
+            self._tracing.completed = True
+            await self.aclose()
+            raise
+        except BaseException:
             await self.aclose()
             raise
 
@@ -129,7 +177,9 @@ class _AsyncBatches:
         """Consume the rest (quietly when nothing was pulled and nobody observes), then release."""
         try:
             if self._inner is None and self.quiet and not self.done:
+                self._tracing.begin(self._request_id, streaming=False)
                 await self._source.drain()
+                self._tracing.completed = True
             else:
                 async for _ in self:
                     pass
@@ -145,23 +195,49 @@ class _AsyncBatches:
                     await self._inner.aclose()
             finally:
                 await self._source.aclose()
+                self._tracing.end()
 
     def close_now(self) -> None:
         """Release without awaiting (garbage collection; idempotent)."""
         if not self.done:
             self.done = True
             self._source.close_now()
+            self._tracing.end()
 
     def __del__(self) -> None:
         if hasattr(self, "done"):
             self.close_now()
 
 
+def _final_response(
+    fold: Callable[[], Response], request_id: str, request: Request, provider: str | None
+) -> Response:
+    """The source's fold, stamped with the request id, the model asked for and the provider."""
+    response = fold()
+    if response.error is not None:
+        stamp(response.error, request_id)
+    return replace(
+        response,
+        request_id=request_id,
+        model=response.model or request.model,
+        provider=response.provider or provider,
+    )
+
+
 class _Common:
     """What both stream flavours share: identity and the final Response."""
 
-    def __init__(self, source: Source | AsyncSource, options: StreamOptions, request: Request) -> None:
-        self._fold = source.response
+    def __init__(
+        self,
+        source: Source | AsyncSource,
+        options: StreamOptions,
+        request: Request,
+        provider: str | None = None,
+        trace: CallTrace | None = None,
+    ) -> None:
+        self._final = partial(_final_response, source.response, options.request_id, request, provider)
+        self._tracing = _Tracing(trace, self._final)
+        self._trace = trace
         self._options = options
         self._request = request
 
@@ -175,13 +251,10 @@ class _Common:
         """The model the request asks for."""
         return self._request.model
 
-    def _final(self) -> Response:
-        response = self._fold()
-        if response.error is not None:
-            stamp(response.error, self._options.request_id)
-        return replace(
-            response, request_id=self._options.request_id, model=response.model or self._request.model
-        )
+    def _under(self, parent: Span) -> None:
+        """Put the model call's span under ``parent`` (before the first pull; the chat loop's step)."""
+        if self._trace is not None:
+            self._trace.parent = parent
 
 
 class EventStream(_Common):
@@ -192,9 +265,18 @@ class EventStream(_Common):
     share that one iterator.
     """
 
-    def __init__(self, source: Source, options: StreamOptions, request: Request) -> None:
-        super().__init__(source, options, request)
-        self._batches = _Batches(source, EventPath(options), options.on_event is None)
+    def __init__(
+        self,
+        source: Source,
+        options: StreamOptions,
+        request: Request,
+        provider: str | None = None,
+        trace: CallTrace | None = None,
+    ) -> None:
+        super().__init__(source, options, request, provider, trace)
+        self._batches = _Batches(
+            source, EventPath(options), options.on_event is None, options.request_id, self._tracing
+        )
         self._events: Iterator[Event] = chain.from_iterable(self._batches)
 
     def __iter__(self) -> Iterator[Event]:
@@ -230,9 +312,18 @@ class EventStream(_Common):
 class AsyncEventStream(_Common):
     """An asynchronous stream of events for one model call."""
 
-    def __init__(self, source: AsyncSource, options: StreamOptions, request: Request) -> None:
-        super().__init__(source, options, request)
-        self._batches = _AsyncBatches(source, EventPath(options), options.on_event is None)
+    def __init__(
+        self,
+        source: AsyncSource,
+        options: StreamOptions,
+        request: Request,
+        provider: str | None = None,
+        trace: CallTrace | None = None,
+    ) -> None:
+        super().__init__(source, options, request, provider, trace)
+        self._batches = _AsyncBatches(
+            source, EventPath(options), options.on_event is None, options.request_id, self._tracing
+        )
         self._pending: list[Event] = []
         self._position = 0
 

@@ -57,9 +57,10 @@ from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequen
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from . import telemetry
 from ._aio import within
+from ._call_telemetry import record_tool_result, tool_span
 from ._messages import ToolCall
+from ._spans import Span
 from ._tool import Tool
 from .errors import ToolError, ValidationError
 from .events import (
@@ -283,6 +284,12 @@ def _timeout_error(call: ToolCall, timeout: float) -> ToolError:
     )
 
 
+def _end_all(spans: Mapping[int, Span]) -> None:
+    """End the spans of calls that never finished (the run was stopped early); no-op for the rest."""
+    for span in spans.values():
+        span.end()
+
+
 class ToolRunner:
     """Runs the tool calls of one step and yields their events as each call finishes.
 
@@ -301,8 +308,10 @@ class ToolRunner:
         session_id: str | None = None,
         context: Mapping[str, Any] | None = None,
         engine: Any = None,
+        parent: Span | None = None,
     ) -> None:
         self.tools = dict(tools)
+        self.parent = parent
         self.on_tool_error = check_on_tool_error(on_tool_error)
         self.tool_timeout = check_timeout(tool_timeout)
         self.request_id = request_id
@@ -335,12 +344,16 @@ class ToolRunner:
             return ToolError("invalid_arguments", problem, tool_name=call.name, tool_call_id=call.id)
         return None
 
-    def _span(self, call: ToolCall) -> Any:
-        cm = telemetry.span(
-            "tool", request_id=self.request_id, tool=call.name, tool_call=call, session_id=self.session_id
+    def _span(self, call: ToolCall) -> Span:
+        return tool_span(
+            call.name,
+            call.id,
+            call.arguments,
+            request_id=self.request_id,
+            parent=self.parent,
+            tool_call=call,
+            session_id=self.session_id,
         )
-        extra = cm.__enter__()
-        return cm, extra
 
     # -- synchronous -------------------------------------------------------
 
@@ -348,7 +361,7 @@ class ToolRunner:
         """Run ``calls`` concurrently in threads; yield each call's events as it finishes."""
         done: queue.Queue[tuple[int, Any]] = queue.Queue()
         deadlines: dict[int, float] = {}
-        spans: dict[int, Any] = {}
+        spans: dict[int, Span] = {}
         for index, call in enumerate(calls):
             spans[index] = self._span(call)
             error = self._precheck(call)
@@ -356,27 +369,33 @@ class ToolRunner:
                 done.put((index, error))
                 continue
             deadlines[index] = time.monotonic() + self.tool_timeout if self.tool_timeout else float("inf")
-            self._start_thread(index, call, done)
+            self._start_thread(index, call, done, spans[index])
         finished: set[int] = set()
-        while len(finished) < len(calls):
-            index, outcome = self._next_outcome(done, deadlines, finished, calls)
-            if index in finished:
-                continue  # a late result of a call that already timed out
-            finished.add(index)
-            yield self._finish(calls[index], outcome, spans[index])
+        try:
+            while len(finished) < len(calls):
+                index, outcome = self._next_outcome(done, deadlines, finished, calls)
+                if index in finished:
+                    continue  # a late result of a call that already timed out
+                finished.add(index)
+                yield self._finish(calls[index], outcome, spans[index])
+        finally:
+            _end_all(spans)
 
     def _handler(self, call: ToolCall) -> Callable[..., Any]:
         handler = self.tools[call.name].handler
         assert handler is not None  # _precheck turned a missing handler into an error
         return handler
 
-    def _start_thread(self, index: int, call: ToolCall, done: queue.Queue[tuple[int, Any]]) -> None:
+    def _start_thread(
+        self, index: int, call: ToolCall, done: queue.Queue[tuple[int, Any]], span: Span
+    ) -> None:
         handler = self._handler(call)
         context = self._context(call)
 
         def work() -> None:
             try:
-                done.put((index, _run_in_thread(handler, call.arguments, context, self.tool_timeout)))
+                with span.attached():  # the handler's own spans nest under execute_tool
+                    done.put((index, _run_in_thread(handler, call.arguments, context, self.tool_timeout)))
             except BaseException as exc:
                 done.put((index, _Failure(exc)))
 
@@ -405,7 +424,10 @@ class ToolRunner:
     async def arun(self, calls: Sequence[ToolCall]) -> AsyncGenerator[list[Event], None]:
         """Async twin of :meth:`run`: coroutine handlers as tasks, plain ones in threads."""
         spans = {index: self._span(call) for index, call in enumerate(calls)}
-        tasks = [asyncio.ensure_future(self._one_async(index, call)) for index, call in enumerate(calls)]
+        tasks: list[asyncio.Future[tuple[int, Any]]] = []
+        for index, call in enumerate(calls):
+            with spans[index].attached():  # the task (and any thread it starts) copies this context
+                tasks.append(asyncio.ensure_future(self._one_async(index, call)))
         try:
             for next_done in asyncio.as_completed(tasks):
                 index, outcome = await next_done
@@ -413,6 +435,7 @@ class ToolRunner:
         finally:
             for task in tasks:
                 task.cancel()
+            _end_all(spans)
 
     async def _one_async(self, index: int, call: ToolCall) -> tuple[int, Any]:
         error = self._precheck(call)
@@ -459,18 +482,17 @@ class ToolRunner:
 
     # -- outcomes ----------------------------------------------------------
 
-    def _finish(self, call: ToolCall, outcome: Any, span: Any) -> list[Event]:
+    def _finish(self, call: ToolCall, outcome: Any, span: Span) -> list[Event]:
         """The events of one finished call (and the end of its telemetry span)."""
-        cm, extra = span
         raised = isinstance(outcome, (_Failure, ToolError))
         value = outcome.error if isinstance(outcome, _Failure) else outcome
         events = self._events(call, value)
         if raised or isinstance(value, BaseException):
-            error = _as_tool_error(value, call)
-            cm.__exit__(type(error), error, None)
+            span.end(_as_tool_error(value, call))
         else:
-            extra["result"] = value
-            cm.__exit__(None, None, None)
+            span.extra["result"] = value
+            record_tool_result(span, value)
+            span.end()
         return events
 
     def _events(self, call: ToolCall, value: Any) -> list[Event]:

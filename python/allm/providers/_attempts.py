@@ -37,17 +37,21 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .. import _backend, telemetry  # pyright: ignore[reportPrivateUsage]
+from .. import _backend  # pyright: ignore[reportPrivateUsage]
 from .._results import Response
 from .._retry import RetryPolicy, parse_retry_after, status_is_retryable
+from .._spans import emit
 from .._version import __version__
 from ..errors import AdapterError, AllmError
 from ..events import Event
 from ._clients import Prepared
+
+if TYPE_CHECKING:
+    from .._call_telemetry import CallTrace
 from ._errors import from_body_error, from_exception, from_status, html_page_error, request_id_of
 from ._redact import redact
 
@@ -80,10 +84,13 @@ class AttemptConfig:
 class Attempts:
     """The state of one call across its attempts (see the module docstring)."""
 
-    def __init__(self, config: AttemptConfig, prepared: Prepared, request_id: str) -> None:
+    def __init__(
+        self, config: AttemptConfig, prepared: Prepared, request_id: str, trace: CallTrace | None = None
+    ) -> None:
         self.config = config
         self.prepared = prepared
         self.request_id = request_id
+        self.trace = trace
         self.quiet = False
         self.attempt = 0
         self.delay: float | None = None
@@ -362,4 +369,6 @@ class Attempts:
             error.status,
             payload["delay_ms"],
         )
-        telemetry.emit("allm.adapter.retry", payload)
+        emit("allm.adapter.retry", payload)
+        if self.trace is not None:
+            self.trace.retry(attempt=self.attempt, delay=delay, reason=error.reason, status=error.status)

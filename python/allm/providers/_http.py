@@ -42,6 +42,7 @@ class HttpAdapter(Adapter):
     default_base_url: ClassVar[str] = ""
     env_var: ClassVar[str] = ""
     extra_options: ClassVar[tuple[str, ...]] = ()
+    drops_unsupported_params: ClassVar[bool] = True
 
     def __init__(self, *, retry: Any = "default", **opts: Any) -> None:
         super().__init__(retry=retry)
@@ -100,7 +101,7 @@ class HttpAdapter(Adapter):
             default_host=base.default,
             loopback=base.loopback,
         )
-        return Attempts(self.config, self.prepare(request, call, secret), call.request_id)
+        return Attempts(self.config, self.prepare(request, call, secret), call.request_id, call.trace)
 
     def open(self, request: Request, call: Call) -> Source:
         """Resolve the key and translate the request; nothing is sent yet."""

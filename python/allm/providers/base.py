@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from .._request import Request
 from .._source import AsyncSource, Call, Source
+from ..errors import ValidationError
 
 __all__ = ["Adapter"]
 
@@ -26,6 +27,10 @@ class Adapter(ABC):
     """A provider: built once per engine, on first use, from its ``adapter_opts``."""
 
     name: ClassVar[str] = "adapter"
+    call_options: ClassVar[tuple[str, ...]] = ()
+    """Per-call options (keywords of ``generate`` and friends) this adapter accepts."""
+    drops_unsupported_params: ClassVar[bool] = False
+    """Whether the adapter takes ``drop_unsupported_params`` (set by ``Engine``)."""
 
     def __init__(self, *, retry: Any = "default") -> None:
         self.retry = retry
@@ -37,7 +42,15 @@ class Adapter(ABC):
         The default binds them to the constructor's signature (``TypeError`` for
         an unknown keyword); adapters that validate values override it.
         """
-        inspect.signature(cls).bind(retry=retry, **opts)
+        try:
+            inspect.signature(cls).bind(retry=retry, **opts)
+        except TypeError as exc:
+            accepted = [p for p in inspect.signature(cls).parameters if p not in ("retry", "self")]
+            raise ValidationError(
+                "invalid_options",
+                f"{cls.__name__}: {exc}; accepted options: {', '.join(accepted)}",
+                errors=[("adapter_opts", f"{exc}; accepted: {', '.join(accepted)}")],
+            ) from None
 
     def requires_structured_finalize(self, request: Request) -> bool:
         """Whether tools and a JSON schema cannot be combined in one call."""

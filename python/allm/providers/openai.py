@@ -68,6 +68,7 @@ class OpenAI(HttpAdapter):
     provider: ClassVar[str] = "openai"
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
     env_var: ClassVar[str] = "OPENAI_API_KEY"
+    call_options: ClassVar[tuple[str, ...]] = ("endpoint",)
     extra_options: ClassVar[tuple[str, ...]] = ("endpoint",)
 
     def __init__(self, *, retry: Any = "default", **opts: Any) -> None:
