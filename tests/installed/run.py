@@ -100,7 +100,10 @@ def import_time(python: Path, env: dict[str, str], cwd: Path) -> str:
             check=True,
         )
         rows = parse_importtime(done.stderr)
-        runs.append((next(cum for name, _, cum in rows if name == "allm"), rows))
+        totals = [cumulative for name, _, cumulative in rows if name == "allm"]
+        if not totals:  # PyPy, for one, ignores -X importtime
+            return "import allm: this interpreter does not report -X importtime"
+        runs.append((totals[0], rows))
     total, rows = min(runs, key=lambda run: run[0])
     by_package: Counter[str] = Counter()
     for name, own, _ in rows:
