@@ -34,6 +34,12 @@ def pure() -> bool:
 
 
 @pytest.fixture
+def dist(wheel: Path) -> Path:
+    """The directory holding the wheel under test and the artifacts built with it."""
+    return wheel.parent
+
+
+@pytest.fixture
 def package_source() -> Path:
     """The package sources the wheel was built from (only listed, never imported)."""
     return Path(os.environ["ALLM_PACKAGE_SOURCE"])

@@ -33,14 +33,14 @@ def venv_python(env_dir: Path) -> Path:
     return env_dir / "bin" / "python"
 
 
-def create_env(env_dir: Path, wheel: Path, extras: str, with_pip: bool) -> Path:
-    """A fresh virtual environment holding the wheel (with ``extras``) and the test dependencies."""
-    venv.create(env_dir, with_pip=with_pip)
+def create_env(env_dir: Path, wheel: Path, extras: str) -> Path:
+    """A fresh virtual environment: the current pip, the wheel (with ``extras``), the test dependencies."""
+    venv.create(env_dir, with_pip=True)
     python = venv_python(env_dir)
     target = f"{wheel}[{extras}]" if extras else str(wheel)
     group = f"{ROOT / 'pyproject.toml'}:test"
     pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet"]
-    subprocess.run([*pip, target, "--group", group], check=True)
+    subprocess.run([*pip, "--upgrade", "pip", target, "--group", group], check=True)
     return python
 
 
@@ -127,7 +127,7 @@ def main() -> int:
     sdist = args.sdist.resolve() if args.sdist else None
     with tempfile.TemporaryDirectory(prefix="allm-installed-") as tmp:
         work = Path(tmp)
-        python = create_env(work / "venv", wheel, args.extras, with_pip=sdist is not None)
+        python = create_env(work / "venv", wheel, args.extras)
         checkout = copy_suite(work / "checkout")
         env = suite_env(work / "venv", wheel, sdist)
         print(f"{wheel.name}: testing the installed package in {work}", flush=True)
