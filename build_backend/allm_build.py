@@ -5,7 +5,9 @@ The pure wheel (``py3-none-any``) is built when asked for (``-C pure=1`` or
 sdist on a machine without Rust gets the pure-Python backend instead of a
 compiler error. It is the same package at the same version: the package
 location comes from ``[tool.maturin]`` and the version from the workspace
-Cargo.toml, the places the native build reads them from.
+Cargo.toml, the places the native build reads them from. There is no
+metadata-only hook: a frontend builds the wheel and reads its metadata, and
+reuses that wheel.
 """
 
 from __future__ import annotations

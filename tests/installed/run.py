@@ -1,6 +1,7 @@
 """Install one built wheel into a fresh virtual environment and run the suite against it.
 
-    python tests/installed/run.py WHEEL [--extras fast] [--sdist SDIST] [-- PYTEST_ARGS...]
+    python tests/installed/run.py WHEEL [--extras fast] [--sdist SDIST] [--interpreter PYTHON]
+                                        [-- PYTEST_ARGS...]
 
 The suite is copied (with README.md and the pytest settings in pyproject.toml)
 into a temporary directory and run from there, so the source tree's
@@ -18,7 +19,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import venv
 from collections import Counter
 from pathlib import Path
 
@@ -33,9 +33,9 @@ def venv_python(env_dir: Path) -> Path:
     return env_dir / "bin" / "python"
 
 
-def create_env(env_dir: Path, wheel: Path, extras: str) -> Path:
+def create_env(env_dir: Path, interpreter: str, wheel: Path, extras: str) -> Path:
     """A fresh virtual environment: the current pip, the wheel (with ``extras``), the test dependencies."""
-    venv.create(env_dir, with_pip=True)
+    subprocess.run([interpreter, "-m", "venv", str(env_dir)], check=True)
     python = venv_python(env_dir)
     target = f"{wheel}[{extras}]" if extras else str(wheel)
     group = f"{ROOT / 'pyproject.toml'}:test"
@@ -116,6 +116,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Test one built wheel installed in a fresh venv.")
     parser.add_argument("wheel", type=Path)
     parser.add_argument("--extras", default="", help="extras to install with the wheel, e.g. fast")
+    parser.add_argument("--interpreter", default=sys.executable, help="the Python the venv is made from")
     parser.add_argument(
         "--sdist", type=Path, help="also check that this sdist builds the pure wheel without cargo"
     )
@@ -127,7 +128,7 @@ def main() -> int:
     sdist = args.sdist.resolve() if args.sdist else None
     with tempfile.TemporaryDirectory(prefix="allm-installed-") as tmp:
         work = Path(tmp)
-        python = create_env(work / "venv", wheel, args.extras)
+        python = create_env(work / "venv", args.interpreter, wheel, args.extras)
         checkout = copy_suite(work / "checkout")
         env = suite_env(work / "venv", wheel, sdist)
         print(f"{wheel.name}: testing the installed package in {work}", flush=True)
