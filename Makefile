@@ -2,13 +2,17 @@
 #   make demo    build in a fresh virtual environment and run a short streamed session
 #   make test    build, then run cargo tests and pytest (each behavioural test on both backends)
 #   make bench   run the benchmark suites and print the ratio table
+#   make fuzz    differential fuzzing, native against pure (FUZZ_SECONDS, FUZZ_SEED)
+#   make soak    SOAK_STREAMS streams over a local fault-injecting server; resources must stay flat
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.deps-stamp
+FUZZ_SECONDS ?= 300
+SOAK_STREAMS ?= 2080
 
-.PHONY: demo test build bench lint typecheck clean
+.PHONY: demo test build bench fuzz soak lint typecheck clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +33,14 @@ demo: build
 test: build
 	cargo test -p allm-core
 	ALLM_EXPECT_NATIVE=1 $(PY) -m pytest -q -p no:cacheprovider
+	FUZZ_SEED=$${FUZZ_SEED:-1} $(PY) -m fuzz --seconds 60
+	$(PY) benches/soak.py --streams 416
+
+fuzz: build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) -m fuzz
+
+soak: build
+	$(PY) benches/soak.py --streams $(SOAK_STREAMS)
 
 bench: build
 	mkdir -p .benchmarks
@@ -40,8 +52,8 @@ bench: build
 	$(PY) benches/report.py .benchmarks/latest.json .benchmarks/floor.txt
 
 lint: typecheck
-	$(VENV)/bin/ruff check python tests benches
-	$(VENV)/bin/ruff format --check python tests benches
+	$(VENV)/bin/ruff check python tests benches fuzz
+	$(VENV)/bin/ruff format --check python tests benches fuzz
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
