@@ -107,6 +107,13 @@ class Foreign(Exception):
         self.error = error
 
 
+def foreign(where: str, error: BaseException) -> Foreign:
+    """``error`` as a Foreign finding; an interrupt or exit is re-raised instead."""
+    if isinstance(error, KeyboardInterrupt | SystemExit):
+        raise error
+    return Foreign(where, error)
+
+
 def shaped(case: Case, chunk: bytes) -> Any:
     if case.chunk_type == "bytearray":
         return bytearray(chunk)
@@ -134,8 +141,8 @@ def call(steps: list[tuple[Any, ...]], where: str, fn: Any, *args: Any, typed: b
             raise Foreign(where, error) from error
         steps.append((where, ("raised", "TypeError")))
         return False
-    except (Exception, RecursionError) as error:
-        raise Foreign(where, error) from error
+    except BaseException as error:  # a PyO3 PanicException is a BaseException
+        raise foreign(where, error) from error
     return True
 
 
@@ -192,8 +199,8 @@ def run(case: Case, module: ModuleType) -> list[tuple[Any, ...]]:
             steps.append(("setup", error_value(error)))
         except Foreign:
             raise
-        except (Exception, RecursionError) as error:
-            raise Foreign("setup", error) from error
+        except BaseException as error:
+            raise foreign("setup", error) from error
     return steps
 
 

@@ -191,7 +191,7 @@ def worker_command(args: argparse.Namespace, start: int, seconds: float, tmp: Pa
     ]
 
 
-def died(args: argparse.Namespace, tmp: Path, how: str, tally: Tally) -> int:
+def died(args: argparse.Namespace, tmp: Path, how: str, tally: Tally, start: int) -> int:
     """Save the case a dead or hung worker was running; the index to resume after."""
     index = int.from_bytes((tmp / "progress").read_bytes()[:8], "little")
     case = make_case(args.seed, index, load_corpus())
@@ -199,6 +199,7 @@ def died(args: argparse.Namespace, tmp: Path, how: str, tally: Tally) -> int:
     path = save(case, finding, args.seed, index, Path(args.out))
     report(case, finding, args.seed, index, path)
     tally.failures.append(str(path))
+    tally.cases += index + 1 - start
     return index + 1
 
 
@@ -214,7 +215,7 @@ def supervise(args: argparse.Namespace) -> Tally:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-                start = died(args, tmp, "hung", tally)
+                start = died(args, tmp, "hung", tally, start)
                 continue
             if code == 0:
                 tally.merge(json.loads((tmp / "summary.json").read_text()))
@@ -222,7 +223,7 @@ def supervise(args: argparse.Namespace) -> Tally:
             if code > 0:
                 tally.failures.append(f"the worker exited with {code} (traceback above)")
                 break
-            start = died(args, tmp, f"died by {signal.Signals(-code).name}", tally)
+            start = died(args, tmp, f"died by {signal.Signals(-code).name}", tally, start)
     return tally
 
 

@@ -39,6 +39,14 @@ def raise_key_error(decoder: Any, chunk: bytes) -> list[Any]:
     raise KeyError("choices")
 
 
+class PanicException(BaseException):
+    """Stands for PyO3's panic exception, which is a BaseException."""
+
+
+def raise_panic(decoder: Any, chunk: bytes) -> list[Any]:
+    raise PanicException("index out of bounds")
+
+
 def text_case() -> Case:
     data = load_corpus()["openai-chat"][-1]
     return Case("openai-chat", "feed", tuple(data[i : i + 9] for i in range(0, len(data), 9)))
@@ -96,6 +104,11 @@ def test_a_foreign_exception_names_the_backend_and_the_call() -> None:
     finding = judge(text_case(), skewed(raise_key_error), _pure)
     assert finding is not None and finding.kind == "foreign"
     assert finding.where == "native.feed.KeyError"
+
+
+def test_an_escaping_base_exception_is_a_foreign_exception() -> None:
+    finding = judge(text_case(), skewed(raise_panic), _pure)
+    assert finding is not None and finding.where == "native.feed.PanicException"
 
 
 def test_agreeing_backends_give_no_finding() -> None:
