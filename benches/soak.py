@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import faulthandler
 import functools
 import gc
 import json
@@ -82,6 +83,7 @@ RSS_SLACK = 8 * 1024 * 1024
 BLOCK_NOISE = 500
 BLOCK_SLACK = 0.25
 RATE_SLACK = 0.05
+WATCHDOG_BASE, WATCHDOG_PER_STREAM = 120.0, 0.5  # seconds; the run normally takes ~0.04 s a stream
 TAG = re.compile(rb"soak-(\d+)-([a-z0-9_]+)")
 
 # -- the server side (child process) ----------------------------------------------------
@@ -514,11 +516,14 @@ def main(argv: list[str] | None = None) -> int:
         serve()
         return 0
     started = time.monotonic()
+    # a watchdog: a stream that never ends must not hang the run (or CI)
+    faulthandler.dump_traceback_later(WATCHDOG_BASE + WATCHDOG_PER_STREAM * args.streams, exit=True)
     soak = Soak(args.streams, args.concurrency)
     try:
         figures = soak.run()
     finally:
         server_log = soak.close()
+    faulthandler.cancel_dump_traceback_later()
     show(figures, figures[-1].streams, time.monotonic() - started)
     print(f"  async tasks destroyed while pending: {soak.destroyed_pending}")
     failures = verdict(figures, soak.problems)

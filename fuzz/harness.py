@@ -24,7 +24,7 @@ import allm.sse
 from allm import _backend  # pyright: ignore[reportPrivateUsage]
 from allm.errors import AdapterError, AllmError, StreamError
 
-__all__ = ["MODES", "Case", "Finding", "backends", "judge", "run"]
+__all__ = ["MODES", "Case", "Finding", "backends", "judge", "run", "shown"]
 
 MODES = ("feed", "quiet", "collect", "sse")
 FAIL_ERRORS = (
@@ -63,7 +63,10 @@ class Case:
 
 @dataclass(frozen=True)
 class Finding:
-    """What went wrong: ``kind`` is foreign, panic or disagreement; ``key`` identifies it."""
+    """What went wrong: ``kind`` is foreign, panic or disagreement; ``key`` identifies it.
+
+    ``native`` and ``pure`` are the whole reprs of the differing values (the
+    allow-list matches them); reports show them cut with :func:`shown`."""
 
     kind: str
     where: str
@@ -204,9 +207,9 @@ def run(case: Case, module: ModuleType) -> list[tuple[Any, ...]]:
     return steps
 
 
-def shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= SHOWN else text[: SHOWN // 2] + " ... " + text[-SHOWN // 2 :]
+def shown(text: str, limit: int = SHOWN) -> str:
+    """``text`` cut in the middle to about ``limit`` characters."""
+    return text if len(text) <= limit else text[: limit // 2] + " ... " + text[-limit // 2 :]
 
 
 def panic(steps: list[tuple[Any, ...]]) -> str | None:
@@ -224,7 +227,7 @@ def first_difference(native: list[tuple[Any, ...]], pure: list[tuple[Any, ...]])
         if a != b:
             where = a[0].split("#")[0] if a[0] == b[0] else f"{a[0]}|{b[0]}"
             what = describe(a[1], b[1])
-            return Finding("disagreement", f"{where}{what}", f"at {a[0]}", shown(a[1]), shown(b[1]))
+            return Finding("disagreement", f"{where}{what}", f"at {a[0]}", repr(a[1]), repr(b[1]))
     return None
 
 
@@ -256,5 +259,5 @@ def judge(case: Case, native: ModuleType, pure: ModuleType) -> Finding | None:
             return Finding("foreign", where, detail)
     panicked = panic(results["native"])
     if panicked is not None:
-        return Finding("panic", panicked.split("#")[0], shown(results["native"]))
+        return Finding("panic", panicked.split("#")[0], shown(repr(results["native"])))
     return first_difference(results["native"], results["pure"])

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .cases import load_corpus, make_case
-from .harness import Case, Finding, backends, judge
+from .harness import Case, Finding, backends, judge, shown
 from .minimize import minimize
 
 __all__ = ["main"]
@@ -37,6 +37,7 @@ ALLOWLIST = HERE / "allowlist.json"
 FAILURES = HERE / "failures"
 HANG_GRACE = 60.0  # seconds past its budget before a worker counts as hung
 MINIMIZE_SECONDS = 20.0
+SAVED = 20_000  # characters of each backend's output kept in a saved reproducer
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ def show_bytes(data: bytes, limit: int = 2000) -> str:
 
 def save(case: Case, finding: Finding, seed: int, index: int, out: Path) -> Path:
     """Write the reproducer as JSON, named after its content; its path."""
-    body = {"seed": seed, "index": index, "finding": asdict(finding), "case": case.to_json()}
+    saved = {**asdict(finding), "native": shown(finding.native, SAVED), "pure": shown(finding.pure, SAVED)}
+    body = {"seed": seed, "index": index, "finding": saved, "case": case.to_json()}
     text = json.dumps(body, indent=1)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{finding.kind}-{hashlib.sha1(text.encode()).hexdigest()[:10]}.json"
@@ -114,7 +116,7 @@ def report(case: Case, finding: Finding, seed: int, index: int, path: Path) -> N
         f"  detail: {finding.detail}",
     ]
     if finding.kind == "disagreement":
-        lines += [f"  native: {finding.native}", f"  pure:   {finding.pure}"]
+        lines += [f"  native: {shown(finding.native)}", f"  pure:   {shown(finding.pure)}"]
     lines.append(f"  saved: {path} (replay: python -m fuzz --replay {path})")
     print("\n".join(lines), flush=True)
 
