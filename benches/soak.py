@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import ctypes
 import faulthandler
 import functools
 import gc
@@ -380,6 +381,15 @@ class Figures:
     threads: int
 
 
+def release_free_memory() -> None:
+    """Hand freed heap pages back to the OS (glibc), so RSS tracks live memory, not fragmentation."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.malloc_trim(0)
+
+
 def rss_bytes() -> int:
     with open("/proc/self/status") as status:
         line = next(x for x in status if x.startswith("VmRSS:"))
@@ -437,6 +447,7 @@ class Soak:
         self.loop.run_until_complete(self.engines.close())
         stats = self.server.wait_closed()
         gc.collect()
+        release_free_memory()
         return Figures(
             streams=done,
             requests=stats["requests"],
