@@ -138,6 +138,7 @@ def random_scalar(rng: random.Random) -> Any:
 # -- JSON tree mutations --------------------------------------------------------------
 
 Path = tuple[Any, ...]
+Words = tuple[str, ...]
 
 
 def children(value: Any) -> list[tuple[Any, Any]]:
@@ -180,8 +181,10 @@ def replace(value: Any, path: Path, new: Any) -> Any:
 _DELETE = object()
 
 
-def node_value(rng: random.Random, node: Any) -> Any:
-    """A replacement for ``node``: an edge of its own kind, or any other type."""
+def node_value(rng: random.Random, node: Any, words: Words) -> Any:
+    """A replacement for ``node``: an edge of its own kind, a word of the wire, or any other type."""
+    if isinstance(node, str) and words and rng.random() < 0.4:
+        return rng.choice(words)
     if isinstance(node, bool) or rng.random() < 0.4:
         return random_scalar(rng)
     if isinstance(node, int | float):
@@ -198,17 +201,17 @@ def nest(rng: random.Random, node: Any) -> Any:
     return Raw('{"a":' * depth + dump(node) + "}" * depth)
 
 
-def duplicate_key(rng: random.Random, node: dict[str, Any]) -> Any:
+def duplicate_key(rng: random.Random, node: dict[str, Any], words: Words) -> Any:
     if not node:
         return Pairs((("k", 1), ("k", 2)))
     key = rng.choice(list(node))
     items = list(node.items())
-    clone = (key, node_value(rng, node[key]))
+    clone = (key, node_value(rng, node[key], words))
     items.insert(rng.randint(0, len(items)), clone)
     return Pairs(tuple(items))
 
 
-def mutate_tree(rng: random.Random, tree: Any) -> Any:
+def mutate_tree(rng: random.Random, tree: Any, words: Words) -> Any:
     """One JSON-aware change to the decoded payload ``tree``."""
     path = rng.choice(paths(tree))
     node = get(tree, path)
@@ -216,16 +219,21 @@ def mutate_tree(rng: random.Random, tree: Any) -> Any:
     if op == 0 and path:
         return replace(tree, path, _DELETE)
     if op == 1 and isinstance(node, dict):
-        return replace(tree, path, duplicate_key(rng, dict(children(node))))
+        return replace(tree, path, duplicate_key(rng, dict(children(node)), words))
     if op == 2 and isinstance(node, dict):
-        extra = {rng.choice(("x", "type", "index", "id", "")): random_scalar(rng)}
+        key = (
+            rng.choice(words)
+            if words and rng.random() < 0.5
+            else rng.choice(("x", "type", "index", "id", ""))
+        )
+        extra = {key: random_scalar(rng)}
         return replace(tree, path, {**dict(children(node)), **extra})
     if op == 3:
         return replace(tree, path, nest(rng, node))
     items = [v for _, v in children(node)]
     if op == 4 and isinstance(node, list) and items:
         return replace(tree, path, items * 2 if rng.random() < 0.5 else items[::-1])
-    return replace(tree, path, node_value(rng, node))
+    return replace(tree, path, node_value(rng, node, words))
 
 
 def leaves(value: Any, prefix: Path = ()) -> list[Path]:
@@ -236,17 +244,24 @@ def leaves(value: Any, prefix: Path = ()) -> list[Path]:
     return [p for key, child in kids for p in leaves(child, (*prefix, key))]
 
 
-def mutate_leaf(rng: random.Random, tree: Any) -> Any:
+def mutate_leaf(rng: random.Random, tree: Any, words: Words) -> Any:
     """Change one scalar leaf: the commonest way a provider's value goes wrong."""
     path = rng.choice(leaves(tree))
-    return replace(tree, path, node_value(rng, get(tree, path)))
+    return replace(tree, path, node_value(rng, get(tree, path), words))
 
 
 MAX_NESTING = 100
+WORD = re.compile(rb'"([A-Za-z][A-Za-z0-9_.-]{1,40})"')
 DATA_LINE = re.compile(rb"data: ?(\{[^\r\n]*)")
 
 
-def mutate_json(rng: random.Random, data: bytes) -> bytes:
+def vocabulary(*streams: bytes) -> Words:
+    """The short identifier-like strings of ``streams`` (event types, reasons, keys), in order."""
+    found = (m.decode() for s in streams for m in WORD.findall(s))
+    return tuple(dict.fromkeys(found))
+
+
+def mutate_json(rng: random.Random, data: bytes, words: Words = ()) -> bytes:
     """Mutate the JSON payload of one ``data:`` line (a byte flip if none parses)."""
     spans = [m.span(1) for m in DATA_LINE.finditer(data)]
     rng.shuffle(spans)
@@ -258,7 +273,7 @@ def mutate_json(rng: random.Random, data: bytes) -> bytes:
             tree = json.loads(text)
         except ValueError:
             continue
-        changed = mutate_leaf(rng, tree) if rng.random() < 0.5 else mutate_tree(rng, tree)
+        changed = mutate_leaf(rng, tree, words) if rng.random() < 0.5 else mutate_tree(rng, tree, words)
         new = dump(changed, spaced=rng.random() < 0.3, ascii_only=rng.random() < 0.3)
         return data[:start] + new.encode("utf-8", "surrogatepass") + data[end:]
     return flip(rng, data)
@@ -379,10 +394,11 @@ BYTE_MUTATIONS: tuple[Callable[[random.Random, bytes], bytes], ...] = (
 
 def mutate(rng: random.Random, data: bytes, donor: bytes) -> bytes:
     """Apply 0-4 mutations to ``data`` (a valid stream); ``donor`` lends events to splice."""
+    words = vocabulary(data, donor)
     for _ in range(rng.choice((0, 1, 1, 1, 2, 2, 3, 4))):
         kind = rng.random()
         if kind < 0.45:
-            data = mutate_json(rng, data)
+            data = mutate_json(rng, data, words)
         elif kind < 0.6:
             data = mutate_events(rng, data, donor)
         else:
