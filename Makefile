@@ -4,13 +4,17 @@
 #                and the JSON-heavy tests again with orjson hidden (the default install has none)
 #   make bench   run the benchmark suites and print the ratio table
 #   make wheels  build the native abi3 wheel, the pure-Python wheel and the sdist into dist/
+#   make fuzz    differential fuzzing, native against pure (FUZZ_SECONDS, FUZZ_SEED)
+#   make soak    SOAK_STREAMS streams over a local fault-injecting server; resources must stay flat
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.deps-stamp
+FUZZ_SECONDS ?= 300
+SOAK_STREAMS ?= 2080
 
-.PHONY: demo test test-installed wheels build bench lint typecheck clean
+.PHONY: demo test test-installed wheels build bench fuzz soak lint typecheck clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +34,8 @@ test: build
 	ALLM_EXPECT_NATIVE=1 $(PY) -m pytest -q -p no:cacheprovider
 	ALLM_EXPECT_NATIVE=1 ALLM_TEST_WITHOUT_ORJSON=1 $(PY) -m pytest -q -p no:cacheprovider \
 		tests/test_decoders_*.py tests/test_parity.py tests/test_serialization.py tests/test_backend.py
+	FUZZ_SEED=$${FUZZ_SEED:-1} $(PY) -m fuzz --seconds 60
+	$(PY) benches/soak.py --streams 416
 	$(MAKE) test-installed
 
 # The release workflow's local mirror (.github/workflows/release.yml): one abi3
@@ -53,6 +59,12 @@ test-installed: wheels
 	$(PY) tests/installed/run.py dist/*-abi3-*.whl --extras fast
 	$(PY) tests/installed/run.py dist/*-py3-none-any.whl --sdist dist/*.tar.gz
 
+fuzz: build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) -m fuzz
+
+soak: build
+	$(PY) benches/soak.py --streams $(SOAK_STREAMS)
+
 bench: build
 	mkdir -p .benchmarks
 	$(PY) -m pytest benches -q -p no:cacheprovider --benchmark-columns=median,ops --benchmark-sort=name \
@@ -63,8 +75,8 @@ bench: build
 	$(PY) benches/report.py .benchmarks/latest.json .benchmarks/floor.txt
 
 lint: typecheck
-	$(VENV)/bin/ruff check python tests benches build_backend
-	$(VENV)/bin/ruff format --check python tests benches build_backend
+	$(VENV)/bin/ruff check python tests benches build_backend fuzz
+	$(VENV)/bin/ruff format --check python tests benches build_backend fuzz
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
