@@ -515,7 +515,7 @@ class _Loop:
 
 
 @contextmanager
-def _ending(span: _spans.Span) -> Iterator[dict[str, Any]]:
+def _ending(span: _spans.Span) -> Generator[dict[str, Any], None, None]:
     """End ``span`` when the block ends: normally, stopped early (cancelled), or failing.
 
     It never makes the span current: the block may yield (the plans are generators).
