@@ -55,7 +55,9 @@ def _put(*path: str) -> _Setter:
     *parents, key = path
 
     def put(body: dict[str, Any], value: Any) -> None:
-        _at(body, *parents)[key] = list(cast("tuple[object, ...]", value)) if isinstance(value, tuple) else value
+        _at(body, *parents)[key] = (
+            list(cast("tuple[object, ...]", value)) if isinstance(value, tuple) else value
+        )
 
     return put
 
