@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, cast
 
 from ._messages import Message
 from ._output import output_format
@@ -64,8 +64,8 @@ class Request(Generic[OutT]):
     seed: int | None = None
     parallel_tool_calls: bool | None = None
     reasoning: Reasoning | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-    metadata: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict[str, Any])
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
     output_type: Any = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -82,7 +82,9 @@ class Request(Generic[OutT]):
         if isinstance(stop, str):
             object.__setattr__(self, "stop", (stop,))
         elif isinstance(stop, list):
-            object.__setattr__(self, "stop", tuple(stop))  # pyright: ignore[reportUnknownArgumentType]
+            object.__setattr__(self, "stop", tuple(cast("list[str]", stop)))
         reasoning: Any = self.reasoning
-        if isinstance(reasoning, Mapping) and set(reasoning) <= {"effort", "budget_tokens"}:
-            object.__setattr__(self, "reasoning", Reasoning(**reasoning))
+        if isinstance(reasoning, Mapping):
+            parts = cast("Mapping[str, Any]", reasoning)
+            if set(parts) <= {"effort", "budget_tokens"}:
+                object.__setattr__(self, "reasoning", Reasoning(**parts))

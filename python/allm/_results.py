@@ -1,10 +1,17 @@
-"""What calls return: Response, StepResult and ChatResult (Layer A)."""
+"""What calls return: Response, StepResult and ChatResult (Layer A).
+
+Thread safety: all three are frozen values; share them freely (a caller that
+mutates a ``metadata`` dict in place owns that choice).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, Literal, cast, overload
 
+from ._cost import cost_of
 from ._messages import Message, Thread, ToolCall
 from ._output import StructuredOutput, parsed_value, revalidate
 from ._usage import Usage
@@ -20,7 +27,15 @@ else:
     OutT = TypeVar("OutT")
 T = TypeVar("T")
 
-__all__ = ["FINISH_REASONS", "ChatResult", "FinishReason", "Response", "StepResult"]
+__all__ = [
+    "FINISH_REASONS",
+    "ChatResult",
+    "FinishReason",
+    "Response",
+    "StepResult",
+    "total_cost",
+    "total_usage",
+]
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "error", "other"]
 FINISH_REASONS: frozenset[str] = frozenset(
@@ -36,6 +51,12 @@ class Response(Generic[OutT]):
     ``metadata["error"]``; partial text and usage are kept. With an output type
     (``allm.request(..., output_type=T)``), ``output`` holds the structured
     answer: ``parsed`` is the validated ``T``, ``parse_error`` why it failed.
+
+    ``usage`` is None when the provider reported no usage at all (a failure
+    before its usage arrived, an OpenAI-compatible server that sends none, a
+    Fake script without a ``usage`` entry). It is not replaced by zeros: zero
+    tokens is a different claim from "not reported", so check it first
+    (``if response.usage is not None: ...``).
     """
 
     message: Message
@@ -48,13 +69,19 @@ class Response(Generic[OutT]):
     request_id: str | None = None
     model: str | None = None
     raw: Any = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
+    provider: str | None = None
     output: StructuredOutput | None = field(default=None, repr=False)
 
     @property
     def error(self) -> Any:
         """The error folded from the stream, or None."""
         return self.metadata.get("error")
+
+    @property
+    def cost(self) -> Decimal | None:
+        """What this call cost in USD, from its usage, model and provider; None when unknown."""
+        return cost_of(self.usage, self.model, self.provider)
 
     @property
     def parsed(self) -> OutT:
@@ -83,7 +110,12 @@ class StepResult:
     response: Response
     tool_results: tuple[Message, ...] = ()
     done: bool = False
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
+
+    @property
+    def cost(self) -> Decimal | None:
+        """What the step's model call cost in USD; None when unknown."""
+        return self.response.cost
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +128,7 @@ class ChatResult:
     halted_reason: str = "completed"
     pending_question: str | None = None
     pending_tool_call_id: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
 
     @property
     def parsed(self) -> Any:
@@ -113,3 +145,34 @@ class ChatResult:
         if self.final_response is None:
             raise ValidationError("invalid_output", "this result has no final response to validate")
         return replace(self, final_response=self.final_response.validate_output(output_type))
+
+    @property
+    def usage(self) -> Usage:
+        """The token usage of every step's model call, added up."""
+        return total_usage(step.response for step in self.steps)
+
+    @property
+    def cost(self) -> Decimal | None:
+        """The USD cost of every step's model call, added up; None when any is unknown."""
+        return total_cost(step.response for step in self.steps)
+
+
+def total_usage(responses: Iterable[Response]) -> Usage:
+    """The usage of ``responses``, added up (a response without usage adds nothing)."""
+    return sum((r.usage for r in responses if r.usage is not None), Usage())
+
+
+def total_cost(responses: Iterable[Response]) -> Decimal | None:
+    """The cost of ``responses``, added up.
+
+    None when none reported usage, or when the cost of any that did is unknown.
+    """
+    total: Decimal | None = None
+    for response in responses:
+        if response.usage is None:
+            continue
+        cost = response.cost
+        if cost is None:
+            return None
+        total = cost if total is None else total + cost
+    return total

@@ -161,6 +161,7 @@ class StreamError(AllmError):
             "malformed_event",
             "limit_exceeded",
             "incomplete",
+            "concurrent_use",
             "unknown",
         }
     )
@@ -211,6 +212,7 @@ class ValidationError(AllmError):
             "invalid_output",
             "output_truncated",
             "output_refused",
+            "invalid_input",
             "unknown",
         }
     )

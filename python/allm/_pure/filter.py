@@ -15,7 +15,7 @@ def keeps(event: Event, emit_text_deltas: bool, emit_tool_deltas: bool, include_
     if kind == "tool_call_delta":
         return emit_tool_deltas
     if kind == "raw_chunk":
-        return include_raw_chunks or event[0] == "usage"
+        return include_raw_chunks or getattr(event, "kind", None) == "usage"
     return True
 
 

@@ -42,14 +42,15 @@ from .. import _build
 from .._messages import ImagePart, Message, TextPart
 from .._request import Request
 from .._results import Response
+from .._source import Call
 from ..errors import EngineError, ValidationError
+from ._clients import Prepared, encode_json
 from ._errors import from_status
-from ._http import HttpAdapter, Prepared, encode_json
+from ._http import HttpAdapter
 from ._keys import Secret
 from ._output_schema import anthropic_schema
 from ._params import apply_common_params, merge_options
-from ._translate import parts, split_data_url, tool_choice_name
-from .base import Call
+from ._translate import json_list, json_object, json_text, parts, split_data_url, tool_choice_name
 
 __all__ = ["Anthropic", "parse_response"]
 
@@ -81,7 +82,7 @@ class Anthropic(HttpAdapter):
             request,
             wire="anthropic",
             provider=self.provider,
-            drop_unsupported=self.drop_unsupported_params,
+            drop_unsupported=self.options.drop_unsupported_params,
         )
         merge_options(body, request.options, owned=_OWNED, provider=self.provider)
         return Prepared(
@@ -122,10 +123,10 @@ def _tool_input(call: Any) -> dict[str, Any]:
     if call.arguments:
         return dict(call.arguments)
     try:
-        value = json.loads(call.raw_arguments) if call.raw_arguments else {}
+        value: object = json.loads(call.raw_arguments) if call.raw_arguments else {}
     except ValueError:
         return {}
-    return value if isinstance(value, dict) else {}
+    return json_object(value)
 
 
 def anthropic_messages(messages: tuple[Message, ...]) -> tuple[str | None, list[dict[str, Any]]]:
@@ -165,8 +166,8 @@ def _tool_choice(choice: Any) -> dict[str, Any]:
         return {"type": "none"}
     if choice in ("required", "any"):
         return {"type": "any"}
-    if isinstance(choice, dict) and choice.get("type") in ("auto", "any", "none", "tool"):
-        return choice
+    if json_object(choice).get("type") in ("auto", "any", "none", "tool"):
+        return json_object(choice)
     name = tool_choice_name(choice)
     if name is None:
         raise ValidationError(
@@ -196,7 +197,7 @@ def messages_body(request: Request) -> dict[str, Any]:
     if fmt is not None:
         kind = fmt.get("type")
         if kind == "json_schema":
-            schema = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema") or {}
+            schema: Any = fmt.get("schema") or json_object(fmt.get("json_schema")).get("schema") or {}
             body["output_config"] = {"format": {"type": "json_schema", "schema": anthropic_schema(schema)}}
         elif kind == "json_object":
             raise EngineError(
@@ -225,26 +226,25 @@ def parse_response(body: dict[str, Any]) -> Response:
         err = from_status("anthropic", 0, {}, json.dumps(body).encode())
         return _build.response(None, None, "", [], "error", None, None, {}, err)
     text: list[str] = []
-    calls = []
+    calls: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = []
     reasoning: list[str] = []
-    for block in body.get("content") or []:
-        if not isinstance(block, dict):
-            continue
+    for item in json_list(body.get("content")):
+        block = json_object(item)
         kind = block.get("type")
         if kind == "text" and isinstance(block.get("text"), str):
-            text.append(block["text"])
+            text.append(json_text(block["text"]))
         elif kind == "tool_use":
-            args = block.get("input") if isinstance(block.get("input"), dict) else {}
+            args = json_object(block.get("input"))
             raw = canonical_dumps(args)
-            calls.append((block.get("id") or "", block.get("name") or "", args, raw, {}))
+            calls.append((json_text(block.get("id")), json_text(block.get("name")), args, raw, {}))
         elif kind == "thinking" and isinstance(block.get("thinking"), str):
-            reasoning.append(block["thinking"])
+            reasoning.append(json_text(block["thinking"]))
     raw_stop = body.get("stop_reason")
     finish = None if raw_stop is None else map_stop(raw_stop)
     if finish == "stop" and calls:
         finish = "tool_calls"
     metadata: dict[str, Any] = {"reasoning": "".join(reasoning)} if reasoning else {}
-    usage = body.get("usage")
+    usage = usage_from(json_object(body["usage"])) if isinstance(body.get("usage"), dict) else None
     return _build.response(
         body.get("id"),
         body.get("model"),
@@ -252,7 +252,7 @@ def parse_response(body: dict[str, Any]) -> Response:
         calls,
         finish,
         raw_stop,
-        usage_from(usage) if isinstance(usage, dict) else None,
+        usage,
         metadata,
         None,
     )

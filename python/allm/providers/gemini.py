@@ -41,13 +41,14 @@ from .. import _build
 from .._messages import Message, TextPart
 from .._request import Request
 from .._results import Response
+from .._source import Call
 from ..errors import AdapterError, EngineError, ValidationError
+from ._clients import Prepared, encode_json
 from ._errors import from_status
-from ._http import HttpAdapter, Prepared, encode_json
+from ._http import HttpAdapter
 from ._keys import Secret
 from ._params import apply_common_params, merge_options
-from ._translate import parts, split_data_url, tool_choice_name
-from .base import Call
+from ._translate import json_list, json_object, json_text, parts, split_data_url, tool_choice_name
 
 __all__ = ["Gemini", "parse_response"]
 
@@ -77,7 +78,7 @@ class Gemini(HttpAdapter):
             request,
             wire="gemini",
             provider=self.provider,
-            drop_unsupported=self.drop_unsupported_params,
+            drop_unsupported=self.options.drop_unsupported_params,
         )
         merge_options(body, request.options, owned=_OWNED, provider=self.provider)
         url = f"{self.base_url}/v1beta/models/{quote(model, safe='-._~')}:streamGenerateContent?alt=sse"
@@ -110,10 +111,11 @@ def _parts(message: Message) -> list[dict[str, Any]]:
 
 def _response_value(text: str) -> dict[str, Any]:
     try:
-        value = json.loads(text)
+        value: object = json.loads(text)
     except ValueError:
         return {"result": text}
-    return value if isinstance(value, dict) else {"result": value}
+    fields = json_object(value)
+    return fields if isinstance(value, dict) else {"result": value}
 
 
 def gemini_contents(messages: tuple[Message, ...]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -195,9 +197,8 @@ def generate_body(request: Request) -> dict[str, Any]:
     if fmt is not None and fmt.get("type") in ("json_schema", "json_object"):
         config["responseMimeType"] = "application/json"
         if fmt.get("type") == "json_schema":
-            config["responseJsonSchema"] = (
-                fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema") or {}
-            )
+            schema: Any = fmt.get("schema") or json_object(fmt.get("json_schema")).get("schema") or {}
+            config["responseJsonSchema"] = schema
     if request.temperature is not None:
         config["temperature"] = request.temperature
     if request.max_tokens is not None:
@@ -220,39 +221,38 @@ def parse_response(body: dict[str, Any]) -> Response:
     from .._pure.decoders.gemini import map_finish, usage_from
 
     rid, model = body.get("responseId"), body.get("modelVersion")
-    meta = body.get("usageMetadata")
-    usage = usage_from(meta) if isinstance(meta, dict) else None
+    usage = (
+        usage_from(json_object(body["usageMetadata"]))
+        if isinstance(body.get("usageMetadata"), dict)
+        else None
+    )
     if isinstance(body.get("error"), dict):
         err = from_status("gemini", 0, {}, json.dumps(body).encode())
         return _build.response(rid, model, "", [], "error", None, None, {}, err)
-    candidates = body.get("candidates") or []
+    candidates = json_list(body.get("candidates"))
     if not candidates:
-        block = (body.get("promptFeedback") or {}).get("blockReason")
+        block = json_object(body.get("promptFeedback")).get("blockReason")
         if block:
             err = AdapterError("content_filter", f"prompt blocked: {block}", provider="gemini")
         else:
             err = AdapterError("malformed_response", "no candidates in the response", provider="gemini")
         return _build.response(rid, model, "", [], "error", None, usage, {}, err)
-    candidate = candidates[0] if isinstance(candidates[0], dict) else {}
+    candidate = json_object(candidates[0])
     text: list[str] = []
     reasoning: list[str] = []
-    calls = []
-    for part in (candidate.get("content") or {}).get("parts") or []:
-        if not isinstance(part, dict):
-            continue
+    calls: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = []
+    for item in json_list(json_object(candidate.get("content")).get("parts")):
+        part = json_object(item)
         if isinstance(part.get("text"), str):
-            (reasoning if part.get("thought") is True else text).append(part["text"])
-        fn = part.get("functionCall")
-        if isinstance(fn, dict):
-            args = fn.get("args") if isinstance(fn.get("args"), dict) else {}
-            meta = (
-                {"thought_signature": part["thoughtSignature"]}
-                if isinstance(part.get("thoughtSignature"), str)
-                else {}
-            )
-            call_id = fn.get("id") if isinstance(fn.get("id"), str) and fn.get("id") else f"call_{len(calls)}"
+            (reasoning if part.get("thought") is True else text).append(json_text(part["text"]))
+        if isinstance(part.get("functionCall"), dict):
+            fn = json_object(part["functionCall"])
+            args = json_object(fn.get("args"))
+            signature = part.get("thoughtSignature")
+            meta: dict[str, Any] = {"thought_signature": signature} if isinstance(signature, str) else {}
+            call_id = json_text(fn.get("id")) or f"call_{len(calls)}"
             raw = canonical_dumps(args)
-            calls.append((call_id, fn.get("name") or "", args, raw, meta))
+            calls.append((call_id, json_text(fn.get("name")), args, raw, meta))
     raw_finish = candidate.get("finishReason")
     finish = None if raw_finish is None else map_finish(raw_finish, bool(calls))
     metadata: dict[str, Any] = {"reasoning": "".join(reasoning)} if reasoning else {}

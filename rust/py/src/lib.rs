@@ -11,6 +11,7 @@ mod convert;
 mod errors;
 mod filter;
 mod fold;
+mod limits;
 mod partial_json;
 mod sse_decoder;
 mod stream_decoder;

@@ -6,8 +6,9 @@ from typing import Any
 
 from ..._usage import Usage
 from ...events import Event
-from ._base import ToolCall, WireDecoder, get_dict, get_str
+from ._base import ToolCall, WireDecoder, dicts, get_dict, get_str, utf8_len
 from ._errors import provider_error
+from ._json import canonical_dumps
 from ._usage import count, nested_count
 
 __all__ = ["AnthropicDecoder", "map_stop", "usage_from"]
@@ -19,6 +20,7 @@ _STOP = {
     "tool_use": "tool_calls",
     "refusal": "content_filter",
 }
+_COUNT_MAX = 2**63 - 1  # sums saturate at the largest count (docs/internals.md §6.4)
 _COUNTS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
 
@@ -34,12 +36,12 @@ def _usage(c: dict[str, int]) -> Usage:
     uncached = c.get("input_tokens", 0)
     cache_read = c.get("cache_read_input_tokens", 0)
     cache_write = c.get("cache_creation_input_tokens", 0)
-    total_input = uncached + cache_read + cache_write
+    total_input = min(uncached + cache_read + cache_write, _COUNT_MAX)
     output = c.get("output_tokens", 0)
     return Usage(
         input_tokens=total_input,
         output_tokens=output,
-        total_tokens=total_input + output,
+        total_tokens=min(total_input + output, _COUNT_MAX),
         cached_input_tokens=cache_read,
         cache_write_input_tokens=cache_write,
         reasoning_tokens=c.get("thinking_tokens", 0),
@@ -58,6 +60,27 @@ def usage_from(obj: dict[str, Any]) -> Usage:
     return _usage(_counts(obj))
 
 
+class _Thinking:
+    """A thinking block: its text and signature grow with deltas."""
+
+    __slots__ = ("signature", "text")
+
+    def __init__(self, text: Any, signature: Any) -> None:
+        self.text: list[str] = [text] if isinstance(text, str) else []
+        self.signature: list[str] = [signature] if isinstance(signature, str) else []
+
+    def part(self) -> dict[str, Any] | None:
+        """The reasoning part; None without a signature (it could not be sent back)."""
+        signature = "".join(self.signature)
+        if not signature:
+            return None
+        return {"type": "thinking", "thinking": "".join(self.text), "signature": signature}
+
+
+def _redacted(block: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "redacted_thinking", "data": get_str(block, "data") or ""}
+
+
 class AnthropicDecoder(WireDecoder):
     provider = "anthropic"
 
@@ -66,6 +89,8 @@ class AnthropicDecoder(WireDecoder):
         self.counts: dict[str, int] = {}
         self.stop_reason: str | None = None
         self.tool_blocks: dict[int, ToolCall] = {}
+        self.reasoning_blocks: list[_Thinking | dict[str, Any]] = []  # in stream order
+        self.thinking_blocks: dict[int, _Thinking] = {}
         self.handlers = {
             "message_start": self.message_start,
             "content_block_start": self.block_start,
@@ -99,13 +124,55 @@ class AnthropicDecoder(WireDecoder):
         message = get_dict(payload, "message")
         if message is not None:
             self._merge_usage(get_dict(message, "usage"))
+            self._whole_turn(message, out)
+
+    def _whole_turn(self, message: dict[str, Any], out: list[Event]) -> None:
+        """A turn given whole in ``message_start``: its text, thinking and tool_use
+        blocks (each call completed at once), and its stop reason."""
+        stop = get_str(message, "stop_reason")
+        if stop is not None:
+            self.stop_reason = stop
+        for block in dicts(message.get("content")):
+            kind = block.get("type")
+            if kind == "text":
+                self.emit_text(block.get("text"), out)
+            elif kind == "thinking":
+                self.emit_reasoning(block.get("thinking"), out)
+                self.reasoning_blocks.append(_Thinking(block.get("thinking"), block.get("signature")))
+            elif kind == "redacted_thinking":
+                self.reasoning_blocks.append(_redacted(block))
+            elif kind == "tool_use":
+                call = self._tool_use(None, block)
+                self.start_call(call, out)
+                self.complete_call(call, out)
+
+    def _tool_use(self, index: int | None, block: dict[str, Any]) -> ToolCall:
+        """A tool_use call, with its input given whole (the canonical JSON of a
+        non-empty ``input`` object; deltas that follow decide instead)."""
+        call = self.new_call(index, get_str(block, "id") or "", get_str(block, "name") or "")
+        given = block.get("input")
+        if isinstance(given, dict) and given:
+            call.initial = canonical_dumps(given)
+            self.check_arguments(utf8_len(call.initial))
+        return call
 
     def block_start(self, payload: dict[str, Any], out: list[Event]) -> None:
         index = payload.get("index")
         block = get_dict(payload, "content_block")
-        if type(index) is not int or block is None or block.get("type") != "tool_use":
+        if type(index) is not int or block is None:
             return
-        call = self.new_call(index, get_str(block, "id") or "", get_str(block, "name") or "")
+        kind = block.get("type")
+        if kind == "thinking":
+            self.emit_reasoning(block.get("thinking"), out)
+            thinking = self.thinking_blocks[index] = _Thinking(block.get("thinking"), block.get("signature"))
+            self.reasoning_blocks.append(thinking)
+            return
+        if kind == "redacted_thinking":
+            self.reasoning_blocks.append(_redacted(block))
+            return
+        if kind != "tool_use":
+            return
+        call = self._tool_use(index, block)
         self.tool_blocks[index] = call
         self.start_call(call, out)
 
@@ -121,7 +188,20 @@ class AnthropicDecoder(WireDecoder):
             if call is not None and not call.completed:
                 self.add_arguments(call, delta.get("partial_json"), out)
         elif kind == "thinking_delta":
-            self.emit_reasoning(delta.get("thinking"), out)
+            text = delta.get("thinking")
+            self.emit_reasoning(text, out)
+            thinking = self._thinking_block(payload)
+            if thinking is not None and isinstance(text, str):
+                thinking.text.append(text)
+        elif kind == "signature_delta":
+            signature = delta.get("signature")
+            thinking = self._thinking_block(payload)
+            if thinking is not None and isinstance(signature, str):
+                thinking.signature.append(signature)
+
+    def _thinking_block(self, payload: dict[str, Any]) -> _Thinking | None:
+        index = payload.get("index")
+        return self.thinking_blocks.get(index) if type(index) is int else None
 
     def _block_call(self, payload: dict[str, Any]) -> ToolCall | None:
         index = payload.get("index")
@@ -141,6 +221,10 @@ class AnthropicDecoder(WireDecoder):
         self._merge_usage(get_dict(payload, "usage"))
 
     def message_stop(self, payload: dict[str, Any], out: list[Event]) -> None:
+        for block in self.reasoning_blocks:
+            part = block.part() if isinstance(block, _Thinking) else block
+            if part is not None:
+                self.reasoning_parts.append(part)
         stop = self.stop_reason
         self.finish(None if stop is None else map_stop(stop), stop, out)
 

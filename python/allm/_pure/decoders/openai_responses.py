@@ -6,7 +6,7 @@ from typing import Any
 
 from ..._usage import Usage
 from ...events import Event
-from ._base import ToolCall, WireDecoder, get_dict, get_str
+from ._base import ToolCall, WireDecoder, dicts, get_dict, get_str
 from ._errors import provider_error
 from ._usage import openai_usage
 
@@ -23,6 +23,21 @@ def map_incomplete(reason: str | None) -> str:
 def usage_from(obj: dict[str, Any]) -> Usage:
     """Usage out of a Responses ``usage`` object (input/output tokens)."""
     return openai_usage(obj, "input_tokens", "output_tokens")
+
+
+def _reasoning_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A finished reasoning item as a reasoning part: its id, encrypted content and summary texts."""
+    summary = [
+        p["text"]
+        for p in dicts(item.get("summary"))
+        if p.get("type") == "summary_text" and isinstance(p.get("text"), str)
+    ]
+    return {
+        "type": "reasoning",
+        "id": get_str(item, "id"),
+        "encrypted_content": get_str(item, "encrypted_content"),
+        "summary": summary,
+    }
 
 
 class OpenAIResponsesDecoder(WireDecoder):
@@ -82,6 +97,9 @@ class OpenAIResponsesDecoder(WireDecoder):
             self._track(*found, out)
 
     def item_done(self, payload: dict[str, Any], out: list[Event]) -> None:
+        item = get_dict(payload, "item")
+        if item is not None and item.get("type") == "reasoning":
+            self.reasoning_parts.append(_reasoning_item(item))
         found = self._function_item(payload)
         if found is None:
             return

@@ -1,9 +1,12 @@
 //! Anthropic Messages streams.
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::common::{obj, string, Call, Common, WireDecoder};
+use super::canonical_dumps;
+use super::common::{obj, reasoning_part, string, Call, Common, WireDecoder};
 use super::json::parse_payload;
 use super::provider_error;
 use super::usage::{count, nested_count};
@@ -38,6 +41,8 @@ struct Delta<'a> {
     #[serde(borrow)]
     thinking: LStr<'a>,
     #[serde(borrow)]
+    signature: LStr<'a>,
+    #[serde(borrow)]
     stop_reason: LStr<'a>,
 }
 
@@ -50,9 +55,55 @@ struct Block<'a> {
     id: LStr<'a>,
     #[serde(borrow)]
     name: LStr<'a>,
+    input: LObj<Map<String, Value>>,
+    #[serde(borrow)]
+    thinking: LStr<'a>,
+    #[serde(borrow)]
+    signature: LStr<'a>,
+    #[serde(borrow)]
+    data: LStr<'a>,
 }
 
-/// Merged usage counts.
+/// A block of a whole turn given inside `message_start.message.content`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TurnBlock<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: LStr<'a>,
+    #[serde(borrow)]
+    text: LStr<'a>,
+    #[serde(borrow)]
+    thinking: LStr<'a>,
+    #[serde(borrow)]
+    id: LStr<'a>,
+    #[serde(borrow)]
+    name: LStr<'a>,
+    input: LObj<Map<String, Value>>,
+    #[serde(borrow)]
+    signature: LStr<'a>,
+    #[serde(borrow)]
+    data: LStr<'a>,
+}
+
+/// A reasoning block, in stream order: thinking (text and signature grow with
+/// deltas; kept when it has a signature) or redacted_thinking (its data).
+enum Reasoning {
+    Thinking { text: String, signature: String },
+    Redacted(String),
+}
+
+impl Reasoning {
+    fn into_part(self) -> Option<Value> {
+        match self {
+            Reasoning::Thinking { signature, .. } if signature.is_empty() => None,
+            Reasoning::Thinking { text, signature } => Some(reasoning_part(
+                "thinking",
+                vec![("thinking", Value::String(text)), ("signature", Value::String(signature))],
+            )),
+            Reasoning::Redacted(data) => Some(reasoning_part("redacted_thinking", vec![("data", Value::String(data))])),
+        }
+    }
+}
 #[derive(Default)]
 struct Counts {
     input: Option<i64>,
@@ -66,9 +117,12 @@ struct Counts {
 pub struct Decoder {
     pub(crate) c: Common,
     /// Tool-use blocks by `index`: the call position.
-    tool_blocks: Vec<(i64, usize)>,
+    tool_blocks: HashMap<i128, usize>,
     counts: Counts,
     stop_reason: Option<String>,
+    /// Reasoning blocks in stream order, and thinking blocks by `index`.
+    reasoning: Vec<Reasoning>,
+    thinking_blocks: HashMap<i128, usize>,
 }
 
 /// Maps an Anthropic stop_reason.
@@ -86,15 +140,76 @@ impl Decoder {
     pub fn new(max_argument_bytes: Option<usize>) -> Self {
         Decoder {
             c: Common::new(max_argument_bytes),
-            tool_blocks: Vec::new(),
+            tool_blocks: HashMap::new(),
             counts: Counts::default(),
             stop_reason: None,
+            reasoning: Vec::new(),
+            thinking_blocks: HashMap::new(),
         }
     }
 
-    fn block_call(&self, index: Option<i64>) -> Option<usize> {
-        let index = index?;
-        self.tool_blocks.iter().rev().find(|(i, _)| *i == index).map(|(_, c)| *c)
+    fn thinking_block(&mut self, index: Option<i128>) -> Option<&mut Reasoning> {
+        let at = *self.thinking_blocks.get(&index?)?;
+        self.reasoning.get_mut(at)
+    }
+
+    fn block_call(&self, index: Option<i128>) -> Option<usize> {
+        self.tool_blocks.get(&index?).copied()
+    }
+
+    /// A tool_use call (id and name not strings give ""), with its input
+    /// given whole: the canonical JSON of a non-empty `input` object.
+    fn tool_use(
+        &mut self,
+        id: &LStr<'_>,
+        name: &LStr<'_>,
+        input: &LObj<Map<String, Value>>,
+    ) -> Result<Call, CoreError> {
+        let initial = match &input.0 {
+            Some(map) if !map.is_empty() => {
+                let text = canonical_dumps(&Value::Object(map.clone()));
+                self.c.check_args(text.len())?;
+                Some(text)
+            }
+            _ => None,
+        };
+        Ok(Call {
+            id: Some(id.as_deref().unwrap_or("").to_owned()),
+            name: Some(name.as_deref().unwrap_or("").to_owned()),
+            initial,
+            ..Call::default()
+        })
+    }
+
+    /// `message_start` carrying the whole turn: its text, thinking and
+    /// tool_use blocks (each call completed at once), and its stop reason.
+    fn whole_turn(&mut self, message: &Map<String, Value>, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
+        if let Some(reason) = string(message, "stop_reason") {
+            self.stop_reason = Some(reason.to_owned());
+        }
+        let Some(content) = message.get("content").and_then(Value::as_array) else { return Ok(()) };
+        for block in content {
+            let Ok(LObj(Some(block))) = LObj::<TurnBlock<'_>>::deserialize(block) else { continue };
+            match block.kind.as_deref() {
+                Some("text") => self.c.text_delta(block.text.as_deref().unwrap_or(""), out),
+                Some("thinking") => {
+                    let text = block.thinking.as_deref().unwrap_or("");
+                    self.c.reasoning_delta(text, out);
+                    let signature = block.signature.as_deref().unwrap_or("").to_owned();
+                    self.reasoning.push(Reasoning::Thinking { text: text.to_owned(), signature });
+                }
+                Some("redacted_thinking") => {
+                    self.reasoning.push(Reasoning::Redacted(block.data.as_deref().unwrap_or("").to_owned()))
+                }
+                Some("tool_use") => {
+                    let call = self.tool_use(&block.id, &block.name, &block.input)?;
+                    let i = self.c.new_call(call, out)?;
+                    self.c.complete_call(i, out);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// A count present in the newer usage replaces the older one; never summed.
@@ -118,13 +233,14 @@ impl Decoder {
         let read = c.cache_read.unwrap_or(0);
         let write = c.cache_write.unwrap_or(0);
         let output = c.output.unwrap_or(0);
-        let total_input = uncached + read + write;
+        // Sums saturate at 2**63-1, the largest count (docs/internals.md §6.4).
+        let total_input = uncached.saturating_add(read).saturating_add(write);
         let mut extra = Map::new();
         extra.insert("uncached_input_tokens".to_owned(), Value::from(uncached));
         self.c.usage = Some(Usage {
             input_tokens: total_input,
             output_tokens: output,
-            total_tokens: total_input + output,
+            total_tokens: total_input.saturating_add(output),
             cached_input_tokens: read,
             cache_write_input_tokens: write,
             reasoning_tokens: c.thinking.unwrap_or(0),
@@ -143,19 +259,33 @@ impl WireDecoder for Decoder {
         let message = p.message.0.as_deref();
         self.c.start(message.and_then(|m| string(m, "id")), message.and_then(|m| string(m, "model")), out);
         match p.kind.as_deref().unwrap_or(event.event) {
-            "message_start" => self.merge_usage(message.and_then(|m| obj(m, "usage"))),
+            "message_start" => {
+                self.merge_usage(message.and_then(|m| obj(m, "usage")));
+                if let Some(m) = message {
+                    self.whole_turn(m, out)?;
+                }
+            }
             "content_block_start" => {
                 let (Some(index), Some(block)) = (p.index.0, &p.content_block.0) else { return Ok(()) };
-                if block.kind.as_deref() != Some("tool_use") {
-                    return Ok(());
+                match block.kind.as_deref() {
+                    Some("thinking") => {
+                        let text = block.thinking.as_deref().unwrap_or("");
+                        self.c.reasoning_delta(text, out);
+                        let signature = block.signature.as_deref().unwrap_or("").to_owned();
+                        self.thinking_blocks.insert(index, self.reasoning.len());
+                        self.reasoning.push(Reasoning::Thinking { text: text.to_owned(), signature });
+                        return Ok(());
+                    }
+                    Some("redacted_thinking") => {
+                        self.reasoning.push(Reasoning::Redacted(block.data.as_deref().unwrap_or("").to_owned()));
+                        return Ok(());
+                    }
+                    Some("tool_use") => {}
+                    _ => return Ok(()),
                 }
-                let call = Call {
-                    id: Some(block.id.as_deref().unwrap_or("").to_owned()),
-                    name: Some(block.name.as_deref().unwrap_or("").to_owned()),
-                    ..Call::default()
-                };
-                let i = self.c.new_call(call, out);
-                self.tool_blocks.push((index, i));
+                let call = self.tool_use(&block.id, &block.name, &block.input)?;
+                let i = self.c.new_call(call, out)?;
+                self.tool_blocks.insert(index, i);
             }
             "content_block_delta" => {
                 let Some(delta) = &p.delta.0 else { return Ok(()) };
@@ -177,6 +307,16 @@ impl WireDecoder for Decoder {
                     Some("thinking_delta") => {
                         if let Some(t) = delta.thinking.as_deref() {
                             self.c.reasoning_delta(t, out);
+                            if let Some(Reasoning::Thinking { text, .. }) = self.thinking_block(p.index.0) {
+                                text.push_str(t);
+                            }
+                        }
+                    }
+                    Some("signature_delta") => {
+                        if let (Some(sig), Some(Reasoning::Thinking { signature, .. })) =
+                            (delta.signature.as_deref(), self.thinking_block(p.index.0))
+                        {
+                            signature.push_str(sig);
                         }
                     }
                     _ => {}
@@ -196,7 +336,9 @@ impl WireDecoder for Decoder {
             "message_stop" => {
                 let raw = self.stop_reason.take();
                 let mapped = raw.as_deref().map(map_stop);
-                self.c.finish(mapped, raw, out);
+                let parts = std::mem::take(&mut self.reasoning).into_iter().filter_map(Reasoning::into_part);
+                self.c.reasoning_parts.extend(parts);
+                self.c.finish(mapped, raw, out)?;
             }
             "error" => return Err(provider_error(Some(p.error.0.as_deref().unwrap_or(&Map::new())), "anthropic")),
             _ => {}

@@ -1,6 +1,8 @@
 //! What every wire decoder shares: the message lifecycle, text, usage,
 //! reasoning and tool-call assembly. Mirrors the pure twin's `_base.py`.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
 use super::json::parse_arguments;
@@ -9,6 +11,7 @@ use crate::sse::SseEventRef;
 
 /// Message text of the shared stream errors (docs/internals.md §6).
 pub const MSG_INCOMPLETE: &str = "stream ended before the provider's terminal event";
+pub const MSG_SHARED_ID: &str = "two tool calls in one message share an id";
 pub fn msg_argument_limit(limit: usize) -> String {
     format!("tool call arguments exceed max_argument_bytes ({limit})")
 }
@@ -21,6 +24,13 @@ pub(crate) struct Common {
     pub usage: Option<Usage>,
     pub reasoning: Option<String>,
     pub calls: Vec<Call>,
+    /// The ids of the calls started so far (two calls may not share one).
+    ids: HashSet<String>,
+    /// Wire-specific entries of the final `message_completed.metadata`.
+    pub metadata: Map<String, Value>,
+    /// The provider's opaque reasoning tokens, in stream order
+    /// (`message_completed.metadata["reasoning_parts"]`).
+    pub reasoning_parts: Vec<Value>,
     pub max_argument_bytes: Option<usize>,
     /// Fold-only mode (the `collect` path): text and reasoning deltas are
     /// accumulated here but not emitted as events; the pipeline hands the
@@ -32,12 +42,14 @@ pub(crate) struct Common {
 #[derive(Debug, Default)]
 pub(crate) struct Call {
     /// openai-chat: the tool-call index (gives `call_<index>` to a call without id).
-    pub key: i64,
+    pub key: i128,
     pub id: Option<String>,
     pub name: Option<String>,
     pub raw: String,
     /// Final arguments text that replaces the accumulated deltas.
     pub final_raw: Option<String>,
+    /// Arguments given whole when the call began; used when no fragment follows.
+    pub initial: Option<String>,
     /// Fragments seen before the call started.
     pub buffered: Vec<String>,
     pub started: bool,
@@ -81,15 +93,21 @@ impl Common {
     }
 
     /// A new call, started at once when it has an id and a name.
-    pub fn new_call(&mut self, call: Call, out: &mut Vec<CoreEvent>) -> usize {
+    pub fn new_call(&mut self, call: Call, out: &mut Vec<CoreEvent>) -> Result<usize, CoreError> {
         self.calls.push(call);
         let i = self.calls.len() - 1;
-        self.maybe_start_call(i, out);
-        i
+        self.maybe_start_call(i, out)?;
+        Ok(i)
+    }
+
+    /// The usage to report: `None` unless the wire reported a non-zero count
+    /// (an all-zero usage is a placeholder, not a count).
+    pub fn take_reported_usage(&mut self) -> Option<Usage> {
+        self.usage.take().filter(Usage::is_counted)
     }
 }
 
-fn check_args(max_argument_bytes: Option<usize>, len: usize) -> Result<(), CoreError> {
+pub(crate) fn check_args(max_argument_bytes: Option<usize>, len: usize) -> Result<(), CoreError> {
     {
         match max_argument_bytes {
             Some(limit) if len > limit => Err(CoreError::stream("limit_exceeded", msg_argument_limit(limit))),
@@ -100,18 +118,24 @@ fn check_args(max_argument_bytes: Option<usize>, len: usize) -> Result<(), CoreE
 
 impl Common {
     /// Starts call `i` if it has an id and a name, flushing buffered fragments.
-    pub fn maybe_start_call(&mut self, i: usize, out: &mut Vec<CoreEvent>) {
+    /// A second call with the id of a started one is an error: the fold keys
+    /// calls by id, so the first would silently lose its answer.
+    pub fn maybe_start_call(&mut self, i: usize, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
         let call = &mut self.calls[i];
         if call.started {
-            return;
+            return Ok(());
         }
         if let (Some(id), Some(name)) = (&call.id, &call.name) {
+            if !self.ids.insert(id.clone()) {
+                return Err(CoreError::stream("malformed_event", MSG_SHARED_ID));
+            }
             call.started = true;
             out.push(Event::ToolCallStarted { id: id.clone(), name: name.clone() });
             for fragment in std::mem::take(&mut call.buffered) {
                 out.push(Event::ToolCallDelta { id: id.clone(), delta: fragment });
             }
         }
+        Ok(())
     }
 
     /// Appends an argument fragment to call `i` (emitting a delta once started).
@@ -137,6 +161,10 @@ impl Common {
             return;
         }
         call.completed = true;
+        if let (true, Some(initial)) = (call.raw.is_empty(), call.initial.take()) {
+            out.push(Event::ToolCallDelta { id: call.id.clone().unwrap_or_default(), delta: initial.clone() });
+            call.raw = initial;
+        }
         let raw = call.final_raw.take().unwrap_or_else(|| call.raw.clone());
         out.push(Event::ToolCallCompleted {
             id: call.id.clone().unwrap_or_default(),
@@ -153,7 +181,7 @@ impl Common {
         finish_reason: Option<&'static str>,
         raw_finish_reason: Option<String>,
         out: &mut Vec<CoreEvent>,
-    ) {
+    ) -> Result<(), CoreError> {
         for i in 0..self.calls.len() {
             if !self.calls[i].completed {
                 if !self.calls[i].started {
@@ -162,7 +190,7 @@ impl Common {
                         call.id = Some(format!("call_{}", call.key));
                     }
                     call.name.get_or_insert_with(String::new);
-                    self.maybe_start_call(i, out);
+                    self.maybe_start_call(i, out)?;
                 }
                 self.complete_call(i, out);
             }
@@ -170,10 +198,13 @@ impl Common {
         if !self.text.is_empty() {
             out.push(Event::TextCompleted { text: std::mem::take(&mut self.text) });
         }
-        if let Some(usage) = self.usage.take() {
+        if let Some(usage) = self.take_reported_usage() {
             out.push(Event::RawChunk(RawData::Usage(usage)));
         }
-        let mut metadata = Map::new();
+        let mut metadata = std::mem::take(&mut self.metadata);
+        if !self.reasoning_parts.is_empty() {
+            metadata.insert("reasoning_parts".to_owned(), Value::Array(std::mem::take(&mut self.reasoning_parts)));
+        }
         if let Some(reasoning) = self.reasoning.take() {
             metadata.insert("reasoning".to_owned(), Value::String(reasoning));
         }
@@ -182,7 +213,23 @@ impl Common {
             raw_finish_reason,
             metadata,
         });
+        Ok(())
     }
+}
+
+/// A reasoning part: a JSON object with `type` first, then the given fields.
+pub(crate) fn reasoning_part(kind: &str, fields: Vec<(&str, Value)>) -> Value {
+    let mut part = Map::new();
+    part.insert("type".to_owned(), Value::String(kind.to_owned()));
+    for (key, value) in fields {
+        part.insert(key.to_owned(), value);
+    }
+    Value::Object(part)
+}
+
+/// A string field of a reasoning part: the string, or null when absent.
+pub(crate) fn opt_string(value: Option<&str>) -> Value {
+    value.map_or(Value::Null, |s| Value::String(s.to_owned()))
 }
 
 pub(crate) fn obj<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Map<String, Value>> {
@@ -206,6 +253,6 @@ pub(crate) trait WireDecoder {
     }
     /// The usage reported so far (emitted before a terminal error).
     fn take_usage(&mut self) -> Option<Usage> {
-        self.common().usage.take()
+        self.common().take_reported_usage()
     }
 }

@@ -3,10 +3,10 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::common::{Call, Common, WireDecoder};
+use super::common::{reasoning_part, Call, Common, WireDecoder};
 use super::json::parse_payload;
 use super::usage::count;
-use super::{canonical_dumps, provider_error};
+use super::{canonical_dumps, provider_error, redact};
 use crate::event::{CoreError, CoreEvent, Usage};
 use crate::lenient::{LArr, LBool, LObj, LStr};
 use crate::sse::SseEventRef;
@@ -105,7 +105,13 @@ impl Decoder {
                 self.c.text_delta(text, out);
             }
         }
-        let Some(fc) = &part.function_call.0 else { return Ok(()) };
+        let Some(fc) = &part.function_call.0 else {
+            if let Some(sig) = part.thought_signature.as_deref() {
+                let part = reasoning_part("thought_signature", vec![("signature", Value::String(sig.to_owned()))]);
+                self.c.reasoning_parts.push(part);
+            }
+            return Ok(());
+        };
         let n = self.c.calls.len();
         let id = match fc.get("id").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => id.to_owned(),
@@ -116,11 +122,11 @@ impl Decoder {
             None | Some(Value::Null) => "{}".to_owned(),
             Some(args) => canonical_dumps(args),
         };
-        let mut call = Call { key: n as i64, id: Some(id), name: Some(name), ..Call::default() };
+        let mut call = Call { key: n as i128, id: Some(id), name: Some(name), ..Call::default() };
         if let Some(sig) = part.thought_signature.as_deref() {
             call.metadata.insert("thought_signature".to_owned(), Value::String(sig.to_owned()));
         }
-        let i = self.c.new_call(call, out);
+        let i = self.c.new_call(call, out)?;
         self.c.call_delta(i, &raw, out)?;
         self.c.complete_call(i, out);
         Ok(())
@@ -144,7 +150,8 @@ impl WireDecoder for Decoder {
         let candidates = p.candidates.items();
         let Some(first) = candidates.first() else {
             if let Some(reason) = p.prompt_feedback.0.as_ref().and_then(|f| f.block_reason.as_deref()) {
-                return Err(CoreError::adapter("gemini", "content_filter", Some(format!("prompt blocked: {reason}"))));
+                let message = redact(&format!("prompt blocked: {reason}"));
+                return Err(CoreError::adapter("gemini", "content_filter", Some(message)));
             }
             return Ok(());
         };
@@ -158,7 +165,7 @@ impl WireDecoder for Decoder {
         }
         if let Some(raw) = candidate.finish_reason.as_deref() {
             let mapped = map_finish(raw, !self.c.calls.is_empty());
-            self.c.finish(Some(mapped), Some(raw.to_owned()), out);
+            self.c.finish(Some(mapped), Some(raw.to_owned()), out)?;
         }
         Ok(())
     }

@@ -1,14 +1,16 @@
 //! OpenAI Responses API streams (named events).
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::common::{obj, string, Call, Common, WireDecoder};
+use super::common::{obj, opt_string, reasoning_part, string, Call, Common, WireDecoder};
 use super::json::parse_payload;
 use super::provider_error;
 use super::usage::openai_usage;
 use crate::event::{CoreError, CoreEvent};
-use crate::lenient::{LObj, LStr};
+use crate::lenient::{LArr, LObj, LStr};
 use crate::sse::SseEventRef;
 
 #[derive(Deserialize, Default)]
@@ -47,23 +49,56 @@ struct Item<'a> {
     name: LStr<'a>,
     #[serde(borrow)]
     arguments: LStr<'a>,
+    #[serde(borrow)]
+    encrypted_content: LStr<'a>,
+    #[serde(borrow)]
+    summary: LArr<LObj<SummaryPart<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SummaryPart<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: LStr<'a>,
+    #[serde(borrow)]
+    text: LStr<'a>,
+}
+
+/// A finished reasoning item as a reasoning part: its id, encrypted content
+/// and summary texts.
+fn reasoning_item(item: &Item<'_>) -> Value {
+    let summary = item
+        .summary
+        .items()
+        .iter()
+        .filter_map(|p| p.0.as_ref())
+        .filter(|p| p.kind.as_deref() == Some("summary_text"))
+        .filter_map(|p| p.text.as_deref().map(|t| Value::String(t.to_owned())))
+        .collect();
+    reasoning_part(
+        "reasoning",
+        vec![
+            ("id", opt_string(item.id.as_deref())),
+            ("encrypted_content", opt_string(item.encrypted_content.as_deref())),
+            ("summary", Value::Array(summary)),
+        ],
+    )
 }
 
 /// The openai-responses decoder.
 pub struct Decoder {
     pub(crate) c: Common,
-    /// `item.id` of each entry of `c.calls`.
-    items: Vec<String>,
+    /// The position in `c.calls` of each function_call `item.id`.
+    items: HashMap<String, usize>,
 }
 
 impl Decoder {
     pub fn new(max_argument_bytes: Option<usize>) -> Self {
-        Decoder { c: Common::new(max_argument_bytes), items: Vec::new() }
+        Decoder { c: Common::new(max_argument_bytes), items: HashMap::new() }
     }
 
     fn call_of(&self, item_id: Option<&str>) -> Option<usize> {
-        let item_id = item_id?;
-        self.items.iter().position(|x| x == item_id)
+        self.items.get(item_id?).copied()
     }
 
     /// A function_call item with a string id.
@@ -75,14 +110,15 @@ impl Decoder {
         Some((item, item.id.as_deref()?))
     }
 
-    fn track(&mut self, item: &Item<'_>, item_id: &str, out: &mut Vec<CoreEvent>) -> usize {
-        self.items.push(item_id.to_owned());
+    fn track(&mut self, item: &Item<'_>, item_id: &str, out: &mut Vec<CoreEvent>) -> Result<usize, CoreError> {
         let call = Call {
             id: Some(item.call_id.non_empty().unwrap_or(item_id).to_owned()),
             name: Some(item.name.as_deref().unwrap_or("").to_owned()),
             ..Call::default()
         };
-        self.c.new_call(call, out)
+        let i = self.c.new_call(call, out)?;
+        self.items.insert(item_id.to_owned(), i);
+        Ok(i)
     }
 
     fn set_final(&mut self, i: usize, args: Option<&str>) -> Result<(), CoreError> {
@@ -124,15 +160,18 @@ impl WireDecoder for Decoder {
             "response.output_item.added" => {
                 if let Some((item, item_id)) = Self::function_item(&p.item) {
                     if self.call_of(Some(item_id)).is_none() {
-                        self.track(item, item_id, out);
+                        self.track(item, item_id, out)?;
                     }
                 }
             }
             "response.output_item.done" => {
+                if let Some(item) = p.item.0.as_ref().filter(|i| i.kind.as_deref() == Some("reasoning")) {
+                    self.c.reasoning_parts.push(reasoning_item(item));
+                }
                 if let Some((item, item_id)) = Self::function_item(&p.item) {
                     let i = match self.call_of(Some(item_id)) {
                         Some(i) => i,
-                        None => self.track(item, item_id, out),
+                        None => self.track(item, item_id, out)?,
                     };
                     self.set_final(i, item.arguments.as_deref())?;
                 }
@@ -153,7 +192,7 @@ impl WireDecoder for Decoder {
                 self.take_response_usage(response);
                 let finish = if self.c.calls.is_empty() { "stop" } else { "tool_calls" };
                 let raw = response.and_then(|r| string(r, "status")).map(str::to_owned);
-                self.c.finish(Some(finish), raw, out);
+                self.c.finish(Some(finish), raw, out)?;
             }
             "response.incomplete" => {
                 self.take_response_usage(response);
@@ -164,7 +203,7 @@ impl WireDecoder for Decoder {
                     _ => "other",
                 };
                 let raw = raw.map(str::to_owned);
-                self.c.finish(Some(finish), raw, out);
+                self.c.finish(Some(finish), raw, out)?;
             }
             "response.failed" => {
                 self.take_response_usage(response);
