@@ -61,10 +61,8 @@ def server() -> Iterator[FaultServer]:
 _counter = 0
 
 
-def _call(
-    server: FaultServer, provider: str, bodies: list[bytes], request: allm.Request[Any] = REQUEST
-) -> tuple[allm.Response[Any], dict[str, Any]]:
-    """Run ``request`` against scripted ``bodies``; return the Response and the last request body sent."""
+def _scripted(server: FaultServer, provider: str, bodies: list[bytes]) -> tuple[allm.Engine, str]:
+    """An engine for ``provider`` whose calls get the scripted ``bodies`` in turn, and the script's name."""
     global _counter
     _counter += 1
     name = f"output{_counter}"
@@ -76,6 +74,14 @@ def _call(
         model=MODELS[adapter],
         adapter_opts={"api_key": KEY, "base_url": server.url(name, suffix), **opts},
     )
+    return engine, name
+
+
+def _call(
+    server: FaultServer, provider: str, bodies: list[bytes], request: allm.Request[Any] = REQUEST
+) -> tuple[allm.Response[Any], dict[str, Any]]:
+    """Run ``request`` against scripted ``bodies``; return the Response and the last request body sent."""
+    engine, name = _scripted(server, provider, bodies)
     try:
         response = allm.generate(engine, request)
     finally:
@@ -124,6 +130,20 @@ def test_invalid_output_retry_round_trip(backend: Any, server: FaultServer, prov
     second, body = _call(server, provider, [wire(_halves(CITY_JSON))], retry)
     assert second.parsed == CITY
     assert "kind: Input should be 'capital' or 'town'" in str(body)
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_chat_retries_an_invalid_output(backend: Any, server: FaultServer, provider: str) -> None:
+    wire = PROVIDERS[provider][2]
+    invalid = wire(['{"name": "Paris", "kind": "village"}'])
+    engine, name = _scripted(server, provider, [invalid, wire(_halves(CITY_JSON))])
+    try:
+        result = allm.chat(engine, REQUEST.messages, output_type=City)
+    finally:
+        engine.close()
+    sent = [recorded.json() for recorded in server.requests_for(name)]
+    assert result.parsed == CITY and result.metadata["output"] == {"retries": 1, "outcome": "parsed"}
+    assert len(sent) == 2 and "kind: Input should be 'capital' or 'town'" in str(sent[1])
 
 
 def test_anthropic_schema_moves_unsupported_constraints_to_the_description() -> None:

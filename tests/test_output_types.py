@@ -293,3 +293,47 @@ def test_saved_session_result_revalidates(backend: Any) -> None:
     _, result = allm.Session().start(engine, [allm.user("a city")], output_type=City)
     loaded = allm.from_json(allm.to_json(result))
     assert loaded.validate_output(City).parsed == CITY
+
+
+def _retrying_chat(scripts: list[list[tuple[str, Any]]], **opts: Any) -> allm.ChatResult:
+    engine = allm.Engine(adapter=allm.providers.Fake, adapter_opts={"scripts": scripts})
+    return allm.chat(engine, [allm.user("a city")], output_type=City, **opts)
+
+
+def test_chat_retries_an_invalid_output_with_its_validation_error(backend: Any) -> None:
+    result = _retrying_chat([_answer('{"name": 1}'), _answer(CITY_JSON)])
+    follow_up = result.steps[1].thread.messages[-2]
+    assert result.parsed == CITY and len(result.steps) == 2
+    assert follow_up.role == "user" and "name: Input should be a valid string" in follow_up.text
+    assert result.metadata["output"] == {"retries": 1, "outcome": "parsed"}
+
+
+def test_chat_stops_retrying_when_output_retries_are_spent(backend: Any) -> None:
+    result = _retrying_chat([_answer('{"name": 1}'), _answer('{"name": 2}')], output_retries=0)
+    assert len(result.steps) == 1 and result.parse_error is not None
+    assert result.metadata["output"] == {"retries": 0, "outcome": "invalid_output"}
+
+
+def test_structured_finalize_retries_the_final_call(backend: Any) -> None:
+    lookup = allm.tool("lookup", "Look it up", {"type": "object"}, handler=dict)
+    scripts = [
+        [("tool_call", {"id": "c1", "name": "lookup", "arguments": {}}), ("finish", "tool_calls")],
+        _answer("done"),
+        _answer("{"),
+        _answer(CITY_JSON),
+    ]
+    engine = allm.Engine(
+        adapter=allm.providers.Fake,
+        tools=(lookup,),
+        adapter_opts={"structured_finalize": True, "scripts": scripts},
+    )
+    result = allm.chat(engine, [allm.user("a city")], output_type=City)
+    assert result.parsed == CITY and len(result.steps) == 4
+    assert result.metadata["output"] == {"retries": 1, "outcome": "parsed"}
+
+
+def test_chat_refuses_a_negative_output_retries(backend: Any) -> None:
+    engine = allm.Engine(adapter=allm.providers.Fake, adapter_opts={"script": _answer(CITY_JSON)})
+    with pytest.raises(ValidationError) as info:
+        allm.chat(engine, [allm.user("a city")], output_type=City, output_retries=-1)
+    assert info.value.errors == [("output_retries", "must be an int >= 0")]

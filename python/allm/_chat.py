@@ -44,7 +44,7 @@ Options (keywords of every function here):
   ``output_type``;
 * loop: ``mode`` (``"auto"``/``"manual"``), ``max_turns``, ``halt_when``,
   ``on_tool_error``, ``tool_timeout``, ``structured_finalize``,
-  ``structured_finalize_nudge``, ``session_id``, ``context``;
+  ``structured_finalize_nudge``, ``session_id``, ``context``, ``output_retries``;
 * stream: ``emit_text_deltas``, ``emit_tool_deltas``, ``include_raw_chunks``,
   ``on_event``, ``request_id`` (one id for every model call and tool of the chat);
 * anything else goes to the adapter.
@@ -55,6 +55,13 @@ runs the tool loop without the schema, then, if that loop ended ``completed``,
 ``max_turns`` or ``halt_when``, one tool-free call with the schema after a nudge
 user message (``structured_finalize_nudge``; empty skips it). The final call does
 not count against ``max_turns``; its steps are part of the result.
+
+Retry on invalid output: with ``output_type``, a final answer (a step that
+completes, or the structured-finalize call) that does not validate gets the
+validation error back as a user message and one more model call, up to
+``output_retries`` times (default 1; refusals are not retried). Retries are
+steps of the result but do not count against ``max_turns``;
+``metadata["output"]`` is ``{"retries": n, "outcome": "parsed" or the reason}``.
 
 Telemetry: spans ``chat`` ⊃ ``step`` ⊃ ``generate`` and ``tool`` (see
 :mod:`allm.telemetry`), all carrying the chat's request id.
@@ -76,7 +83,7 @@ from ._event_path import EventPath, stamp
 from ._execution import astream_generate, stream_generate
 from ._messages import Message, Thread, ToolCall
 from ._options import StreamOptions
-from ._output import output_format
+from ._output import DEFAULT_OUTPUT_RETRIES, OutputRetries, output_format
 from ._request import Request
 from ._results import ChatResult, Response, StepResult
 from ._stream import AsyncEventStream, EventStream
@@ -129,6 +136,7 @@ class ChatOptions:
     nudge: str = DEFAULT_NUDGE
     session_id: str | None = None
     context: Mapping[str, Any] | None = None
+    output_retries: int = DEFAULT_OUTPUT_RETRIES
     adapter_options: dict[str, Any] = field(default_factory=dict[str, Any])
 
     @classmethod
@@ -148,6 +156,7 @@ class ChatOptions:
             "nudge": rest.pop("structured_finalize_nudge", DEFAULT_NUDGE),
             "session_id": rest.pop("session_id", None),
             "context": rest.pop("context", None),
+            "output_retries": rest.pop("output_retries", DEFAULT_OUTPUT_RETRIES),
         }
         tools = tuple(rest.pop("tools", ()) or ())
         _check(values, tools)
@@ -257,6 +266,8 @@ class _Loop:
             self.options.context if self.options.context is not None else engine.context or {}
         )
         self.finalize = self._wants_finalize()
+        self.output_retries = OutputRetries(self.options.output_retries)
+        self.output_checked = False  # a final answer was checked against the output type
         self.steps: list[StepResult] = []
         self.halt: StepHalt | None = None  # of the last completed step
         self.manual: tuple[ToolCall, ...] = ()  # of the last completed step
@@ -340,6 +351,8 @@ class _Loop:
                 if self.options.nudge:
                     self.thread = self.thread.add(user(self.options.nudge))
                 last = yield from self._step(final=True)
+                while last is not None and self._asks_again(last):
+                    last = yield from self._step(final=True)
                 reason = "error" if last is None or last.response.finish_reason == "error" else "completed"
             result = self._chat_result(reason)
             chat_extra["chat_result"] = result
@@ -351,6 +364,8 @@ class _Loop:
         while True:
             last = yield from self._step(final=False)
             reason = "error" if last is None else self._halted(last, turn)
+            if reason == "completed" and last is not None and self._asks_again(last):
+                continue  # a retry on invalid output: bounded by output_retries, not max_turns
             if reason is not None:
                 return reason
             turn += 1
@@ -432,6 +447,17 @@ class _Loop:
             return "completed"
         return None
 
+    def _asks_again(self, last: StepResult) -> bool:
+        """Whether ``last``'s output failed to validate and is retried (follow-up appended to the thread)."""
+        if self.options.request_fields.get("output_type") is None:
+            return False
+        self.output_checked = True
+        message = self.output_retries.follow_up(last.response)
+        if message is None:
+            return False
+        self.thread = self.thread.add(message)
+        return True
+
     def _halt_when(self, last: StepResult) -> bool:
         """``halt_when(last)``; a callback that raises halts too (what it raised is kept)."""
         check = self.options.halt_when
@@ -476,6 +502,8 @@ class _Loop:
             meta["halt_when_exception"] = self.halt_when_error
         if self.pass_1_halted is not None:
             meta["structured_finalize"] = {"pass_1_halted": self.pass_1_halted}
+        if self.output_checked:
+            meta["output"] = self.output_retries.summary()
         return ChatResult(
             thread=thread,
             final_response=last.response if last is not None else None,
