@@ -1,4 +1,4 @@
-"""The sixteen event types: tags, immutability, equality, repr and match."""
+"""The event types (the design's sixteen and partial_output): tags, immutability, equality, repr and match."""
 
 from __future__ import annotations
 
@@ -26,10 +26,12 @@ DESIGN_TAGS = {
     "raw_chunk",
     "error",
 }
+# Added by the typed-output issue: the structured answer so far while it streams.
+TYPED_OUTPUT_TAGS = {"partial_output"}
 
 
-def test_there_are_exactly_the_sixteen_design_event_types():
-    assert set(EVENT_TYPES) == DESIGN_TAGS
+def test_there_are_exactly_the_design_event_types_and_partial_output():
+    assert set(EVENT_TYPES) == DESIGN_TAGS | TYPED_OUTPUT_TAGS
     assert all(cls.type == tag for tag, cls in EVENT_TYPES.items())
 
 

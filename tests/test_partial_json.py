@@ -16,6 +16,7 @@ import allm._pure as pure_backend
 from allm._partial import PartialObject, PartialObjects, parse_partial_json
 from allm._pure.partial_json import parse_partial_json as pure_parse
 from allm.errors import ValidationError
+from support.partial import extends
 
 _scalars = (
     st.none()
@@ -54,38 +55,6 @@ def _outcome(parse: Any, text: str) -> str:
         return f"error {exc.reason}"
 
 
-def _extends(before: Any, after: Any) -> bool:
-    """Whether the partial value ``before`` grows into ``after`` (never shrinks or changes)."""
-    if before is None:
-        return True
-    kind = before.__class__
-    if kind is not after.__class__:
-        return False
-    if kind is str:
-        return str(after).startswith(str(before))
-    if kind is list:
-        return _extends_items(before, after)
-    if kind is dict:
-        return _extends_entries(before, after)
-    return bool(before == after)
-
-
-def _extends_items(before: list[Any], after: list[Any]) -> bool:
-    n = len(before)
-    if n == 0:
-        return True
-    return n <= len(after) and before[:-1] == after[: n - 1] and _extends(before[-1], after[n - 1])
-
-
-def _extends_entries(before: dict[str, Any], after: dict[str, Any]) -> bool:
-    keys = list(before)
-    if keys != list(after)[: len(keys)]:
-        return False
-    return all(before[k] == after[k] for k in keys[:-1]) and (
-        not keys or _extends(before[keys[-1]], after[keys[-1]])
-    )
-
-
 @given(_texts())
 @_SETTINGS
 def test_every_prefix_parses_the_same_on_both_backends(native: Any, text: str) -> None:
@@ -97,7 +66,7 @@ def test_every_prefix_parses_the_same_on_both_backends(native: Any, text: str) -
 @settings(_SETTINGS, max_examples=60)
 def test_prefixes_give_growing_values_ending_in_the_document(backend: Any, text: str) -> None:
     values = [parse_partial_json(text[:end]) for end in range(len(text) + 1)]
-    assert all(_extends(a, b) for a, b in itertools.pairwise(values)), text
+    assert all(extends(a, b) for a, b in itertools.pairwise(values)), text
     assert values[-1] == json.loads(text)
 
 

@@ -16,12 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _backend  # pyright: ignore[reportPrivateUsage]  # read at call time: tests swap backends
+from ._output import OutputSpec
 from .errors import ValidationError
+from .events import Event, PartialOutput
 
-__all__ = ["PartialObject", "PartialObjects", "parse_partial_json"]
+if TYPE_CHECKING:
+    from ._request import Request
+
+__all__ = ["PartialEvents", "PartialObject", "PartialObjects", "parse_partial_json"]
 
 DEFAULT_GROWTH = 0.125
 
@@ -124,3 +129,32 @@ class PartialObjects:
         self._last = value
         parsed = None if self._validate is None else self._validate(value)
         return [PartialObject(value, parsed, self._length)]
+
+
+class PartialEvents:
+    """Adds a ``PartialOutput`` event after each text event that grew the structured answer.
+
+    One per model call with an output type (:meth:`of` gives None without one);
+    called with each batch of the call, in order. Thread-safety: as its stream.
+    """
+
+    __slots__ = ("_tracker",)
+
+    def __init__(self, validate: Callable[[Any], Any] | None = None) -> None:
+        self._tracker = PartialObjects(validate)
+
+    @classmethod
+    def of(cls, request: Request[Any]) -> PartialEvents | None:
+        """The emitter for ``request``'s output type (lenient validation), or None without one."""
+        if request.output_type is None:
+            return None
+        return cls(OutputSpec.of(request.output_type).validate_partial)
+
+    def __call__(self, batch: list[Event]) -> list[Event]:
+        """``batch`` with its partial-object events inserted."""
+        out: list[Event] = []
+        for event in batch:
+            out.append(event)
+            if event.type == "text_delta" or event.type == "text_completed":
+                out += [PartialOutput(p.value, p.parsed) for p in self._tracker.feed_events((event,))]
+        return out

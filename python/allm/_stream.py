@@ -28,6 +28,7 @@ from ._call_telemetry import CallTrace
 from ._event_path import EventPath, stamp
 from ._options import StreamOptions
 from ._output import attach_output
+from ._partial import PartialEvents
 from ._request import Request
 from ._results import Response
 from ._source import AsyncSource, Source
@@ -49,6 +50,13 @@ def _raw_path(options: StreamOptions) -> EventPath:
             request_id=options.request_id,
         )
     )
+
+
+def _with_partials(path: _Path, partials: PartialEvents | None) -> _Path:
+    """``path`` after the partial-object events of a structured answer (``path`` without an output type)."""
+    if partials is None:
+        return path
+    return lambda batch: path(partials(batch))
 
 
 class _Tracing:
@@ -243,6 +251,7 @@ class _Common:
         self._trace = trace
         self._options = options
         self._request = request
+        self._partials = PartialEvents.of(request)
 
     @property
     def request_id(self) -> str:
@@ -279,7 +288,7 @@ class EventStream(_Common):
         super().__init__(source, options, request, provider, trace)
         self._batches = _Batches(
             source,
-            EventPath(options),
+            _with_partials(EventPath(options), self._partials),
             options.on_event is None,
             options.request_id,
             self._tracing,
@@ -294,7 +303,7 @@ class EventStream(_Common):
 
     def _raw_batches(self) -> Iterator[list[Event]]:
         """Every batch of the source, stamped only (for the chat loop, which applies its own path)."""
-        self._batches.path = _raw_path(self._options)
+        self._batches.path = _with_partials(_raw_path(self._options), self._partials)
         self._batches.quiet = False
         return self._batches
 
@@ -330,7 +339,7 @@ class AsyncEventStream(_Common):
         super().__init__(source, options, request, provider, trace)
         self._batches = _AsyncBatches(
             source,
-            EventPath(options),
+            _with_partials(EventPath(options), self._partials),
             options.on_event is None,
             options.request_id,
             self._tracing,
@@ -351,7 +360,7 @@ class AsyncEventStream(_Common):
 
     def _araw_batches(self) -> _AsyncBatches:
         """Async mirror of :meth:`EventStream._raw_batches`."""
-        self._batches.path = _raw_path(self._options)
+        self._batches.path = _with_partials(_raw_path(self._options), self._partials)
         self._batches.quiet = False
         return self._batches
 

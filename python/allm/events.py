@@ -1,10 +1,11 @@
-"""The sixteen normalized stream events.
+"""The normalized stream events: the sixteen of the design, and ``PartialOutput``
+(the structured answer so far, with an output type).
 
 Each event is a small immutable value with a ``type`` tag equal to its wire
 name, keyword or positional construction, equality by type and fields, a
 readable repr, and ``__match_args__`` for ``match`` statements.
 
-:data:`Event` is the union of the sixteen classes, discriminated by their
+:data:`Event` is the union of the seventeen classes, discriminated by their
 ``Literal`` ``type``, so a type checker narrows either way::
 
     for event in stream:
@@ -47,6 +48,7 @@ __all__ = [
     "Event",
     "MessageCompleted",
     "MessageStarted",
+    "PartialOutput",
     "RawChunk",
     "StepCompleted",
     "TextCompleted",
@@ -262,6 +264,19 @@ class RawChunk(BaseEvent):
     data: Any = None
 
 
+class PartialOutput(BaseEvent):
+    """The structured answer so far while it streams (requests with an ``output_type``).
+
+    ``value`` is the JSON value so far; ``parsed`` is it validated leniently against
+    the output type (None until it validates). Emitted after the text event that
+    grew it; filtered with the text deltas (``emit_text_deltas``).
+    """
+
+    type: ClassVar[Literal["partial_output"]] = "partial_output"
+    value: Any
+    parsed: Any = None
+
+
 class ErrorEvent(BaseEvent):
     """A mid-stream failure; terminal for every adapter."""
 
@@ -285,6 +300,7 @@ Event: TypeAlias = (
     | StepCompleted
     | ChatCompleted
     | RawChunk
+    | PartialOutput
     | ErrorEvent
 )
 """Any event: a union discriminated by ``type``."""
@@ -307,6 +323,7 @@ EVENT_TYPES: dict[str, type[BaseEvent]] = {
         StepCompleted,
         ChatCompleted,
         RawChunk,
+        PartialOutput,
         ErrorEvent,
     )
 }

@@ -8,9 +8,12 @@ __all__ = ["filter_events", "keeps"]
 
 
 def keeps(event: Event, emit_text_deltas: bool, emit_tool_deltas: bool, include_raw_chunks: bool) -> bool:
-    """Whether the stream options let ``event`` through (usage chunks always pass)."""
+    """Whether the stream options let ``event`` through (usage chunks always pass).
+
+    Partial objects follow the text deltas they are built from.
+    """
     kind = event.type
-    if kind == "text_delta":
+    if kind == "text_delta" or kind == "partial_output":
         return emit_text_deltas
     if kind == "tool_call_delta":
         return emit_tool_deltas

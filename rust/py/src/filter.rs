@@ -33,7 +33,7 @@ pub(crate) fn filter_events<'py>(
             }
             let (tag, exact) = tag_of(py, c, &ev)?;
             let keep = match tag {
-                Tag::TextDelta => filter.emit_text_deltas,
+                Tag::TextDelta | Tag::PartialOutput => filter.emit_text_deltas,
                 Tag::ToolCallDelta => filter.emit_tool_deltas,
                 Tag::RawChunk => {
                     filter.include_raw_chunks || {

@@ -77,6 +77,8 @@ pub(crate) enum Tag {
     ToolCallCompleted,
     MessageCompleted,
     RawChunk,
+    /// A partial object of a structured answer (built in Python; filtered like text deltas).
+    PartialOutput,
     Error,
     Other,
 }
@@ -110,6 +112,7 @@ pub(crate) fn tag_of(py: Python<'_>, c: &Cache, ev: &Bound<'_, PyAny>) -> PyResu
         Some("tool_call_completed") => Tag::ToolCallCompleted,
         Some("message_completed") => Tag::MessageCompleted,
         Some("raw_chunk") => Tag::RawChunk,
+        Some("partial_output") => Tag::PartialOutput,
         Some("error") => Tag::Error,
         _ => Tag::Other,
     };
@@ -164,7 +167,7 @@ pub(crate) fn py_to_event(py: Python<'_>, c: &Cache, ev: &Bound<'_, PyAny>) -> P
             }
         }
         Tag::Error => Event::Error(f(0, "error")?.unbind()),
-        Tag::Other => Event::Other,
+        Tag::PartialOutput | Tag::Other => Event::Other,
     })
 }
 
