@@ -190,3 +190,18 @@ def test_the_key_never_appears_in_exported_telemetry(backend: object, otel: Otel
     assert [text for text in exported if KEY in text] == []
     points = otel.metrics.get_metrics_data()
     assert KEY not in str(points)
+
+
+def test_the_readme_console_export_example_prints_the_span() -> None:
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("### Telemetry and cost") :]
+    (code,) = re.findall(r"```py\n(.*?)```", section, flags=re.S)[:1]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert '"name": "chat gpt-4o"' in done.stdout
+    assert '"gen_ai.usage.input_tokens": 12' in done.stdout
