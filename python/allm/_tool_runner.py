@@ -11,9 +11,8 @@ its thread is abandoned (it is a daemon thread and never blocks interpreter exit
 and its eventual result is ignored.
 
 Before a handler runs, its arguments are checked against the tool's JSON schema
-with the ``jsonschema`` library. When ``jsonschema`` is not installed that check
-is skipped (arguments that are not valid JSON are still rejected); install
-``allm-engine[schema]`` to get it.
+with the ``jsonschema`` library (a required dependency, imported on first use;
+a schema's validator is built once and reused).
 
 What a handler returns decides the outcome:
 
@@ -55,6 +54,7 @@ import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, cast
 
 from ._aio import within
@@ -71,13 +71,6 @@ from .events import (
     ToolHalt,
     ToolResultEncoded,
 )
-
-try:  # optional: argument validation against the tool's JSON schema
-    import jsonschema  # type: ignore[import-untyped,unused-ignore]
-    from jsonschema import validators as _validators  # type: ignore[import-untyped,unused-ignore]
-except ImportError:  # pragma: no cover - exercised only without the optional dependency
-    jsonschema = None
-    _validators = None
 
 __all__ = [
     "AWAITING_USER",
@@ -565,6 +558,17 @@ def _encode_halt_result(result: Any) -> str:
         return reprlib.repr(result)
 
 
+@lru_cache(maxsize=512)
+def _validator(schema_text: str) -> Any:
+    """The jsonschema validator of a schema (given as canonical JSON text, so it can be cached)."""
+    from jsonschema import validators  # type: ignore[import-untyped,unused-ignore]
+
+    schema = json.loads(schema_text)
+    cls = validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
 def _argument_problem(tool: Tool, call: ToolCall) -> str | None:
     """Why ``call``'s arguments are unacceptable for ``tool``, or None."""
     if not call.arguments and call.raw_arguments.strip():
@@ -576,15 +580,14 @@ def _argument_problem(tool: Tool, call: ToolCall) -> str | None:
             return f"the arguments are not valid JSON: {call.raw_arguments[:200]!r}"
         if not isinstance(parsed, dict):
             return "the arguments must be a JSON object"
-    if jsonschema is None or _validators is None:
-        return None
+    import jsonschema  # type: ignore[import-untyped,unused-ignore]  # on first use: a fifth of import time
+
     try:
-        cls = _validators.validator_for(tool.schema)
-        cls.check_schema(tool.schema)
+        validator = _validator(json.dumps(tool.schema, sort_keys=True))
     except jsonschema.SchemaError as exc:
         return f"the tool's schema is invalid: {exc.message}"
     try:
-        problems = sorted(cls(tool.schema).iter_errors(call.arguments), key=lambda e: list(map(str, e.path)))
+        problems = sorted(validator.iter_errors(call.arguments), key=lambda e: list(map(str, e.path)))
     except RecursionError:
         return "the arguments are nested too deeply to validate"
     if not problems:
