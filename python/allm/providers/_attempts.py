@@ -79,6 +79,7 @@ class AttemptConfig:
     limits: Mapping[str, int | None]
     timeout: httpx.Timeout
     auth_headers: Callable[[str], dict[str, str]]
+    deadline: float | None = None
 
 
 class Attempts:
@@ -91,6 +92,7 @@ class Attempts:
         self.prepared = prepared
         self.request_id = request_id
         self.trace = trace
+        self.started_at: float | None = None  # the first attempt's start: the deadline counts from it
         self.quiet = False
         self.attempt = 0
         self.delay: float | None = None
@@ -115,6 +117,8 @@ class Attempts:
             return False
         self.attempt += 1
         self.delay = None
+        if self.started_at is None:
+            self.started_at = time.monotonic()
         self.decoder = _backend.backend.StreamDecoder(
             self.prepared.wire, include_raw_chunks=True, **self.config.limits
         )
@@ -160,6 +164,8 @@ class Attempts:
     def chunk(self, data: bytes) -> list[Event]:
         """One network chunk of the body."""
         if self._mode == _STREAM:
+            if self._deadline_left() == 0.0:  # a trickle keeps the idle timer quiet, not the deadline
+                return self.idle_expired()
             return self._feed(data)
         self._body += data
         limit = TAIL_LIMIT if self._mode == _TAIL else ERROR_BODY_LIMIT
@@ -196,20 +202,28 @@ class Attempts:
         """No real event arrived for ``idle`` seconds (pings and comments do not count)."""
         if self._mode != _STREAM:
             return self._body_done()
-        error = AdapterError(
-            "timeout",
-            f"no event arrived for {self.config.idle:g} s (idle_timeout)",
-            provider=self.config.provider,
-            metadata={"phase": "stream"},
-        )
+        deadline = self.config.deadline
+        if deadline is not None and self._deadline_left() == 0.0:
+            what = f"the call took longer than its {deadline:g} s deadline"
+        else:
+            what = f"no event arrived for {self.config.idle:g} s (idle_timeout)"
+        error = AdapterError("timeout", what, provider=self.config.provider, metadata={"phase": "stream"})
         return self._fail(error, False)
 
     def idle_left(self) -> float | None:
-        """Seconds until the idle deadline (0 when it passed), or None without one."""
+        """Seconds until the idle timer or the call's deadline runs out (0 when one did), or None."""
         idle = self.config.idle
-        if idle is None:
+        left = None if idle is None else max(0.0, idle - (time.monotonic() - self.last_event))
+        deadline = self._deadline_left()
+        if deadline is None:
+            return left
+        return deadline if left is None else min(left, deadline)
+
+    def _deadline_left(self) -> float | None:
+        deadline = self.config.deadline
+        if deadline is None or self.started_at is None:
             return None
-        return max(0.0, idle - (time.monotonic() - self.last_event))
+        return max(0.0, deadline - (time.monotonic() - self.started_at))
 
     def response(self) -> Response:
         """The fold of the current attempt (an empty Response before the first)."""
@@ -263,7 +277,7 @@ class Attempts:
 
     def _idle_check(self) -> list[Event]:
         idle = self.config.idle
-        if idle is not None and time.monotonic() - self.last_event > idle:
+        if (idle is not None and time.monotonic() - self.last_event > idle) or self._deadline_left() == 0.0:
             return self.idle_expired()
         return []
 

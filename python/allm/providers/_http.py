@@ -52,6 +52,7 @@ class HttpAdapter(Adapter):
             provider=self.provider,
             policy=self.options.policy,
             idle=self.options.idle,
+            deadline=self.options.deadline,
             limits=self.options.limits,
             timeout=self.options.request_timeout(),
             auth_headers=self.auth_headers,
