@@ -322,3 +322,45 @@ def test_an_async_trickle_does_not_outlive_the_deadline(backend: object) -> None
 def test_the_deadline_must_be_positive() -> None:
     with pytest.raises(allm.errors.ValidationError):
         allm.Engine(adapter=OpenAI, adapter_opts={"api_key": "k", "deadline": 0})
+
+
+COMPLETION = {
+    "id": "chatcmpl-json",
+    "object": "chat.completion",
+    "model": "gpt-4o-mini",
+    "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "whole answer"}, "finish_reason": "stop"}
+    ],
+    "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
+}
+
+
+def _json_server_engine(server: FaultServer, name: str) -> allm.Engine:
+    server.script(name, [Reply.json(200, COMPLETION), Reply.json(200, COMPLETION)])
+    return allm.Engine(
+        adapter=OpenAI,
+        model="gpt-4o-mini",
+        retry=False,
+        adapter_opts={"api_key": "test-key-0123456789", "base_url": server.url(name, "/v1")},
+    )
+
+
+def test_a_json_reply_to_a_stream_request_is_an_answer(backend: object) -> None:
+    with FaultServer() as server:
+        engine = _json_server_engine(server, "json")
+        response = allm.generate(engine, allm.request([allm.user("hi")]))
+        with allm.stream_generate(engine, allm.request([allm.user("hi")])) as stream:
+            events = list(stream)
+            streamed = stream.get_final_response()
+        engine.close()
+    assert (response.output_text, response.finish_reason) == ("whole answer", "stop")
+    assert response.usage is not None and response.usage.input_tokens == 5
+    assert response.metadata["non_streaming"] is True
+    assert [e.type for e in events] == [
+        "message_started",
+        "text_delta",
+        "text_completed",
+        "raw_chunk",  # usage, which every stream keeps
+        "message_completed",
+    ]
+    assert streamed.output_text == response.output_text and streamed.id == "chatcmpl-json"

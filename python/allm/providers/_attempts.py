@@ -33,6 +33,7 @@ Thread safety: one Attempts object serves one call, driven by one thread or task
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -53,6 +54,7 @@ from ._clients import Prepared
 if TYPE_CHECKING:
     from .._call_telemetry import CallTrace
 from ._errors import from_body_error, from_exception, from_status, html_page_error, request_id_of
+from ._json_reply import reply_events
 from ._redact import redact
 
 __all__ = ["ERROR_BODY_LIMIT", "TAIL_LIMIT", "AttemptConfig", "Attempts"]
@@ -80,6 +82,8 @@ class AttemptConfig:
     timeout: httpx.Timeout
     auth_headers: Callable[[str], dict[str, str]]
     deadline: float | None = None
+    parse_body: Callable[[dict[str, Any]], Response] | None = None
+    """The wire's non-streaming parser, for a server that answers a stream request with JSON."""
 
 
 class Attempts:
@@ -93,6 +97,7 @@ class Attempts:
         self.request_id = request_id
         self.trace = trace
         self.started_at: float | None = None  # the first attempt's start: the deadline counts from it
+        self._reply_fold: Any = None  # the fold of a complete JSON reply (no stream to decode)
         self.quiet = False
         self.attempt = 0
         self.delay: float | None = None
@@ -125,6 +130,7 @@ class Attempts:
         self.held = []
         self.shown = False
         self.head_checked = False  # whether the body's first bytes were checked for an HTML page
+        self._reply_fold = None
         self.reading = True
         self._mode = _STREAM
         self._answer = None
@@ -227,7 +233,7 @@ class Attempts:
 
     def response(self) -> Response:
         """The fold of the current attempt (an empty Response before the first)."""
-        fold = _backend.backend.Fold() if self.decoder is None else self.decoder
+        fold = self._reply_fold or (_backend.backend.Fold() if self.decoder is None else self.decoder)
         response: Response = fold.response()
         self._scrub(response.error)
         return response
@@ -357,6 +363,9 @@ class Attempts:
         error = from_body_error(
             provider, response.status_code, response.headers, body, secret=self._secret_text()
         )
+        reply = self._json_reply(response, body) if error is None else None
+        if reply is not None:
+            return reply
         if error is None:
             ctype = response.headers.get("content-type", "")
             error = AdapterError(
@@ -367,6 +376,30 @@ class Attempts:
                 request_id=request_id_of(provider, response.headers),
             )
         return self._fail(error, error.reason in _RETRY_IN_STREAM)
+
+    def _json_reply(self, response: httpx.Response, body: bytes) -> list[Event] | None:
+        """The events of a complete JSON answer to the stream request, or None when it is not one."""
+        parse = self.config.parse_body
+        if parse is None or not 200 <= response.status_code < 300:
+            return None
+        try:
+            document = json.loads(body)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(document, dict):
+            return None
+        try:
+            parsed = parse(document)
+        except (AllmError, LookupError, TypeError, ValueError, AttributeError):
+            return None
+        if parsed.finish_reason is None and not parsed.output_text and not parsed.tool_calls:
+            return None
+        events = reply_events(parsed)
+        fold = _backend.backend.Fold()
+        fold.apply_many(events)
+        self._reply_fold = fold
+        self.shown = True
+        return events
 
     def _secret_text(self) -> str | None:
         """The key, revealed only for redaction (never stored in plain form)."""
