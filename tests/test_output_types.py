@@ -314,6 +314,16 @@ def test_chat_stops_retrying_when_output_retries_are_spent(backend: Any) -> None
     assert result.metadata["output"] == {"retries": 0, "outcome": "invalid_output"}
 
 
+def test_chat_does_not_retry_past_its_token_budget(backend: Any) -> None:
+    invalid = [
+        ("text", '{"name": 1}'),
+        ("usage", {"input_tokens": 60, "output_tokens": 40}),
+        ("finish", "stop"),
+    ]
+    result = _retrying_chat([invalid, _answer(CITY_JSON)], max_total_tokens=100)
+    assert len(result.steps) == 1 and result.metadata["output"] == {"retries": 0, "outcome": "invalid_output"}
+
+
 def test_structured_finalize_retries_the_final_call(backend: Any) -> None:
     lookup = allm.tool("lookup", "Look it up", {"type": "object"}, handler=dict)
     scripts = [

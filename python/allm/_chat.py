@@ -17,8 +17,12 @@ A *chat* runs steps until a terminal condition and ends with one
 6. ``error``: finish reason error (a mid-stream failure, or a later step's pre-flight error);
 7. ``halt_when``: ``halt_when(step_result)`` returned true, or raised (then
    ``metadata["halt_when_exception"]`` says what it raised);
-8. ``max_turns``: that many steps ran (default 8; a non-positive value raises);
-9. ``completed``: the step gave the model nothing new to read (no tool results).
+8. ``budget_exceeded``: the chat's model calls reached ``max_cost`` (USD, from
+   :attr:`allm.Response.cost`; a call whose price is unknown adds nothing, and
+   ``metadata["budget"]["cost_unknown"]`` says so) or ``max_total_tokens``
+   (input plus output tokens); ``metadata["budget"]`` holds the totals;
+9. ``max_turns``: that many steps ran (default 8; a non-positive value raises);
+10. ``completed``: the step gave the model nothing new to read (no tool results).
 
 Otherwise the loop continues with the next step.
 
@@ -43,7 +47,9 @@ Options (keywords of every function here):
   ``tool_choice``, ``temperature``, ``max_tokens``, ``response_format``,
   ``output_type``;
 * loop: ``mode`` (``"auto"``/``"manual"``), ``max_turns``, ``halt_when``,
-  ``on_tool_error``, ``tool_timeout``, ``structured_finalize``,
+  ``on_tool_error``, ``tool_timeout``, ``max_tool_concurrency`` (how many tools of
+  one step run at once; None, the default, runs them all together), ``max_cost``,
+  ``max_total_tokens``, ``structured_finalize``,
   ``structured_finalize_nudge``, ``session_id``, ``context``, ``output_retries``;
 * stream: ``emit_text_deltas``, ``emit_tool_deltas``, ``include_raw_chunks``,
   ``on_event``, ``request_id`` (one id for every model call and tool of the chat);
@@ -59,7 +65,8 @@ not count against ``max_turns``; its steps are part of the result.
 Retry on invalid output: with ``output_type``, a final answer (a step that
 completes, or the structured-finalize call) that does not validate gets the
 validation error back as a user message and one more model call, up to
-``output_retries`` times (default 1; refusals are not retried). Retries are
+``output_retries`` times (default 1; refusals are not retried, nor an answer
+once the chat is over ``max_cost`` / ``max_total_tokens``). Retries are
 steps of the result but do not count against ``max_turns``;
 ``metadata["output"]`` is ``{"retries": n, "outcome": "parsed" or the reason}``.
 
@@ -72,6 +79,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import aclosing, closing, contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from itertools import chain
 from typing import Any, Generic, TypeVar, cast
 
@@ -80,7 +88,7 @@ from ._collector import StepHalt, StepTools
 from ._constructors import user
 from ._engine import Engine
 from ._event_path import EventPath, stamp
-from ._execution import astream_generate, stream_generate
+from ._execution import REQUEST_FIELDS, STREAM_OPTIONS, astream_generate, check_call_options, stream_generate
 from ._messages import Message, Thread, ToolCall
 from ._options import StreamOptions
 from ._output import DEFAULT_OUTPUT_RETRIES, OutputRetries, output_format
@@ -88,7 +96,14 @@ from ._request import Request
 from ._results import ChatResult, Response, StepResult
 from ._stream import AsyncEventStream, EventStream
 from ._tool import Tool
-from ._tool_runner import DEFAULT_TOOL_TIMEOUT, OnToolError, ToolRunner, check_on_tool_error, check_timeout
+from ._tool_runner import (
+    DEFAULT_TOOL_TIMEOUT,
+    OnToolError,
+    ToolRunner,
+    check_concurrency,
+    check_on_tool_error,
+    check_timeout,
+)
 from .errors import AllmError, ValidationError
 from .events import ChatCompleted, ErrorEvent, Event, StepCompleted
 
@@ -109,7 +124,22 @@ DEFAULT_MAX_TURNS = 8
 DEFAULT_NUDGE = "Now provide your final structured response."
 _COMPLETED_FINISHES = frozenset({"stop", "length", "content_filter"})
 _FINALIZE_AFTER = frozenset({"completed", "max_turns", "halt_when"})
-_REQUEST_FIELDS = ("model", "tool_choice", "temperature", "max_tokens", "response_format", "output_type")
+_LOOP_OPTIONS = (
+    "tools",
+    "mode",
+    "max_turns",
+    "max_cost",
+    "max_total_tokens",
+    "halt_when",
+    "on_tool_error",
+    "tool_timeout",
+    "max_tool_concurrency",
+    "structured_finalize",
+    "structured_finalize_nudge",
+    "session_id",
+    "context",
+    "output_retries",
+)
 
 R = TypeVar("R", bound=StepResult | ChatResult)
 """What a loop stream folds to: a StepResult (one step) or a ChatResult (a chat)."""
@@ -136,6 +166,9 @@ class ChatOptions:
     nudge: str = DEFAULT_NUDGE
     session_id: str | None = None
     context: Mapping[str, Any] | None = None
+    max_cost: Decimal | None = None
+    max_total_tokens: int | None = None
+    max_tool_concurrency: int | None = None
     output_retries: int = DEFAULT_OUTPUT_RETRIES
     adapter_options: dict[str, Any] = field(default_factory=dict[str, Any])
 
@@ -143,7 +176,7 @@ class ChatOptions:
     def parse(cls, opts: dict[str, Any]) -> ChatOptions:
         """Split and check call options; raise ValidationError for unusable values."""
         stream_options, rest = StreamOptions.parse(opts)
-        fields = {name: rest.pop(name) for name in _REQUEST_FIELDS if name in rest}
+        fields = {name: rest.pop(name) for name in REQUEST_FIELDS if name in rest}
         if fields.get("output_type") is not None and fields.get("response_format") is None:
             fields["response_format"] = output_format(fields["output_type"])
         values: dict[str, Any] = {
@@ -156,6 +189,9 @@ class ChatOptions:
             "nudge": rest.pop("structured_finalize_nudge", DEFAULT_NUDGE),
             "session_id": rest.pop("session_id", None),
             "context": rest.pop("context", None),
+            "max_cost": rest.pop("max_cost", None),
+            "max_total_tokens": rest.pop("max_total_tokens", None),
+            "max_tool_concurrency": check_concurrency(rest.pop("max_tool_concurrency", None)),
             "output_retries": rest.pop("output_retries", DEFAULT_OUTPUT_RETRIES),
         }
         tools = tuple(rest.pop("tools", ()) or ())
@@ -178,6 +214,17 @@ def _check(values: dict[str, Any], tools: tuple[Any, ...]) -> None:
         errors.append(("structured_finalize_nudge", "must be a string"))
     if values["context"] is not None and not isinstance(values["context"], Mapping):
         errors.append(("context", "must be a mapping"))
+    cost = values["max_cost"]
+    if cost is not None:
+        try:
+            values["max_cost"] = Decimal(str(cost))
+        except ArithmeticError:
+            values["max_cost"] = Decimal("NaN")
+        if isinstance(cost, bool) or not values["max_cost"].is_finite() or values["max_cost"] < 0:
+            errors.append(("max_cost", "must be a non-negative number of USD"))
+    tokens = values["max_total_tokens"]
+    if tokens is not None and (isinstance(tokens, bool) or not isinstance(tokens, int) or tokens <= 0):
+        errors.append(("max_total_tokens", "must be a positive integer"))
     if any(not isinstance(t, Tool) for t in tools):
         errors.append(("tools", "must be allm.Tool values"))
     if errors:
@@ -282,6 +329,8 @@ class _Loop:
         self.parent_span = _spans.current()  # the caller's (a session operation, say)
         self.chat_span: _spans.Span | None = None
         self.step_span: _spans.Span | None = None
+        accepted = (*STREAM_OPTIONS, *REQUEST_FIELDS, *_LOOP_OPTIONS)
+        check_call_options(engine.instance, self.options.adapter_options, accepted=accepted)
         self.first = self._model_call(final=False)  # opened by the stream itself, at call time
         self._first_taken = False
 
@@ -426,6 +475,7 @@ class _Loop:
             context=self.context,
             engine=self.engine,
             parent=self.step_span,
+            max_concurrency=self.options.max_tool_concurrency,
         )
 
     def _halted(self, last: StepResult, turn: int) -> str | None:
@@ -441,6 +491,8 @@ class _Loop:
             return "error"
         if self._halt_when(last):
             return "halt_when"
+        if self._over_budget():
+            return "budget_exceeded"
         if turn + 1 >= self.options.max_turns:
             return "max_turns"
         if not last.tool_results:
@@ -452,11 +504,39 @@ class _Loop:
         if self.options.request_fields.get("output_type") is None:
             return False
         self.output_checked = True
+        if self._over_budget():  # no retry past max_cost / max_total_tokens
+            self.output_retries.last_error = last.response.parse_error
+            return False
         message = self.output_retries.follow_up(last.response)
         if message is None:
             return False
         self.thread = self.thread.add(message)
         return True
+
+    def _spent(self) -> tuple[int, Decimal, bool]:
+        """(input + output tokens, known USD cost, whether any cost was unknown) of the steps so far."""
+        tokens, cost, unknown = 0, Decimal(0), False
+        for step in self.steps:
+            usage = step.response.usage
+            if usage is None:
+                continue
+            tokens += usage.input_tokens + usage.output_tokens
+            step_cost = step.response.cost
+            if step_cost is None:
+                unknown = True
+            else:
+                cost += step_cost
+        return tokens, cost, unknown
+
+    def _over_budget(self) -> bool:
+        """Whether the chat's model calls reached ``max_cost`` or ``max_total_tokens``."""
+        max_cost, max_tokens = self.options.max_cost, self.options.max_total_tokens
+        if max_cost is None and max_tokens is None:
+            return False
+        tokens, cost, _ = self._spent()
+        return (max_tokens is not None and tokens >= max_tokens) or (
+            max_cost is not None and cost >= max_cost
+        )
 
     def _halt_when(self, last: StepResult) -> bool:
         """``halt_when(last)``; a callback that raises halts too (what it raised is kept)."""
@@ -498,6 +578,9 @@ class _Loop:
             meta["error"] = error
         if reason == "max_turns":
             meta["max_turns"] = self.options.max_turns
+        if reason == "budget_exceeded":
+            tokens, cost, unknown = self._spent()
+            meta["budget"] = {"total_tokens": tokens, "cost_usd": str(cost), "cost_unknown": unknown}
         if reason == "halt_when" and self.halt_when_error is not None:
             meta["halt_when_exception"] = self.halt_when_error
         if self.pass_1_halted is not None:

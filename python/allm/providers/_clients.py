@@ -41,6 +41,7 @@ COMMON_OPTIONS = (
     "http_client",
     "max_retries",
     "drop_unsupported_params",
+    "deadline",
     *LIMIT_OPTIONS,
 )
 
@@ -76,6 +77,7 @@ class HttpOptions:
     policy: RetryPolicy
     client: httpx.Client | httpx.AsyncClient | None = field(repr=False)
     drop_unsupported_params: bool = False
+    deadline: float | None = None
 
     @classmethod
     def parse(
@@ -102,6 +104,7 @@ class HttpOptions:
             raise ValidationError("invalid_options", errors=[("drop_unsupported_params", "must be a bool")])
         return cls(
             drop_unsupported_params=drop,
+            deadline=_deadline_option(opts.get("deadline")),
             key=key if isinstance(key, Secret) or key is None else Secret(key),
             base=check_base_url(opts.get("base_url"), default_base_url),
             timeout=_timeout_option(opts.get("timeout")),
@@ -130,6 +133,16 @@ def _timeout_option(value: Any) -> httpx.Timeout:
         return httpx.Timeout(seconds, connect=min(seconds, DEFAULT_TIMEOUT.connect or 5.0))
     raise ValidationError(
         "invalid_options", errors=[("timeout", "must be a positive number of seconds or an httpx.Timeout")]
+    )
+
+
+def _deadline_option(value: Any) -> float | None:
+    if value is None:
+        return None
+    if _positive_seconds(value):
+        return float(value)
+    raise ValidationError(
+        "invalid_options", errors=[("deadline", "must be a positive number of seconds or None")]
     )
 
 
