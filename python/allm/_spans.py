@@ -331,21 +331,24 @@ _NO_METRICS = frozenset({"_ProxyMeterProvider", "NoOpMeterProvider"})
 _NO_TRACING = frozenset({"ProxyTracerProvider", "NoOpTracerProvider"})
 
 
+def _configured(provider: Callable[[], object], placeholders: frozenset[str]) -> _Otel | None:
+    otel = _otel()
+    if otel is None or type(provider()).__name__ in placeholders:
+        return None
+    return otel
+
+
 def tracing() -> _Otel | None:
     """The OpenTelemetry bridge while a tracer provider is set, else None (spans would be no-ops)."""
     otel = _otel()
-    if otel is None or type(otel._tracer_provider()).__name__ in _NO_TRACING:
-        return None
-    return otel
+    return None if otel is None else _configured(otel._tracer_provider, _NO_TRACING)
 
 
 def metrics() -> _Otel | None:
     """The metric instruments, or None without OpenTelemetry or while no meter provider is set
     (recording into the API's no-op instruments would only cost time)."""
     otel = _otel()
-    if otel is None or type(otel._meter_provider()).__name__ in _NO_METRICS:
-        return None
-    return otel
+    return None if otel is None else _configured(otel._meter_provider, _NO_METRICS)
 
 
 def content_json(value: Any) -> str:
