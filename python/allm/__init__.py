@@ -12,7 +12,7 @@ from ._collector import StreamCollector
 from ._constructors import assistant, image, json_schema, request, system, tool, tool_result, user
 from ._engine import Engine
 from ._execution import agenerate, astream_generate, generate, stream_generate
-from ._messages import ImagePart, Message, TextPart, Thread, ToolCall
+from ._messages import ImagePart, Message, ReasoningPart, TextPart, Thread, ToolCall
 from ._request import Reasoning, Request
 from ._results import ChatResult, Response, StepResult
 from ._serialization import from_json, to_json
@@ -33,6 +33,7 @@ __all__ = [
     "ImagePart",
     "Message",
     "Reasoning",
+    "ReasoningPart",
     "Request",
     "Response",
     "Session",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-__all__ = ["ImagePart", "Message", "Part", "Role", "TextPart", "Thread", "ToolCall"]
+__all__ = ["ImagePart", "Message", "Part", "ReasoningPart", "Role", "TextPart", "Thread", "ToolCall"]
 
 Role = Literal["system", "user", "assistant", "tool"]
 ROLES: frozenset[str] = frozenset({"system", "user", "assistant", "tool"})
@@ -30,7 +30,29 @@ class ImagePart:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-Part = TextPart | ImagePart
+@dataclass(frozen=True, slots=True)
+class ReasoningPart:
+    """The model's reasoning, as one part of an assistant message.
+
+    ``text`` is the reasoning the provider showed (a summary on some; ``""``
+    when hidden). The other fields are the provider's opaque tokens, kept so the
+    part can be sent back unchanged on the next turn: ``signature`` (Anthropic
+    thinking signature, Gemini ``thoughtSignature``), ``redacted`` (Anthropic
+    ``redacted_thinking`` data), ``id`` and ``encrypted_content`` (an OpenAI
+    Responses reasoning item). ``provider`` ("anthropic", "openai", "gemini")
+    says whose tokens they are; other providers never receive them.
+    """
+
+    text: str = ""
+    signature: str | None = None
+    redacted: str | None = None
+    id: str | None = None
+    encrypted_content: str | None = None
+    provider: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+Part = TextPart | ImagePart | ReasoningPart
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +75,9 @@ class Message:
     """One turn of a conversation.
 
     ``content`` is a string or a tuple of parts. Assistant messages carry the
-    model's ``tool_calls``; tool messages carry the ``tool_call_id`` they answer.
+    model's ``tool_calls`` (after the content, in the provider's order) and, when
+    the model reasoned, ``ReasoningPart``s in the content, where the provider put
+    them relative to the text; tool messages carry the ``tool_call_id`` they answer.
     """
 
     role: Role
@@ -69,6 +93,13 @@ class Message:
         if isinstance(self.content, str):
             return self.content
         return "".join(p.text for p in self.content if isinstance(p, TextPart))
+
+    @property
+    def reasoning(self) -> str:
+        """The text of the message's reasoning parts, joined ("" when it has none)."""
+        if isinstance(self.content, str):
+            return ""
+        return "".join(p.text for p in self.content if isinstance(p, ReasoningPart))
 
 
 @dataclass(frozen=True, slots=True)

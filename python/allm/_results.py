@@ -21,7 +21,10 @@ class Response:
     """One model reply, folded from its event stream.
 
     A mid-stream failure gives ``finish_reason == "error"`` with the error in
-    ``metadata["error"]``; partial text and usage are kept.
+    ``metadata["error"]``; partial text and usage are kept. A message with tool
+    calls finishes ``"tool_calls"`` when the provider said nothing or ``"stop"``
+    (``raw_finish_reason`` keeps what it said). The model's reasoning is part of
+    ``message.content`` (``ReasoningPart``); ``reasoning`` is its text.
     """
 
     message: Message
@@ -35,6 +38,12 @@ class Response:
     model: str | None = None
     raw: Any = None
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reasoning(self) -> str:
+        """The reasoning text the model showed: its message's ``ReasoningPart``
+        texts joined (``""`` when there were none)."""
+        return self.message.reasoning
 
     @property
     def error(self) -> Any:

@@ -65,7 +65,7 @@ import typing
 from collections.abc import Iterable
 from typing import Any, Union
 
-from ._messages import ImagePart, Message, TextPart, Thread, ToolCall
+from ._messages import ImagePart, Message, ReasoningPart, TextPart, Thread, ToolCall
 from ._request import Reasoning, Request
 from ._results import ChatResult, Response, StepResult
 from ._tool import Tool
@@ -102,6 +102,7 @@ _PSEUDO_TAGS = frozenset({_TUPLE_TAG, _DICT_TAG})
 _REGISTRY: dict[str, type] = {
     "TextPart": TextPart,
     "ImagePart": ImagePart,
+    "ReasoningPart": ReasoningPart,
     "ToolCall": ToolCall,
     "Message": Message,
     "Thread": Thread,

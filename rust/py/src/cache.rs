@@ -24,9 +24,11 @@ pub(crate) struct Cache {
     pub(crate) stream_error: Py<PyAny>,
     pub(crate) adapter_error: Py<PyAny>,
     pub(crate) build_response: Py<PyAny>,
+    pub(crate) reasoning_part: Py<PyAny>,
     pub(crate) server_sent_event: Py<PyAny>,
     pub(crate) s_usage: Py<PyString>,
     pub(crate) s_reasoning_delta: Py<PyString>,
+    pub(crate) s_reasoning: Py<PyString>,
     pub(crate) s_error: Py<PyString>,
     pub(crate) s_empty: Py<PyString>,
 }
@@ -54,9 +56,11 @@ pub(crate) fn cache(py: Python<'_>) -> PyResult<&Cache> {
             stream_error: errors.getattr("StreamError")?.unbind(),
             adapter_error: errors.getattr("AdapterError")?.unbind(),
             build_response: py.import("allm._build")?.getattr("response")?.unbind(),
+            reasoning_part: py.import("allm._messages")?.getattr("ReasoningPart")?.unbind(),
             server_sent_event: py.import("allm.sse")?.getattr("ServerSentEvent")?.unbind(),
             s_usage: PyString::intern(py, "usage").unbind(),
             s_reasoning_delta: PyString::intern(py, "reasoning_delta").unbind(),
+            s_reasoning: PyString::intern(py, "reasoning").unbind(),
             s_error: PyString::intern(py, "error").unbind(),
             s_empty: PyString::intern(py, "").unbind(),
         };

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from ..._messages import ReasoningPart
 from ..._usage import Usage
 from ...errors import AllmError, StreamError
 from ...events import (
@@ -28,7 +29,7 @@ from ...events import (
 from ...sse import ServerSentEvent
 from ._json import JSONError, loads, parse_arguments
 
-__all__ = ["ToolCall", "WireDecoder", "get_dict", "get_list", "get_str"]
+__all__ = ["ToolCall", "WireDecoder", "get_dict", "get_list", "get_str", "get_token"]
 
 _new = tuple.__new__
 
@@ -36,6 +37,12 @@ _new = tuple.__new__
 def get_str(obj: dict[str, Any], key: str) -> str | None:
     value = obj.get(key)
     return value if isinstance(value, str) else None
+
+
+def get_token(obj: dict[str, Any], key: str) -> str | None:
+    """A provider token (signature, id, ...): a non-empty string, else None."""
+    value = obj.get(key)
+    return value if isinstance(value, str) and value else None
 
 
 def get_dict(obj: dict[str, Any], key: str) -> dict[str, Any] | None:
@@ -111,7 +118,8 @@ class WireDecoder:
         self.fail(StreamError("incomplete", "stream ended before the provider's terminal event"), out)
 
     def fail(self, error: AllmError, out: list[Event]) -> None:
-        """Terminal error: the usage so far (if any), then the error."""
+        """Terminal error: the pending reasoning part and the usage so far (if any), then the error."""
+        self.flush_pending(out)
         if self.usage is not None:
             out.append(_new(RawChunk, ("usage", self.usage)))
         out.append(_new(ErrorEvent, (error,)))
@@ -134,6 +142,7 @@ class WireDecoder:
 
     def emit_text(self, text: Any, out: list[Event]) -> None:
         if isinstance(text, str) and text:
+            self.flush_pending(out)
             self.text.append(text)
             out.append(_new(TextDelta, (text, None)))
 
@@ -142,8 +151,31 @@ class WireDecoder:
             self.reasoning.append(text)
             out.append(_new(RawChunk, ("reasoning_delta", text)))
 
+    def flush_reasoning(
+        self,
+        out: list[Event],
+        *,
+        fallback: str = "",
+        signature: str | None = None,
+        redacted: str | None = None,
+        id: str | None = None,
+        encrypted_content: str | None = None,
+    ) -> None:
+        """End the current reasoning part: ``RawChunk("reasoning", ReasoningPart)`` with
+        the reasoning text since the last part (``fallback`` when there is none)."""
+        text = "".join(self.reasoning) or fallback
+        self.reasoning = []
+        part = ReasoningPart(text, signature, redacted, id, encrypted_content, self.provider)
+        out.append(_new(RawChunk, ("reasoning", part)))
+
+    def flush_pending(self, out: list[Event]) -> None:
+        """Reasoning text not yet in a part becomes one (text, a tool call or the end follows)."""
+        if self.reasoning:
+            self.flush_reasoning(out)
+
     def finish(self, finish_reason: str | None, raw_finish_reason: str | None, out: list[Event]) -> None:
-        """End of message: pending calls, text_completed, usage, message_completed."""
+        """End of message: pending reasoning and calls, text_completed, usage, message_completed."""
+        self.flush_pending(out)
         for call in self.calls:
             if not call.completed:
                 if not call.started:
@@ -157,8 +189,7 @@ class WireDecoder:
             out.append(_new(TextCompleted, ("".join(self.text), None)))
         if self.usage is not None:
             out.append(_new(RawChunk, ("usage", self.usage)))
-        metadata = {"reasoning": "".join(self.reasoning)} if self.reasoning else {}
-        out.append(_new(MessageCompleted, (finish_reason, raw_finish_reason, metadata)))
+        out.append(_new(MessageCompleted, (finish_reason, raw_finish_reason, {})))
         self.done = True
 
     # -- tool calls ---------------------------------------------------------
@@ -170,6 +201,7 @@ class WireDecoder:
 
     def start_call(self, call: ToolCall, out: list[Event]) -> None:
         """``tool_call_started``, then the fragments that arrived before it."""
+        self.flush_pending(out)
         call.started = True
         out.append(_new(ToolCallStarted, (call.id, call.name)))
         for part in call.parts:

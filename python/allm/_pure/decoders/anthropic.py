@@ -6,7 +6,7 @@ from typing import Any
 
 from ..._usage import Usage
 from ...events import Event
-from ._base import ToolCall, WireDecoder, get_dict, get_str
+from ._base import ToolCall, WireDecoder, get_dict, get_str, get_token
 from ._errors import provider_error
 from ._usage import count, nested_count
 
@@ -66,6 +66,9 @@ class AnthropicDecoder(WireDecoder):
         self.counts: dict[str, int] = {}
         self.stop_reason: str | None = None
         self.tool_blocks: dict[int, ToolCall] = {}
+        self.thinking_blocks: dict[int, list[str]] = {}
+        """Signature pieces of each open ``thinking`` block, by index."""
+        self.redacted_blocks: dict[int, str | None] = {}
         self.handlers = {
             "message_start": self.message_start,
             "content_block_start": self.block_start,
@@ -103,8 +106,19 @@ class AnthropicDecoder(WireDecoder):
     def block_start(self, payload: dict[str, Any], out: list[Event]) -> None:
         index = payload.get("index")
         block = get_dict(payload, "content_block")
-        if type(index) is not int or block is None or block.get("type") != "tool_use":
+        if type(index) is not int or block is None:
             return
+        kind = block.get("type")
+        if kind == "thinking":
+            self.emit_reasoning(block.get("thinking"), out)
+            signature = get_token(block, "signature")
+            self.thinking_blocks[index] = [] if signature is None else [signature]
+        elif kind == "redacted_thinking":
+            self.redacted_blocks[index] = get_token(block, "data")
+        elif kind == "tool_use":
+            self.tool_block(index, block, out)
+
+    def tool_block(self, index: int, block: dict[str, Any], out: list[Event]) -> None:
         call = self.new_call(index, get_str(block, "id") or "", get_str(block, "name") or "")
         self.tool_blocks[index] = call
         self.start_call(call, out)
@@ -122,12 +136,25 @@ class AnthropicDecoder(WireDecoder):
                 self.add_arguments(call, delta.get("partial_json"), out)
         elif kind == "thinking_delta":
             self.emit_reasoning(delta.get("thinking"), out)
+        elif kind == "signature_delta":
+            index = payload.get("index")
+            pieces = self.thinking_blocks.get(index) if type(index) is int else None
+            signature = delta.get("signature")
+            if pieces is not None and isinstance(signature, str):
+                pieces.append(signature)
 
     def _block_call(self, payload: dict[str, Any]) -> ToolCall | None:
         index = payload.get("index")
         return self.tool_blocks.get(index) if type(index) is int else None
 
     def block_stop(self, payload: dict[str, Any], out: list[Event]) -> None:
+        index = payload.get("index")
+        if type(index) is int and index in self.thinking_blocks:
+            signature = "".join(self.thinking_blocks.pop(index))
+            self.flush_reasoning(out, signature=signature or None)
+        elif type(index) is int and index in self.redacted_blocks:
+            self.flush_pending(out)
+            self.flush_reasoning(out, redacted=self.redacted_blocks.pop(index))
         call = self._block_call(payload)
         if call is not None and not call.completed:
             self.complete_call(call, out)

@@ -7,7 +7,7 @@ from typing import Any
 from ..._usage import Usage
 from ...errors import AdapterError
 from ...events import Event
-from ._base import WireDecoder, get_dict, get_list, get_str
+from ._base import WireDecoder, get_dict, get_list, get_str, get_token
 from ._errors import provider_error
 from ._json import canonical_dumps
 from ._usage import count
@@ -89,11 +89,17 @@ class GeminiDecoder(WireDecoder):
 
     def part(self, part: dict[str, Any], out: list[Event]) -> None:
         text = part.get("text")
+        signature = get_token(part, "thoughtSignature")
+        function = get_dict(part, "functionCall")
         if part.get("thought") is True:
             self.emit_reasoning(text, out)
+            if signature is not None:
+                self.flush_reasoning(out, signature=signature)
         else:
+            if signature is not None and function is None:
+                self.flush_pending(out)
+                self.flush_reasoning(out, signature=signature)
             self.emit_text(text, out)
-        function = get_dict(part, "functionCall")
         if function is None:
             return
         call_id = get_str(function, "id") or f"call_{len(self.calls)}"
@@ -101,7 +107,6 @@ class GeminiDecoder(WireDecoder):
         args = function.get("args")
         if args is None:
             args = {}
-        signature = get_str(part, "thoughtSignature")
         if signature is not None:
             call.metadata = {"thought_signature": signature}
         self.start_call(call, out)

@@ -71,6 +71,8 @@ class OpenAIChatDecoder(WireDecoder):
         choice = choices[0]
         delta = get_dict(choice, "delta")
         if delta is not None:
+            reasoning = delta.get("reasoning_content")
+            self.emit_reasoning(reasoning if isinstance(reasoning, str) and reasoning else delta.get("reasoning"), out)
             self.emit_text(delta.get("content"), out)
             tool_calls = get_list(delta, "tool_calls")
             if tool_calls:

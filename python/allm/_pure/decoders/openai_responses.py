@@ -6,7 +6,7 @@ from typing import Any
 
 from ..._usage import Usage
 from ...events import Event
-from ._base import ToolCall, WireDecoder, get_dict, get_str
+from ._base import ToolCall, WireDecoder, get_dict, get_list, get_str, get_token
 from ._errors import provider_error
 from ._usage import openai_usage
 
@@ -82,12 +82,30 @@ class OpenAIResponsesDecoder(WireDecoder):
             self._track(*found, out)
 
     def item_done(self, payload: dict[str, Any], out: list[Event]) -> None:
+        item = get_dict(payload, "item")
+        if item is not None and item.get("type") == "reasoning":
+            self.reasoning_item(item, out)
+            return
         found = self._function_item(payload)
         if found is None:
             return
         item, item_id = found
         call = self.by_item.get(item_id) or self._track(item, item_id, out)
         self.set_final_arguments(call, item.get("arguments"))
+
+    def reasoning_item(self, item: dict[str, Any], out: list[Event]) -> None:
+        """A finished reasoning item: its summary text (the deltas, else the item's
+        ``summary`` texts), id and encrypted content become one reasoning part."""
+        summary = get_list(item, "summary") or []
+        fallback = "".join(
+            text for s in summary if isinstance(s, dict) and isinstance(text := s.get("text"), str)
+        )
+        self.flush_reasoning(
+            out,
+            fallback=fallback,
+            id=get_token(item, "id"),
+            encrypted_content=get_token(item, "encrypted_content"),
+        )
 
     def arguments_delta(self, payload: dict[str, Any], out: list[Event]) -> None:
         call = self.by_item.get(get_str(payload, "item_id"))  # type: ignore[arg-type]

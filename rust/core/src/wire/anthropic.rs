@@ -7,7 +7,7 @@ use super::common::{obj, string, Call, Common, WireDecoder};
 use super::json::parse_payload;
 use super::provider_error;
 use super::usage::{count, nested_count};
-use crate::event::{CoreError, CoreEvent, Usage};
+use crate::event::{CoreError, CoreEvent, Reasoning, Usage};
 use crate::lenient::{LInt, LObj, LStr};
 use crate::sse::SseEventRef;
 
@@ -38,6 +38,8 @@ struct Delta<'a> {
     #[serde(borrow)]
     thinking: LStr<'a>,
     #[serde(borrow)]
+    signature: LStr<'a>,
+    #[serde(borrow)]
     stop_reason: LStr<'a>,
 }
 
@@ -50,6 +52,12 @@ struct Block<'a> {
     id: LStr<'a>,
     #[serde(borrow)]
     name: LStr<'a>,
+    #[serde(borrow)]
+    thinking: LStr<'a>,
+    #[serde(borrow)]
+    signature: LStr<'a>,
+    #[serde(borrow)]
+    data: LStr<'a>,
 }
 
 /// Merged usage counts.
@@ -67,6 +75,10 @@ pub struct Decoder {
     pub(crate) c: Common,
     /// Tool-use blocks by `index`: the call position.
     tool_blocks: Vec<(i64, usize)>,
+    /// Open `thinking` blocks by `index`: their signature so far.
+    thinking_blocks: Vec<(i64, String)>,
+    /// Open `redacted_thinking` blocks by `index`: their data.
+    redacted_blocks: Vec<(i64, Option<String>)>,
     counts: Counts,
     stop_reason: Option<String>,
 }
@@ -85,8 +97,10 @@ pub fn map_stop(raw: &str) -> &'static str {
 impl Decoder {
     pub fn new(max_argument_bytes: Option<usize>) -> Self {
         Decoder {
-            c: Common::new(max_argument_bytes),
+            c: Common::new(max_argument_bytes, "anthropic"),
             tool_blocks: Vec::new(),
+            thinking_blocks: Vec::new(),
+            redacted_blocks: Vec::new(),
             counts: Counts::default(),
             stop_reason: None,
         }
@@ -95,6 +109,58 @@ impl Decoder {
     fn block_call(&self, index: Option<i64>) -> Option<usize> {
         let index = index?;
         self.tool_blocks.iter().rev().find(|(i, _)| *i == index).map(|(_, c)| *c)
+    }
+
+    /// Opens a block of `index` in `blocks` (replacing one of the same index).
+    fn open<V>(blocks: &mut Vec<(i64, V)>, index: i64, value: V) {
+        blocks.retain(|(i, _)| *i != index);
+        blocks.push((index, value));
+    }
+
+    /// Closes the block of `index` in `blocks`, giving its value.
+    fn close<V>(blocks: &mut Vec<(i64, V)>, index: Option<i64>) -> Option<V> {
+        let index = index?;
+        let at = blocks.iter().position(|(i, _)| *i == index)?;
+        Some(blocks.remove(at).1)
+    }
+
+    fn block_start(&mut self, index: i64, block: &Block<'_>, out: &mut Vec<CoreEvent>) {
+        match block.kind.as_deref() {
+            Some("thinking") => {
+                if let Some(t) = block.thinking.as_deref() {
+                    self.c.reasoning_delta(t, out);
+                }
+                let signature = block.signature.non_empty().unwrap_or("").to_owned();
+                Self::open(&mut self.thinking_blocks, index, signature);
+            }
+            Some("redacted_thinking") => {
+                let data = block.data.non_empty().map(str::to_owned);
+                Self::open(&mut self.redacted_blocks, index, data);
+            }
+            Some("tool_use") => {
+                let call = Call {
+                    id: Some(block.id.as_deref().unwrap_or("").to_owned()),
+                    name: Some(block.name.as_deref().unwrap_or("").to_owned()),
+                    ..Call::default()
+                };
+                let i = self.c.new_call(call, out);
+                self.tool_blocks.push((index, i));
+            }
+            _ => {}
+        }
+    }
+
+    fn block_stop(&mut self, index: Option<i64>, out: &mut Vec<CoreEvent>) {
+        if let Some(signature) = Self::close(&mut self.thinking_blocks, index) {
+            let signature = (!signature.is_empty()).then_some(signature);
+            self.c.flush_reasoning("", Reasoning { signature, ..Reasoning::default() }, out);
+        } else if let Some(redacted) = Self::close(&mut self.redacted_blocks, index) {
+            self.c.flush_pending(out);
+            self.c.flush_reasoning("", Reasoning { redacted, ..Reasoning::default() }, out);
+        }
+        if let Some(i) = self.block_call(index) {
+            self.c.complete_call(i, out);
+        }
     }
 
     /// A count present in the newer usage replaces the older one; never summed.
@@ -145,17 +211,9 @@ impl WireDecoder for Decoder {
         match p.kind.as_deref().unwrap_or(event.event) {
             "message_start" => self.merge_usage(message.and_then(|m| obj(m, "usage"))),
             "content_block_start" => {
-                let (Some(index), Some(block)) = (p.index.0, &p.content_block.0) else { return Ok(()) };
-                if block.kind.as_deref() != Some("tool_use") {
-                    return Ok(());
+                if let (Some(index), Some(block)) = (p.index.0, &p.content_block.0) {
+                    self.block_start(index, block, out);
                 }
-                let call = Call {
-                    id: Some(block.id.as_deref().unwrap_or("").to_owned()),
-                    name: Some(block.name.as_deref().unwrap_or("").to_owned()),
-                    ..Call::default()
-                };
-                let i = self.c.new_call(call, out);
-                self.tool_blocks.push((index, i));
             }
             "content_block_delta" => {
                 let Some(delta) = &p.delta.0 else { return Ok(()) };
@@ -179,14 +237,16 @@ impl WireDecoder for Decoder {
                             self.c.reasoning_delta(t, out);
                         }
                     }
+                    Some("signature_delta") => {
+                        let open = p.index.0.and_then(|index| self.thinking_blocks.iter_mut().find(|(i, _)| *i == index));
+                        if let (Some((_, signature)), Some(piece)) = (open, delta.signature.as_deref()) {
+                            signature.push_str(piece);
+                        }
+                    }
                     _ => {}
                 }
             }
-            "content_block_stop" => {
-                if let Some(i) = self.block_call(p.index.0) {
-                    self.c.complete_call(i, out);
-                }
-            }
+            "content_block_stop" => self.block_stop(p.index.0, out),
             "message_delta" => {
                 if let Some(reason) = p.delta.0.as_ref().and_then(|d| d.stop_reason.as_deref()) {
                     self.stop_reason = Some(reason.to_owned());
@@ -223,7 +283,11 @@ mod tests {
             "event: ping\ndata: {\"type\": \"ping\"}\n\n",
             "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}\n\n",
             "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hm\"}}\n\n",
+            "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"signature_delta\",\"signature\":\"si\"}}\n\n",
+            "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"signature_delta\",\"signature\":\"g\"}}\n\n",
             "data: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+            "data: {\"type\":\"content_block_start\",\"index\":3,\"content_block\":{\"type\":\"redacted_thinking\",\"data\":\"opaque\"}}\n\n",
+            "data: {\"type\":\"content_block_stop\",\"index\":3}\n\n",
             "data: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
             "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"ok\"}}\n\n",
             "data: {\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"f\",\"input\":{}}}\n\n",
@@ -235,13 +299,22 @@ mod tests {
         let events = run("anthropic", body.as_bytes());
         let mut extra = Map::new();
         extra.insert("uncached_input_tokens".into(), json!(10));
-        let mut meta = Map::new();
-        meta.insert("reasoning".into(), json!("hm"));
+        let part = |text: &str, signature: Option<&str>, redacted: Option<&str>| {
+            Event::RawChunk(RawData::Reasoning(Reasoning {
+                text: text.into(),
+                signature: signature.map(Into::into),
+                redacted: redacted.map(Into::into),
+                provider: "anthropic",
+                ..Reasoning::default()
+            }))
+        };
         assert_eq!(
             events,
             vec![
                 Event::MessageStarted { id: Some("m1".into()), model: Some("claude".into()) },
                 Event::RawChunk(RawData::ReasoningDelta("hm".into())),
+                part("hm", Some("sig"), None),
+                part("", None, Some("opaque")),
                 Event::TextDelta { delta: "ok".into() },
                 Event::ToolCallStarted { id: "t1".into(), name: "f".into() },
                 Event::ToolCallDelta { id: "t1".into(), delta: "[1]".into() },
@@ -264,7 +337,7 @@ mod tests {
                 Event::MessageCompleted {
                     finish_reason: Some("tool_calls".into()),
                     raw_finish_reason: Some("tool_use".into()),
-                    metadata: meta
+                    metadata: Map::new()
                 },
             ]
         );

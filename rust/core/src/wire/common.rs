@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::json::parse_arguments;
-use crate::event::{CoreError, CoreEvent, Event, RawData, Usage};
+use crate::event::{CoreError, CoreEvent, Event, RawData, Reasoning, Usage};
 use crate::sse::SseEventRef;
 
 /// Message text of the shared stream errors (docs/internals.md §6).
@@ -19,7 +19,10 @@ pub(crate) struct Common {
     pub started: bool,
     pub text: String,
     pub usage: Option<Usage>,
+    /// Reasoning text not yet in a part.
     pub reasoning: Option<String>,
+    /// Whose reasoning tokens these are ("anthropic", "openai", "gemini").
+    pub provider: &'static str,
     pub calls: Vec<Call>,
     pub max_argument_bytes: Option<usize>,
     /// Fold-only mode (the `collect` path): text and reasoning deltas are
@@ -46,8 +49,8 @@ pub(crate) struct Call {
 }
 
 impl Common {
-    pub fn new(max_argument_bytes: Option<usize>) -> Self {
-        Common { max_argument_bytes, ..Default::default() }
+    pub fn new(max_argument_bytes: Option<usize>, provider: &'static str) -> Self {
+        Common { max_argument_bytes, provider, ..Default::default() }
     }
 
     pub fn start(&mut self, id: Option<&str>, model: Option<&str>, out: &mut Vec<CoreEvent>) {
@@ -59,6 +62,7 @@ impl Common {
 
     pub fn text_delta(&mut self, delta: &str, out: &mut Vec<CoreEvent>) {
         if !delta.is_empty() {
+            self.flush_pending(out);
             self.text.push_str(delta);
             if !self.fold_only {
                 out.push(Event::TextDelta { delta: delta.to_owned() });
@@ -72,6 +76,29 @@ impl Common {
             if !self.fold_only {
                 out.push(Event::RawChunk(RawData::ReasoningDelta(delta.to_owned())));
             }
+        }
+    }
+
+    /// Ends the current reasoning part: a `reasoning` raw chunk with the reasoning
+    /// text since the last part (`fallback` when there is none) and `tokens`
+    /// (whose `at`, `text` and `provider` are filled in here).
+    pub fn flush_reasoning(&mut self, fallback: &str, tokens: Reasoning, out: &mut Vec<CoreEvent>) {
+        let text = match self.reasoning.take() {
+            Some(text) if !text.is_empty() => text,
+            _ => fallback.to_owned(),
+        };
+        out.push(Event::RawChunk(RawData::Reasoning(Reasoning {
+            at: self.text.len(),
+            text,
+            provider: self.provider,
+            ..tokens
+        })));
+    }
+
+    /// Reasoning text not yet in a part becomes one (text, a tool call or the end follows).
+    pub fn flush_pending(&mut self, out: &mut Vec<CoreEvent>) {
+        if self.reasoning.as_ref().is_some_and(|r| !r.is_empty()) {
+            self.flush_reasoning("", Reasoning::default(), out);
         }
     }
 
@@ -105,6 +132,11 @@ impl Common {
         if call.started {
             return;
         }
+        if call.id.is_none() || call.name.is_none() {
+            return;
+        }
+        self.flush_pending(out);
+        let call = &mut self.calls[i];
         if let (Some(id), Some(name)) = (&call.id, &call.name) {
             call.started = true;
             out.push(Event::ToolCallStarted { id: id.clone(), name: name.clone() });
@@ -154,6 +186,7 @@ impl Common {
         raw_finish_reason: Option<String>,
         out: &mut Vec<CoreEvent>,
     ) {
+        self.flush_pending(out);
         for i in 0..self.calls.len() {
             if !self.calls[i].completed {
                 if !self.calls[i].started {
@@ -173,14 +206,10 @@ impl Common {
         if let Some(usage) = self.usage.take() {
             out.push(Event::RawChunk(RawData::Usage(usage)));
         }
-        let mut metadata = Map::new();
-        if let Some(reasoning) = self.reasoning.take() {
-            metadata.insert("reasoning".to_owned(), Value::String(reasoning));
-        }
         out.push(Event::MessageCompleted {
             finish_reason: finish_reason.map(str::to_owned),
             raw_finish_reason,
-            metadata,
+            metadata: Map::new(),
         });
     }
 }
@@ -204,8 +233,13 @@ pub(crate) trait WireDecoder {
     fn on_close(&mut self, _out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
         Err(CoreError::stream("incomplete", MSG_INCOMPLETE))
     }
-    /// The usage reported so far (emitted before a terminal error).
-    fn take_usage(&mut self) -> Option<Usage> {
-        self.common().usage.take()
+    /// What goes before a terminal error: the pending reasoning part, then the
+    /// usage reported so far.
+    fn before_error(&mut self, out: &mut Vec<CoreEvent>) {
+        let common = self.common();
+        common.flush_pending(out);
+        if let Some(u) = common.usage.take() {
+            out.push(Event::RawChunk(RawData::Usage(u)));
+        }
     }
 }

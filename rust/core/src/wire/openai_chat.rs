@@ -50,6 +50,10 @@ struct Delta<'a> {
     #[serde(borrow)]
     content: LStr<'a>,
     #[serde(borrow)]
+    reasoning_content: LStr<'a>,
+    #[serde(borrow)]
+    reasoning: LStr<'a>,
+    #[serde(borrow)]
     tool_calls: LArr<LObj<ToolCallDelta<'a>>>,
 }
 
@@ -80,7 +84,7 @@ pub struct Decoder {
 
 impl Decoder {
     pub fn new(max_argument_bytes: Option<usize>) -> Self {
-        Decoder { c: Common::new(max_argument_bytes), finish: None }
+        Decoder { c: Common::new(max_argument_bytes, "openai"), finish: None }
     }
 
     fn end(&mut self, out: &mut Vec<CoreEvent>) {
@@ -153,6 +157,9 @@ impl Decoder {
             return Ok(());
         };
         if let Some(delta) = &choice.delta.0 {
+            if let Some(reasoning) = delta.reasoning_content.non_empty().or(delta.reasoning.as_deref()) {
+                self.c.reasoning_delta(reasoning, out);
+            }
             if let Some(text) = delta.content.as_deref() {
                 self.c.text_delta(text, out);
             }
