@@ -83,7 +83,7 @@ def test_thinking_deltas_become_reasoning(backend, shared_fixtures) -> None:
         "Let me consider the question. ",
         "The user wants a greeting.",
     ]
-    assert response.metadata == {"reasoning": "Let me consider the question. The user wants a greeting."}
+    assert response.reasoning == "Let me consider the question. The user wants a greeting."
     assert response.output_text == "hi there"
 
 
@@ -133,7 +133,7 @@ def test_thinking_text_and_tool_with_thinking_tokens(backend) -> None:
     assert [(c.id, c.arguments, c.raw_arguments) for c in response.tool_calls] == [
         ("toolu_own", {"city": "Oslo"}, '{"city": "Oslo"}')
     ]
-    assert (response.output_text, response.metadata) == ("One moment.", {"reasoning": "User wants weather."})
+    assert (response.output_text, response.reasoning) == ("One moment.", "User wants weather.")
 
 
 def test_empty_partial_json_gives_no_delta(backend) -> None:

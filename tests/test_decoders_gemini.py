@@ -82,9 +82,9 @@ def test_thought_part_signature_and_generated_call_id(backend) -> None:
         )
         in events
     )
-    assert (response.output_text, response.metadata, response.finish_reason) == (
+    assert (response.output_text, response.reasoning, response.finish_reason) == (
         "Let me check.",
-        {"reasoning": "Need the weather."},
+        "Need the weather.",
         "tool_calls",
     )
 

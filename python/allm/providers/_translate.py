@@ -5,17 +5,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .._messages import ImagePart, Message, TextPart, ToolCall
+from .._messages import ImagePart, Message, Part, ReasoningPart, TextPart, ToolCall
 from ..errors import ValidationError
 
-__all__ = ["arguments_json", "data_url", "parts", "split_data_url", "tool_choice_name"]
+__all__ = ["arguments_json", "data_url", "own_reasoning", "parts", "split_data_url", "tool_choice_name"]
 
 
-def parts(message: Message) -> tuple[TextPart | ImagePart, ...]:
+def parts(message: Message) -> tuple[Part, ...]:
     """A message's content as parts (a string becomes one TextPart; empty gives none)."""
     if isinstance(message.content, str):
         return (TextPart(message.content),) if message.content else ()
     return tuple(message.content)
+
+
+def own_reasoning(part: Part, provider: str) -> ReasoningPart | None:
+    """``part`` if it is reasoning that ``provider`` produced (whose tokens it can read)."""
+    return part if isinstance(part, ReasoningPart) and part.provider == provider else None
 
 
 def arguments_json(call: ToolCall) -> str:

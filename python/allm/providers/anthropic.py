@@ -15,6 +15,11 @@ Request translation:
 * user / assistant messages become content blocks; assistant tool calls become
   ``tool_use`` blocks; consecutive tool messages become one user message of
   ``tool_result`` blocks;
+* an assistant message's Anthropic reasoning parts go back unchanged, in their
+  place among the text blocks and before the ``tool_use`` blocks: ``thinking``
+  blocks with their ``signature``, ``redacted_thinking`` blocks with their
+  ``data`` (extended thinking with tools needs them on the next turn); reasoning
+  without a signature, or from another provider, is not sent;
 * image parts → ``image`` blocks with a ``url`` or ``base64`` source (``detail`` is dropped);
 * tools → ``{"name", "description", "input_schema"}``; ``tool_choice`` "auto" →
   ``{"type": "auto"}``, "none" → ``{"type": "none"}``, "required" →
@@ -39,7 +44,7 @@ import json
 from typing import Any, ClassVar
 
 from .. import _build
-from .._messages import ImagePart, Message, TextPart
+from .._messages import ImagePart, Message, Part, ReasoningPart, TextPart
 from .._request import Request
 from .._results import Response
 from ..errors import EngineError, ValidationError
@@ -47,7 +52,7 @@ from ._errors import from_status
 from ._http import HttpAdapter, Prepared, encode_json
 from ._keys import Secret
 from ._params import apply_common_params, merge_options
-from ._translate import parts, split_data_url, tool_choice_name
+from ._translate import own_reasoning, parts, split_data_url, tool_choice_name
 from .base import Call
 
 __all__ = ["Anthropic", "parse_response"]
@@ -106,15 +111,27 @@ def _image_block(part: ImagePart) -> dict[str, Any]:
     raise ValidationError("invalid_message", errors=[("content", "an image part needs a url or data")])
 
 
+def _thinking_block(part: ReasoningPart) -> dict[str, Any] | None:
+    """The block an Anthropic reasoning part came from (None if it cannot go back)."""
+    if part.redacted is not None:
+        return {"type": "redacted_thinking", "data": part.redacted}
+    if part.signature is not None:
+        return {"type": "thinking", "thinking": part.text, "signature": part.signature}
+    return None
+
+
+def _block(part: Part, assistant: bool) -> dict[str, Any] | None:
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text} if part.text else None
+    if isinstance(part, ImagePart):
+        return _image_block(part)
+    reasoning = own_reasoning(part, "anthropic") if assistant else None
+    return None if reasoning is None else _thinking_block(reasoning)
+
+
 def _blocks(message: Message) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for part in parts(message):
-        if isinstance(part, TextPart):
-            if part.text:
-                out.append({"type": "text", "text": part.text})
-        else:
-            out.append(_image_block(part))
-    return out
+    assistant = message.role == "assistant"
+    return [block for part in parts(message) if (block := _block(part, assistant)) is not None]
 
 
 def _tool_input(call: Any) -> dict[str, Any]:
@@ -225,24 +242,23 @@ def parse_response(body: dict[str, Any]) -> Response:
         return _build.response(None, None, "", [], "error", None, None, {}, err)
     text: list[str] = []
     calls = []
-    reasoning: list[str] = []
+    reasoning: list[tuple[int, ReasoningPart]] = []
+    chars = 0
     for block in body.get("content") or []:
         if not isinstance(block, dict):
             continue
         kind = block.get("type")
         if kind == "text" and isinstance(block.get("text"), str):
             text.append(block["text"])
+            chars += len(block["text"])
         elif kind == "tool_use":
             args = block.get("input") if isinstance(block.get("input"), dict) else {}
             raw = canonical_dumps(args)
             calls.append((block.get("id") or "", block.get("name") or "", args, raw, {}))
-        elif kind == "thinking" and isinstance(block.get("thinking"), str):
-            reasoning.append(block["thinking"])
+        elif kind in ("thinking", "redacted_thinking"):
+            reasoning.append((chars, _reasoning_part(block)))
     raw_stop = body.get("stop_reason")
     finish = None if raw_stop is None else map_stop(raw_stop)
-    if finish == "stop" and calls:
-        finish = "tool_calls"
-    metadata: dict[str, Any] = {"reasoning": "".join(reasoning)} if reasoning else {}
     usage = body.get("usage")
     return _build.response(
         body.get("id"),
@@ -252,6 +268,20 @@ def parse_response(body: dict[str, Any]) -> Response:
         finish,
         raw_stop,
         usage_from(usage) if isinstance(usage, dict) else None,
-        metadata,
+        {},
         None,
+        reasoning,
+    )
+
+
+def _reasoning_part(block: dict[str, Any]) -> ReasoningPart:
+    """A non-streaming ``thinking`` / ``redacted_thinking`` block as a reasoning part."""
+    from .._pure.decoders._base import get_token
+
+    text = block.get("thinking")
+    return ReasoningPart(
+        text if isinstance(text, str) else "",
+        signature=get_token(block, "signature"),
+        redacted=get_token(block, "data") if block.get("type") == "redacted_thinking" else None,
+        provider="anthropic",
     )

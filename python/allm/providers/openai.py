@@ -21,6 +21,12 @@ Request translation (Chat Completions / Responses):
 * system, user, assistant and tool messages → ``messages`` / ``input`` items
   (assistant tool calls → ``tool_calls`` / ``function_call`` items; tool
   results → ``tool`` messages / ``function_call_output`` items);
+* reasoning: Chat Completions never gets reasoning back (DeepSeek rejects
+  ``reasoning_content`` in input); Responses gets each OpenAI reasoning part that
+  has an item id back as a ``reasoning`` input item (its summary text and
+  ``encrypted_content``), in its place before the turn's text and function calls.
+  When ``store`` is false (``options={"store": False}``), the request asks for
+  ``include: ["reasoning.encrypted_content"]`` so the next turn can echo it;
 * image parts → ``image_url`` / ``input_image`` (URL or base64 data URL, with ``detail``);
 * tools → ``{"type": "function", "function": {...}}`` / flat function tools;
   ``tool_choice`` "auto" / "none" / "required" / a tool name / a dict;
@@ -41,7 +47,7 @@ import re
 from typing import Any, ClassVar
 
 from .. import _build
-from .._messages import ImagePart, Message, TextPart
+from .._messages import ImagePart, Message, ReasoningPart, TextPart
 from .._request import Request
 from .._results import Response
 from ..errors import EngineError, ValidationError
@@ -49,7 +55,7 @@ from ._errors import from_status
 from ._http import HttpAdapter, Prepared, encode_json
 from ._keys import Secret
 from ._params import apply_common_params, merge_options
-from ._translate import arguments_json, data_url, parts, tool_choice_name
+from ._translate import arguments_json, data_url, own_reasoning, parts, tool_choice_name
 from .base import Call
 
 __all__ = ["OpenAI", "parse_response"]
@@ -110,6 +116,8 @@ class OpenAI(HttpAdapter):
             body, request, wire=wire, provider=self.provider, drop_unsupported=self.drop_unsupported_params
         )
         merge_options(body, request.options, owned=owned, provider=self.provider)
+        if endpoint == "responses":
+            request_encrypted_reasoning(body)
         return Prepared(url=self.base_url + path, body=encode_json(body), wire=wire, secret=secret)
 
 
@@ -217,6 +225,52 @@ def chat_body(request: Request, *, compatible: bool = False) -> dict[str, Any]:
 # -- Responses -------------------------------------------------------------------------
 
 
+_ENCRYPTED_REASONING = "reasoning.encrypted_content"
+
+
+def request_encrypted_reasoning(body: dict[str, Any]) -> None:
+    """With ``store: false`` nothing is kept server-side, so ask for the encrypted
+    reasoning the next turn must echo (added to any ``include`` the options gave)."""
+    if body.get("store") is not False:
+        return
+    include = body.get("include")
+    items = list(include) if isinstance(include, (list, tuple)) else []
+    if _ENCRYPTED_REASONING not in items:
+        items.append(_ENCRYPTED_REASONING)
+    body["include"] = items
+
+
+def _reasoning_item(part: ReasoningPart) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "type": "reasoning",
+        "id": part.id,
+        "summary": [{"type": "summary_text", "text": part.text}] if part.text else [],
+    }
+    if part.encrypted_content is not None:
+        item["encrypted_content"] = part.encrypted_content
+    return item
+
+
+def _assistant_items(message: Message) -> list[dict[str, Any]]:
+    """An assistant turn as Responses items: its text and reasoning items in content
+    order (reasoning items only for OpenAI parts with an id), then function calls."""
+    out: list[dict[str, Any]] = []
+    text: list[str] = []
+    for part in parts(message):
+        if isinstance(part, TextPart):
+            text.append(part.text)
+            continue
+        reasoning = own_reasoning(part, "openai")
+        if reasoning is not None and reasoning.id is not None:
+            if any(text):
+                out.append({"role": "assistant", "content": "".join(text)})
+            text = []
+            out.append(_reasoning_item(reasoning))
+    if any(text):
+        out.append({"role": "assistant", "content": "".join(text)})
+    return out
+
+
 def responses_input(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
     """Messages as Responses ``input`` items."""
     out: list[dict[str, Any]] = []
@@ -224,8 +278,7 @@ def responses_input(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
         if m.role == "tool":
             out.append({"type": "function_call_output", "call_id": m.tool_call_id, "output": m.text})
         elif m.role == "assistant":
-            if m.text:
-                out.append({"role": "assistant", "content": m.text})
+            out.extend(_assistant_items(m))
             for c in m.tool_calls:
                 out.append(
                     {"type": "function_call", "call_id": c.id, "name": c.name, "arguments": arguments_json(c)}
@@ -237,7 +290,7 @@ def responses_input(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
             for part in parts(m):
                 if isinstance(part, TextPart):
                     content.append({"type": "input_text", "text": part.text})
-                else:
+                elif isinstance(part, ImagePart):
                     content.append(
                         {"type": "input_image", "image_url": data_url(part), "detail": part.detail}
                     )
@@ -309,23 +362,38 @@ def parse_chat_response(body: dict[str, Any]) -> Response:
         usage_from(usage) if isinstance(usage, dict) else None,
         {},
         None,
+        _chat_reasoning(message),
     )
+
+
+def _chat_reasoning(message: dict[str, Any]) -> list[tuple[int, ReasoningPart]]:
+    """``reasoning_content`` (else ``reasoning``) of a Chat Completions message, before its text."""
+    for key in ("reasoning_content", "reasoning"):
+        value = message.get(key)
+        if isinstance(value, str) and value:
+            return [(0, ReasoningPart(value, provider="openai"))]
+    return []
 
 
 def parse_responses_response(body: dict[str, Any]) -> Response:
     """A non-streaming Responses body as a Response."""
     from .._pure.decoders._json import parse_arguments
-    from .._pure.decoders.openai_responses import map_incomplete, usage_from
+    from .._pure.decoders.openai_responses import map_incomplete, reasoning_part, usage_from
 
     text_parts: list[str] = []
     calls = []
+    reasoning: list[tuple[int, ReasoningPart]] = []
+    chars = 0
     for item in body.get("output") or []:
         if not isinstance(item, dict):
             continue
-        if item.get("type") == "message":
+        if item.get("type") == "reasoning":
+            reasoning.append((chars, reasoning_part(item)))
+        elif item.get("type") == "message":
             for c in item.get("content") or []:
                 if isinstance(c, dict) and c.get("type") == "output_text" and isinstance(c.get("text"), str):
                     text_parts.append(c["text"])
+                    chars += len(c["text"])
         elif item.get("type") == "function_call":
             raw = item.get("arguments") or ""
             calls.append(
@@ -358,7 +426,7 @@ def parse_responses_response(body: dict[str, Any]) -> Response:
     else:
         finish = None
     return _build.response(
-        body.get("id"), body.get("model"), text, calls, finish, raw_finish, usage, {}, error
+        body.get("id"), body.get("model"), text, calls, finish, raw_finish, usage, {}, error, reasoning
     )
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..._messages import ReasoningPart
 from ..._usage import Usage
 from ...events import Event
 from ._base import ToolCall, WireDecoder, get_dict, get_list, get_str, get_token
 from ._errors import provider_error
 from ._usage import openai_usage
 
-__all__ = ["OpenAIResponsesDecoder", "map_incomplete", "usage_from"]
+__all__ = ["OpenAIResponsesDecoder", "map_incomplete", "reasoning_part", "usage_from"]
 
 _INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
@@ -23,6 +24,22 @@ def map_incomplete(reason: str | None) -> str:
 def usage_from(obj: dict[str, Any]) -> Usage:
     """Usage out of a Responses ``usage`` object (input/output tokens)."""
     return openai_usage(obj, "input_tokens", "output_tokens")
+
+
+def summary_text(item: dict[str, Any]) -> str:
+    """A reasoning item's ``summary`` texts, joined."""
+    summary = get_list(item, "summary") or []
+    return "".join(text for s in summary if isinstance(s, dict) and isinstance(text := s.get("text"), str))
+
+
+def reasoning_part(item: dict[str, Any]) -> ReasoningPart:
+    """A whole reasoning item (non-streaming body) as a reasoning part."""
+    return ReasoningPart(
+        summary_text(item),
+        id=get_token(item, "id"),
+        encrypted_content=get_token(item, "encrypted_content"),
+        provider="openai",
+    )
 
 
 class OpenAIResponsesDecoder(WireDecoder):
@@ -96,13 +113,9 @@ class OpenAIResponsesDecoder(WireDecoder):
     def reasoning_item(self, item: dict[str, Any], out: list[Event]) -> None:
         """A finished reasoning item: its summary text (the deltas, else the item's
         ``summary`` texts), id and encrypted content become one reasoning part."""
-        summary = get_list(item, "summary") or []
-        fallback = "".join(
-            text for s in summary if isinstance(s, dict) and isinstance(text := s.get("text"), str)
-        )
         self.flush_reasoning(
             out,
-            fallback=fallback,
+            fallback=summary_text(item),
             id=get_token(item, "id"),
             encrypted_content=get_token(item, "encrypted_content"),
         )
