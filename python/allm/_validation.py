@@ -118,7 +118,9 @@ def _check_content(content: Any, path: str, errors: Errors) -> None:
         elif isinstance(part, ReasoningPart):
             _check_reasoning_part(part, ppath, errors)
         else:
-            errors.append((ppath, f"must be a TextPart, ImagePart or ReasoningPart, got {type(part).__name__}"))
+            errors.append(
+                (ppath, f"must be a TextPart, ImagePart or ReasoningPart, got {type(part).__name__}")
+            )
 
 
 def _check_reasoning_part(part: ReasoningPart, path: str, errors: Errors) -> None:

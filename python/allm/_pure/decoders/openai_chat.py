@@ -72,7 +72,9 @@ class OpenAIChatDecoder(WireDecoder):
         delta = get_dict(choice, "delta")
         if delta is not None:
             reasoning = delta.get("reasoning_content")
-            self.emit_reasoning(reasoning if isinstance(reasoning, str) and reasoning else delta.get("reasoning"), out)
+            self.emit_reasoning(
+                reasoning if isinstance(reasoning, str) and reasoning else delta.get("reasoning"), out
+            )
             self.emit_text(delta.get("content"), out)
             tool_calls = get_list(delta, "tool_calls")
             if tool_calls:
