@@ -16,7 +16,7 @@ class TextPart:
     """A piece of text inside a multi-part message."""
 
     text: str
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,7 @@ class ImagePart:
     data: str | None = None
     media_type: str | None = None
     detail: Literal["auto", "low", "high"] = "auto"
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,7 @@ class ReasoningPart:
     id: str | None = None
     encrypted_content: str | None = None
     provider: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
 Part = TextPart | ImagePart | ReasoningPart
@@ -65,9 +65,9 @@ class ToolCall:
 
     id: str
     name: str
-    arguments: dict[str, Any] = field(default_factory=dict)
+    arguments: dict[str, Any] = field(default_factory=dict[str, Any])
     raw_arguments: str = ""
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ class Message:
     name: str | None = None
     tool_call_id: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
 
     @property
     def text(self) -> str:
@@ -107,7 +107,7 @@ class Thread:
     """An ordered, immutable list of messages."""
 
     messages: tuple[Message, ...] = ()
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
 
     @classmethod
     def of(cls, messages: Thread | list[Message] | tuple[Message, ...]) -> Thread:

@@ -272,7 +272,13 @@ impl PyFold {
                 };
                 calls.append(PyTuple::new(
                     py,
-                    [call.id.obj.bind(py).clone(), name, args, join(py, c, &call.raw_arguments.pieces)?.into_bound(py), meta],
+                    [
+                        call.id.obj.bind(py).clone(),
+                        name,
+                        args,
+                        join(py, c, &call.raw_arguments.pieces)?.into_bound(py),
+                        meta,
+                    ],
                 )?)?;
             }
             let opt = |o: &Option<Py<PyAny>>| match o {

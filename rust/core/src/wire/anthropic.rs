@@ -238,7 +238,8 @@ impl WireDecoder for Decoder {
                         }
                     }
                     Some("signature_delta") => {
-                        let open = p.index.0.and_then(|index| self.thinking_blocks.iter_mut().find(|(i, _)| *i == index));
+                        let open =
+                            p.index.0.and_then(|index| self.thinking_blocks.iter_mut().find(|(i, _)| *i == index));
                         if let (Some((_, signature)), Some(piece)) = (open, delta.signature.as_deref()) {
                             signature.push_str(piece);
                         }
