@@ -192,3 +192,11 @@ def test_thread_with_reasoning_parts_round_trips_through_json(backend) -> None:
     restored = allm.from_json(allm.to_json(thread))
     assert restored == thread
     assert isinstance(restored.messages[1].content[1], ReasoningPart)
+
+
+def test_session_keeps_reasoning_parts_through_json(backend) -> None:
+    data = (OWN / "openai-responses" / "reasoning_encrypted_tool.sse").read_bytes()
+    response = decode_pieces(backend, "openai-responses", data, 0)
+    session = allm.Session(thread=allm.Thread((allm.user("weather in Oslo?"), response.message)))
+    restored = allm.from_json(allm.to_json(session))
+    assert restored.thread.messages[1].content == response.message.content

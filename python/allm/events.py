@@ -238,7 +238,12 @@ class ChatCompleted(Event):
 
 
 class RawChunk(Event):
-    """Provider data with no event of its own; ``kind == "usage"`` carries Usage."""
+    """Provider data with no event of its own.
+
+    ``kind == "usage"`` carries Usage; ``"reasoning_delta"`` a piece of reasoning
+    text; ``"reasoning"`` a finished ``ReasoningPart`` (usage and reasoning parts
+    pass every stream filter).
+    """
 
     type = "raw_chunk"
     kind: str
