@@ -200,3 +200,18 @@ def test_session_keeps_reasoning_parts_through_json(backend) -> None:
     session = allm.Session(thread=allm.Thread((allm.user("weather in Oslo?"), response.message)))
     restored = allm.from_json(allm.to_json(session))
     assert restored.thread.messages[1].content == response.message.content
+
+
+def test_signature_mid_text_splits_the_text_where_it_came(backend) -> None:
+    payloads = [
+        {"candidates": [{"content": {"parts": [{"text": "Hé"}]}}]},
+        {
+            "candidates": [
+                {"content": {"parts": [{"text": "llo", "thoughtSignature": "s"}]}, "finishReason": "STOP"}
+            ]
+        },
+    ]
+    data = b"".join(b"data: " + json.dumps(p).encode() + b"\n\n" for p in payloads)
+    expected = (TextPart("Hé"), ReasoningPart(signature="s", provider="gemini"), TextPart("llo"))
+    assert decode_pieces(backend, "gemini", data, 6).message.content == expected
+    assert backend.collect("gemini", [data]).message.content == expected
