@@ -215,3 +215,68 @@ def test_signature_mid_text_splits_the_text_where_it_came(backend) -> None:
     expected = (TextPart("Hé"), ReasoningPart(signature="s", provider="gemini"), TextPart("llo"))
     assert decode_pieces(backend, "gemini", data, 6).message.content == expected
     assert backend.collect("gemini", [data]).message.content == expected
+
+
+def test_non_streaming_anthropic_body_gives_the_streamed_parts(backend) -> None:
+    from allm.providers.anthropic import parse_response
+
+    streamed = decode_pieces(
+        backend, "anthropic", (OWN / "anthropic" / "thinking_signature_redacted_tool.sse").read_bytes(), 0
+    )
+    body = {
+        "id": "msg_think_1",
+        "content": [
+            {
+                "type": "thinking",
+                "thinking": "The user asks for Oslo weather. I should call get_weather.",
+                "signature": ANTHROPIC_SIGNATURE,
+            },
+            {"type": "redacted_thinking", "data": ANTHROPIC_REDACTED},
+            {"type": "text", "text": "Let me check."},
+            {"type": "tool_use", "id": "toolu_01Think", "name": "get_weather", "input": {"city": "Oslo"}},
+        ],
+        "stop_reason": "tool_use",
+    }
+    assert parse_response(body).message.content == streamed.message.content
+
+
+def test_non_streaming_responses_body_gives_the_streamed_parts(backend) -> None:
+    from allm.providers.openai import parse_response
+
+    data = (OWN / "openai-responses" / "reasoning_encrypted_tool.sse").read_bytes()
+    streamed = decode_pieces(backend, "openai-responses", data, 0)
+    reasoning = {
+        "type": "reasoning",
+        "id": "rs_68a1b2c3d4e5f6",
+        "encrypted_content": RESPONSES_ENCRYPTED,
+        "summary": [{"type": "summary_text", "text": RESPONSES_SUMMARY}],
+    }
+    call = {"type": "function_call", "call_id": "call_WeatherOslo", "name": "get_weather", "arguments": "{}"}
+    body = {"object": "response", "status": "completed", "output": [reasoning, call]}
+    assert parse_response(body).message.content == streamed.message.content
+
+
+def test_non_streaming_gemini_body_gives_the_streamed_parts(backend) -> None:
+    from allm.providers.gemini import parse_response
+
+    streamed = decode_pieces(
+        backend, "gemini", (OWN / "gemini" / "thought_signature_text.sse").read_bytes(), 0
+    )
+    parts = [
+        {"text": "**Weighing the question**\n\nA short answer will do.", "thought": True},
+        {"text": "Oslo is cold today.", "thoughtSignature": GEMINI_SIGNATURES[0]},
+        {"text": "", "thoughtSignature": GEMINI_SIGNATURES[1]},
+    ]
+    body = {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP"}]}
+    assert parse_response(body).message.content == streamed.message.content
+
+
+def test_non_streaming_chat_body_gives_a_reasoning_part(backend) -> None:
+    from allm.providers.openai import parse_response
+
+    message = {"role": "assistant", "content": "Hi.", "reasoning_content": "Greet."}
+    body = {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
+    assert parse_response(body).message.content == (
+        ReasoningPart("Greet.", provider="openai"),
+        TextPart("Hi."),
+    )

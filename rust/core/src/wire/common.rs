@@ -128,11 +128,8 @@ fn check_args(max_argument_bytes: Option<usize>, len: usize) -> Result<(), CoreE
 impl Common {
     /// Starts call `i` if it has an id and a name, flushing buffered fragments.
     pub fn maybe_start_call(&mut self, i: usize, out: &mut Vec<CoreEvent>) {
-        let call = &mut self.calls[i];
-        if call.started {
-            return;
-        }
-        if call.id.is_none() || call.name.is_none() {
+        let call = &self.calls[i];
+        if call.started || call.id.is_none() || call.name.is_none() {
             return;
         }
         self.flush_pending(out);
