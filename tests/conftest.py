@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+if os.environ.get("ALLM_TEST_WITHOUT_ORJSON"):
+    # As in the default install, which has no orjson: the import fails and the
+    # pure twin falls back to the json module (make test runs the JSON-heavy
+    # tests this way too).
+    sys.modules["orjson"] = None  # type: ignore[assignment]
 
 from allm import _backend, _pure
 

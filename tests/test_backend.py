@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import allm
 
 PYTHON_DIR = str(Path(allm.__file__).resolve().parents[1])
@@ -51,8 +53,9 @@ def test_auto_falls_back_to_python_and_records_why_when_native_is_missing():
 
 
 def test_native_backend_is_active_when_make_test_expects_it():
-    if os.environ.get("ALLM_EXPECT_NATIVE"):
-        assert allm.backend_info().name == "rust"
+    if not os.environ.get("ALLM_EXPECT_NATIVE"):
+        pytest.skip("ALLM_EXPECT_NATIVE is not set (make test sets it)")
+    assert allm.backend_info().name == "rust"
 
 
 def test_rust_backend_refuses_a_native_module_of_another_version():
@@ -64,3 +67,13 @@ def test_rust_backend_refuses_a_native_module_of_another_version():
     )
     out = run(code, "rust")
     assert out.returncode != 0 and "version 0.0.0" in out.stderr
+
+
+def test_orjson_is_hidden_when_the_suite_runs_without_it():
+    if not os.environ.get("ALLM_TEST_WITHOUT_ORJSON"):
+        pytest.skip("ALLM_TEST_WITHOUT_ORJSON is not set (make test sets it for a second run)")
+    from allm._pure.decoders import _json
+
+    assert _json._orjson is None
+    with pytest.raises(ImportError):
+        import orjson  # noqa: F401

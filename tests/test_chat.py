@@ -496,11 +496,15 @@ def test_telemetry_spans_nest_and_share_the_request_id(backend):
 
 def test_telemetry_tool_exception_span_for_a_raising_handler(backend):
     seen: list[str] = []
-    allm.telemetry.add_handler(lambda name, payload: seen.append(name))
+
+    def handler(name: str, payload: dict[str, Any]) -> None:
+        seen.append(name)
+
+    allm.telemetry.add_handler(handler)
     try:
         allm.chat(failing_engine(), USER)
     finally:
-        allm.telemetry._handlers.clear()
+        allm.telemetry.remove_handler(handler)
     assert "allm.tool.exception" in seen and "allm.tool.stop" not in seen
 
 
@@ -592,3 +596,43 @@ async def test_async_manual_mode(backend):
     eng = engine(tool_turn(call("c1", "weather", city="Rome")), tools=(weather_tool(),))
     result = await allm.achat(eng, USER, mode="manual")
     assert result.halted_reason == "manual_tool_calls"
+
+
+def test_a_step_stream_closed_early_returns_the_step_so_far(backend):
+    eng = engine([("text", "ab"), ("text", "cd"), ("finish", "stop")])
+    events = allm.stream_step(eng, USER)
+    next(events), next(events)
+    events.close()
+    result = events.get_final_result()
+    assert (result.response.output_text, result.done) == ("ab", False)
+    assert roles(result.thread) == ["user", "assistant"]
+
+
+async def test_an_async_step_stream_closed_early_returns_the_step_so_far(backend):
+    eng = engine([("text", "ab"), ("text", "cd"), ("finish", "stop")])
+    events = allm.astream_step(eng, USER)
+    await events.__anext__(), await events.__anext__()
+    await events.aclose()
+    result = await events.get_final_result()
+    assert (result.response.output_text, result.done) == ("ab", False)
+
+
+def test_a_chat_closed_right_after_a_mid_stream_error_reports_the_error(backend):
+    eng = engine([("text", "par"), ("error", "provider_unavailable")])
+    with allm.stream(eng, USER) as events:
+        kinds = []
+        for event in events:
+            kinds.append(event.type)
+            if event.type == "error":
+                break
+    result = events.get_final_result()
+    assert kinds[-1] == "error"
+    assert result.halted_reason == "error" and result.metadata["error"].reason == "provider_unavailable"
+
+
+def test_the_model_calls_per_chunk_batches_pass_through_whole(backend):
+    eng = engine(tool_turn(call("c1", "weather", city="Paris")), text_turn("sunny"), tools=(weather_tool(),))
+    with allm.stream(eng, USER) as events:
+        batches = [[e.type for e in batch] for batch in events._batches]
+    assert ["tool_call_started", "tool_call_completed"] in batches
+    assert ["text_completed", "message_completed"] in batches

@@ -7,6 +7,7 @@ consumer sees (everything before its ``step_completed``), so the results carried
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -153,11 +154,24 @@ def test_step_equals_folded_stream_step(backend, steps, opts):
     assert direct.thread.messages[: len(THREAD)] == THREAD.messages
 
 
+def runs_now(call: allm.ToolCall, mode: str) -> bool:
+    """Whether the loop runs ``call`` itself (else it is held back for the caller)."""
+    return mode == "auto" and call.name != "later"
+
+
 @SETTINGS
 @given(steps=scripts(), opts=options)
-def test_tool_messages_follow_the_model_order(backend, steps, opts):
+def test_every_call_the_loop_runs_is_answered_in_the_model_order(backend, steps, opts):
     result = allm.chat(engine(steps), THREAD, **opts)
     for step_result in result.steps:
-        asked = [c.id for c in step_result.response.tool_calls]
-        answered = [m.tool_call_id for m in step_result.tool_results]
-        assert answered == [i for i in asked if i in answered]
+        response = step_result.response
+        ran = [c.id for c in response.tool_calls if runs_now(c, opts["mode"])]
+        expected = ran if response.finish_reason == "tool_calls" else []
+        assert [m.tool_call_id for m in step_result.tool_results] == expected
+
+
+@SETTINGS
+@given(steps=scripts(), opts=options)
+def test_the_async_loop_gives_the_sync_loops_result(backend, steps, opts):
+    direct = allm.chat(engine(steps), THREAD, request_id="r", **opts)
+    assert asyncio.run(allm.achat(engine(steps), THREAD, request_id="r", **opts)) == direct

@@ -7,6 +7,7 @@ from types import ModuleType
 
 import pytest
 
+from allm import ReasoningPart, TextPart
 from allm._usage import Usage
 from allm.errors import AdapterError, StreamError
 from allm.events import (
@@ -238,3 +239,103 @@ def test_padded_recorded_json_and_text_only_json_output(backend, shared_fixtures
     )
     assert response.output_text == '{"age":30,"name":"Alice"}'
     assert response.usage.output_tokens == 17
+
+
+def test_tool_input_given_whole_at_block_start_is_kept(backend) -> None:
+    events, response = run(backend, (OWN / "tool_input_given_whole.sse").read_bytes())
+    raw = '{"city":"Zürich","units":"c","days":2}'
+    assert [e for e in events if e.type.startswith("tool_call")] == [
+        ToolCallStarted("toolu_own_ptc1", "get_weather"),
+        ToolCallDelta("toolu_own_ptc1", raw),
+        ToolCallCompleted(
+            "toolu_own_ptc1", "get_weather", {"city": "Zürich", "units": "c", "days": 2}, raw, {}
+        ),
+    ]
+    assert response.finish_reason == "tool_calls"
+
+
+def test_deltas_decide_over_input_given_at_block_start(backend) -> None:
+    block = {"type": "tool_use", "id": "t1", "name": "f", "input": {"a": 1}}
+    data = named(
+        start(),
+        {"type": "content_block_start", "index": 0, "content_block": block},
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "input_json_delta", "partial_json": '{"b":2}'},
+        },
+        {"type": "content_block_stop", "index": 0},
+        *stop("tool_use"),
+    )
+    _, response = run(backend, data)
+    assert (response.tool_calls[0].arguments, response.tool_calls[0].raw_arguments) == ({"b": 2}, '{"b":2}')
+
+
+def test_whole_turn_inside_message_start(backend) -> None:
+    events, response = run(backend, (OWN / "whole_turn_in_message_start.sse").read_bytes())
+    assert [e.type for e in events] == [
+        "message_started",
+        "raw_chunk",
+        "raw_chunk",
+        "text_delta",
+        "tool_call_started",
+        "tool_call_delta",
+        "tool_call_completed",
+        "text_completed",
+        "raw_chunk",
+        "message_completed",
+    ]
+    assert response.output_text == "Let me check."
+    assert [(c.id, c.name, c.arguments) for c in response.tool_calls] == [
+        ("toolu_own_whole1", "get_weather", {"city": "Oslo"})
+    ]
+    assert (response.finish_reason, response.raw_finish_reason) == ("tool_calls", "tool_use")
+    assert response.message.content == (
+        ReasoningPart("Need the weather.", signature="sig-own-1", provider="anthropic"),
+        TextPart("Let me check."),
+    )
+
+
+def test_zero_placeholder_usage_before_a_failure_is_none(backend) -> None:
+    events, response = run(backend, (OWN / "placeholder_usage_then_error.sse").read_bytes())
+    assert [e.type for e in events] == ["message_started", "error"]
+    assert response.usage is None and response.error.reason == "provider_unavailable"
+
+
+def test_usage_sums_saturate_at_the_largest_count(backend) -> None:
+    _, response = run(backend, (OWN / "huge_usage_counts.sse").read_bytes())
+    top = 2**63 - 1
+    assert (response.usage.input_tokens, response.usage.output_tokens, response.usage.total_tokens) == (
+        top,
+        top,
+        top,
+    )
+    assert response.usage.extra == {"uncached_input_tokens": top}
+
+
+def test_block_index_above_2_63_is_an_integer_index(backend) -> None:
+    _, response = run(backend, (OWN / "huge_block_index.sse").read_bytes())
+    assert [(c.id, c.arguments) for c in response.tool_calls] == [("toolu_own_big", {"a": 1})]
+
+
+def test_key_echoed_in_an_error_event_is_redacted(backend) -> None:
+    error = {"type": "authentication_error", "message": "invalid x-api-key sk-ant-api03-own0123456789"}
+    events, response = run(backend, named(start(), {"type": "error", "error": error}))
+    assert events[-1] == ErrorEvent(
+        AdapterError("authentication_failed", "invalid x-api-key [redacted]", provider="anthropic")
+    )
+    assert "own0123456789" not in repr(response.metadata["error"])
+
+
+def test_two_tool_use_blocks_sharing_an_id_are_reported(backend) -> None:
+    block = {"type": "tool_use", "id": "same", "name": "f", "input": {}}
+    data = named(
+        start(),
+        {"type": "content_block_start", "index": 0, "content_block": block},
+        {"type": "content_block_stop", "index": 0},
+        {"type": "content_block_start", "index": 1, "content_block": block},
+    )
+    events, _ = run(backend, data)
+    assert events[-1] == ErrorEvent(
+        StreamError("malformed_event", "two tool calls in one message share an id")
+    )

@@ -214,3 +214,29 @@ def test_canonical_argument_json_for_floats_and_escapes(backend) -> None:
         delta.arguments_delta
         == '{"big":1e+16,"small":1e-05,"plain":100.0,"neg":-0.0,"s":"q\\"\\\\\\n\\u0001é"}'
     )
+
+
+def test_api_key_invalid_in_stream_is_authentication_failed(backend) -> None:
+    events, _ = run(backend, (OWN / "api_key_invalid.sse").read_bytes())
+    assert events[-1] == ErrorEvent(
+        AdapterError(
+            "authentication_failed", "API key not valid. Please pass a valid API key.", provider="gemini"
+        )
+    )
+
+
+def test_numeric_code_without_a_known_status_maps_like_an_http_status(backend) -> None:
+    events, _ = run(backend, sse({"error": {"code": 400, "message": "bad", "status": "INVALID_ARGUMENT"}}))
+    assert events[-1] == ErrorEvent(AdapterError("invalid_request", "bad", provider="gemini"))
+
+
+def test_key_echoed_in_an_error_payload_is_redacted(backend) -> None:
+    error = {
+        "code": 403,
+        "message": "key AIzaSyOwn0123456789abcdef is blocked",
+        "status": "PERMISSION_DENIED",
+    }
+    events, _ = run(backend, sse({"error": error}))
+    assert events[-1] == ErrorEvent(
+        AdapterError("authentication_failed", "key [redacted] is blocked", provider="gemini")
+    )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from allm import ReasoningPart, TextPart
 from allm._usage import Usage
 from allm.errors import AdapterError, StreamError
 from allm.events import (
@@ -284,7 +286,7 @@ def test_wrongly_typed_fields_count_as_absent(backend) -> None:
     )
     events, response = run(backend, data)
     assert events[0] == MessageStarted(None, None)
-    assert response.usage == Usage()
+    assert response.usage is None  # no valid count: usage was never really reported
     assert response.output_text == ""
 
 
@@ -319,3 +321,123 @@ def test_argument_json_follows_the_strict_rules(backend, raw: str, arguments: di
 def test_argument_json_nesting_limit_is_127(backend) -> None:
     assert arguments_of(backend, '{"x":' + "[" * 126 + "]" * 126 + "}") != {}
     assert arguments_of(backend, '{"x":' + "[" * 127 + "]" * 127 + "}") == {}
+
+
+def own(name: str) -> bytes:
+    return (OWN / name).read_bytes()
+
+
+def test_n3_events_and_response_describe_choice_0(backend) -> None:
+    events, response = run(backend, own("n3_choices.sse"))
+    assert [e.delta for e in events if e.type == "text_delta"] == ['{"city"', ':"Lima"}']
+    assert not [e for e in events if e.type.startswith("tool_call")]
+    assert (response.output_text, response.finish_reason, response.tool_calls) == (
+        '{"city":"Lima"}',
+        "stop",
+        (),
+    )
+
+
+def test_n3_other_choices_are_folded_separately(backend) -> None:
+    _, response = run(backend, own("n3_choices.sse"))
+    call = {
+        "id": "call_own_n3",
+        "name": "get_weather",
+        "arguments": {"city": "Cusco"},
+        "raw_arguments": '{"city":"Cusco"}',
+    }
+    assert response.metadata["choices"] == [
+        {
+            "index": 1,
+            "text": '{"city":"Quito"',
+            "reasoning": None,
+            "tool_calls": [],
+            "finish_reason": "length",
+            "raw_finish_reason": "length",
+        },
+        {
+            "index": 2,
+            "text": "",
+            "reasoning": None,
+            "tool_calls": [call],
+            "finish_reason": "tool_calls",
+            "raw_finish_reason": "tool_calls",
+        },
+    ]
+
+
+def test_single_choice_stream_has_no_choices_metadata(backend) -> None:
+    _, response = run(backend, own("reasoning_content.sse"))
+    assert "choices" not in response.metadata
+
+
+@pytest.mark.parametrize(
+    ("name", "reasoning", "text"),
+    [
+        ("reasoning_content.sse", "The user greets me; reply kindly.", "Hello!"),
+        ("reasoning_field.sse", "Short answer.", "Yes."),
+    ],
+)
+def test_reasoning_deltas_are_surfaced_like_the_other_wires(
+    backend, name: str, reasoning: str, text: str
+) -> None:
+    events, response = run(backend, own(name))
+    deltas = [e.data for e in events if e.type == "raw_chunk" and e.kind == "reasoning_delta"]
+    assert "".join(deltas) == reasoning
+    assert response.message.content == (ReasoningPart(reasoning, provider="openai"), TextPart(text))
+
+
+def test_content_as_a_list_of_text_and_thinking_parts(backend) -> None:
+    events, response = run(backend, own("content_parts.sse"))
+    assert [e.delta for e in events if e.type == "text_delta"] == ["Look left, ", "then right."]
+    assert response.output_text == "Look left, then right."
+    assert response.message.content[0] == ReasoningPart("Look both ways.", provider="openai")
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("429", "rate_limited"),
+        ("401", "authentication_failed"),
+        ("403", "authentication_failed"),
+        ("400", "invalid_request"),
+        ("408", "timeout"),
+        ("500", "provider_unavailable"),
+        ("503", "provider_unavailable"),
+        (429, "rate_limited"),
+        ("200", "unknown"),
+        ("4290", "unknown"),
+        ("rate_limit_exceeded", "rate_limited"),
+        ("invalid_api_key", "authentication_failed"),
+    ],
+)
+def test_numeric_error_codes_map_like_http_statuses(backend, code, reason: str) -> None:
+    body = own("numeric_error_code.sse").replace(b'"code": "429"', f'"code": {json.dumps(code)}'.encode())
+    events, response = run(backend, body)
+    assert events[-1].error.reason == reason
+    assert response.output_text == "Par"
+
+
+def test_key_echoed_in_an_error_chunk_is_redacted(backend) -> None:
+    events, response = run(backend, own("key_echo_error.sse"))
+    error = events[-1].error
+    assert error.reason == "authentication_failed"
+    assert error.message.startswith("Incorrect API key provided: [redacted]. You can find")
+    assert "own0123456789" not in str(response.metadata["error"])
+
+
+def test_two_tool_calls_sharing_an_id_are_reported(backend) -> None:
+    events, response = run(backend, own("shared_tool_call_id.sse"))
+    assert events[-1] == ErrorEvent(
+        StreamError("malformed_event", "two tool calls in one message share an id")
+    )
+    assert response.finish_reason == "error"
+    assert [(c.id, c.raw_arguments) for c in response.tool_calls] == [("call_own_dup", '{"city":"Rome"}')]
+
+
+def test_tool_index_above_2_63_is_a_separate_call(backend) -> None:
+    _, response = run(backend, own("huge_tool_index.sse"))
+    assert [(c.id, c.raw_arguments) for c in response.tool_calls] == [
+        ("call_own_a", '{"n":1}'),
+        ("call_18446744073709551615", '{"m":2}'),
+    ]

@@ -236,3 +236,28 @@ def test_final_arguments_over_the_limit_are_a_limit_error(backend) -> None:
     )
     events, _ = run(backend, data, max_argument_bytes=8)
     assert events[-1].error.reason == "limit_exceeded"
+
+
+def test_key_echoed_in_response_failed_is_redacted(backend) -> None:
+    events, response = run(backend, (OWN / "failed_key_echo.sse").read_bytes())
+    assert events[-1] == ErrorEvent(
+        AdapterError(
+            "authentication_failed",
+            "Incorrect API key [redacted] (sent as Bearer [redacted])",
+            provider="openai",
+        )
+    )
+    assert "own0123456789" not in repr(response)
+
+
+def test_two_function_call_items_sharing_a_call_id_are_reported(backend) -> None:
+    item = {"type": "function_call", "call_id": "call_same", "name": "f", "arguments": ""}
+    data = named(
+        {"type": "response.created", "response": {"id": "r", "model": "m"}},
+        {"type": "response.output_item.added", "item": {**item, "id": "fc_1"}},
+        {"type": "response.output_item.added", "item": {**item, "id": "fc_2"}},
+    )
+    events, _ = run(backend, data)
+    assert events[-1] == ErrorEvent(
+        StreamError("malformed_event", "two tool calls in one message share an id")
+    )

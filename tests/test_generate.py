@@ -249,10 +249,45 @@ def test_delay_entries_pause_the_stream(backend):
 
 
 def test_engine_params_fill_request_fields(backend):
-    engine = engine_for(HI).put_param("temperature", 0.3).put_param("seed", 7)
+    engine = engine_for(HI).put_param("temperature", 0.3).put_param("seed", 7).put_param("top_k", 4)
     allm.generate(engine, req())
     sent = engine.instance.requests[-1]
-    assert (sent.temperature, sent.options) == (0.3, {"seed": 7})
+    assert (sent.temperature, sent.seed, sent.options) == (0.3, 7, {"top_k": 4})
+
+
+def test_per_call_request_fields_override_the_request(backend):
+    engine = engine_for(HI)
+    allm.generate(engine, req(), model="other-model", temperature=0.9, stop="END")
+    sent = engine.instance.requests[-1]
+    assert (sent.model, sent.temperature, sent.stop) == ("other-model", 0.9, ("END",))
+
+
+@pytest.mark.parametrize("entry", ["generate", "stream_generate"])
+def test_an_unknown_keyword_is_refused_naming_the_accepted_ones(backend, entry):
+    with pytest.raises(ValidationError) as info:
+        getattr(allm, entry)(engine_for(HI), req(), temprature=0.2)
+    ((path, why),) = info.value.errors
+    assert path == "temprature" and "temperature" in why and "emit_text_deltas" in why
+
+
+def test_an_unknown_engine_option_is_refused_naming_the_accepted_ones():
+    with pytest.raises(ValidationError) as info:
+        allm.Engine(adaptor=allm.providers.Fake)  # type: ignore[call-arg]
+    ((path, why),) = info.value.errors
+    assert path == "adaptor" and "adapter" in why
+
+
+def test_an_unknown_adapter_option_is_refused_naming_the_accepted_ones():
+    with pytest.raises(ValidationError) as info:
+        allm.Engine(adapter=allm.providers.Fake, adapter_opts={"scirpt": []})
+    assert "script" in info.value.message
+
+
+def test_engine_drop_unsupported_params_reaches_http_adapters():
+    engine = allm.Engine(
+        adapter=allm.providers.Anthropic, adapter_opts={"api_key": "k"}, drop_unsupported_params=True
+    )
+    assert engine.instance.options.drop_unsupported_params is True
 
 
 def test_tool_call_completed_event_carries_parsed_arguments(backend):
@@ -296,3 +331,10 @@ def test_generate_emits_a_telemetry_span_with_the_request_id(backend):
     assert names == ["allm.generate.start", "allm.generate.stop"]
     assert all(p["request_id"] == "r-t" for _, p in seen)
     assert seen[-1][1]["finish_reason"] == "stop" and seen[-1][1]["duration_ms"] >= 0
+
+
+def test_the_stream_classes_report_the_public_module(backend):
+    stream = allm.stream_generate(engine_for([("finish", "stop")]), req())
+    assert type(stream) is allm.EventStream and repr(type(stream)) == "<class 'allm.EventStream'>"
+    assert allm.AsyncEventStream.__module__ == "allm"
+    stream.close()

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import allm
 from allm.errors import AdapterError
+from allm.providers import Anthropic, OpenAI
+from support.fault_server import FaultServer, Reply
+from support.wire import anthropic_sse, openai_chat_sse
 
 ids = st.sampled_from(["c1", "c2", "c3"])
 json_values = st.recursive(
@@ -105,3 +110,57 @@ def test_astream_generate_yields_the_same_events_as_stream_generate(backend, scr
         ]
 
     assert asyncio.run(collect()) == sync
+
+
+# -- the same property over HTTP (a local server), retries included ---------------------
+
+FAILURES = {
+    "none": [],
+    "429": [Reply.json(429, {"error": {"message": "later", "type": "rate_limit_error"}})],
+    "500": [Reply.json(500, {"error": {"message": "boom", "type": "server_error"}})],
+    "dropped": [Reply(chunks=[b""], drop_after=0)],
+}
+http_cases = st.fixed_dictionaries(
+    {
+        "adapter": st.sampled_from([OpenAI, Anthropic]),
+        "parts": st.lists(st.text(min_size=1, max_size=6), max_size=5),
+        "failure": st.sampled_from(sorted(FAILURES)),
+        "seed": st.integers(0, 1000),
+    }
+)
+_http_counter = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def http_server():
+    with FaultServer() as server:
+        yield server
+
+
+def http_engine(server, adapter, replies):
+    name = f"p{next(_http_counter)}"
+    server.script(name, replies)
+    suffix = "/v1" if adapter is OpenAI else ""
+    return allm.Engine(
+        adapter=adapter,
+        model="m",
+        retry={"base_delay": 0.001, "max_delay": 0.002},
+        adapter_opts={"api_key": "sk-prop", "base_url": server.url(name, suffix)},
+    )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=http_cases, options=filters)
+def test_generate_equals_the_fold_of_stream_generate_over_http(backend, http_server, case, options):
+    body = openai_chat_sse(case["parts"]) if case["adapter"] is OpenAI else anthropic_sse(case["parts"])
+    replies = [*FAILURES[case["failure"]], Reply.sse(body, seed=case["seed"])]
+    generate_engine = http_engine(http_server, case["adapter"], replies)
+    stream_engine = http_engine(http_server, case["adapter"], replies)
+    generated = allm.generate(generate_engine, request(), **options)
+    collector = allm.StreamCollector()
+    for event in allm.stream_generate(stream_engine, request(), include_raw_chunks=True):
+        collector.apply(event)
+    generate_engine.close()
+    stream_engine.close()
+    assert comparable(generated) == comparable(collector.to_response())
+    assert generated.output_text == "".join(case["parts"]) and generated.finish_reason == "stop"

@@ -53,16 +53,27 @@ def test_tool_arguments_over_max_argument_bytes_are_refused(backend) -> None:
 
 
 def test_limits_default_to_generous_values(backend) -> None:
-    body = (
-        chat_chunk("x" * 200_000) + b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
-    )
-    assert allm.generate(engine(body), REQ).output_text == "x" * 200_000
+    # 3 MiB in one line and one event: a default of a few MiB would refuse it.
+    text = "x" * (3 * 1024 * 1024)
+    body = chat_chunk(text) + b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+    response = allm.generate(engine(body), REQ)
+    assert (response.finish_reason, response.output_text == text) == ("stop", True)
 
 
-@pytest.mark.parametrize("value", [0, -1, "big", 1.5, True])
-def test_a_bad_limit_value_is_rejected_when_the_engine_is_built(value: object) -> None:
-    with pytest.raises(ValidationError):
-        allm.Engine(adapter=Anthropic, model="m", adapter_opts={"max_line_bytes": value})
+def test_a_response_over_max_response_bytes_ends_with_partial_text_kept(backend) -> None:
+    body = chat_chunk("kept") + b"".join(chat_chunk("more") for _ in range(100))
+    response = allm.generate(engine(body, max_response_bytes=len(chat_chunk("kept")) + 10), REQ)
+    assert (response.finish_reason, response.error.reason) == ("error", "limit_exceeded")
+    assert response.error.message.startswith("response exceeds max_response_bytes")
+    assert response.output_text == "kept"
+
+
+@pytest.mark.parametrize("name", ["max_line_bytes", "max_response_bytes"])
+@pytest.mark.parametrize("value", [0, -1, "big", 1.5, True, 2**64])
+def test_a_bad_limit_value_is_rejected_when_the_engine_is_built(backend, name: str, value: object) -> None:
+    with pytest.raises(ValidationError) as info:
+        allm.Engine(adapter=Anthropic, model="m", adapter_opts={name: value})
+    assert info.value.reason == "invalid_options"
 
 
 def test_none_disables_a_limit(backend) -> None:

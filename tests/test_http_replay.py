@@ -186,11 +186,15 @@ def test_error_event_as_first_event_is_retried(backend, shared_fixtures) -> None
     ok = (shared_fixtures / "openai/responses/happy_text_with_usage.sse").read_bytes()
     replay = Replay((200, first, {}), (200, ok, {}))
     events: list[tuple[str, dict[str, Any]]] = []
-    allm.telemetry.add_handler(lambda n, p: events.append((n, p)))
+
+    def handler(name: str, payload: dict[str, Any]) -> None:
+        events.append((name, payload))
+
+    allm.telemetry.add_handler(handler)
     try:
         response = allm.generate(engine_for(OpenAI, replay, endpoint="responses"), REQ)
     finally:
-        allm.telemetry._handlers.clear()
+        allm.telemetry.remove_handler(handler)
     assert response.output_text == "hello" and response.finish_reason == "stop"
     assert len(replay.requests) == 2
     retries = [p for n, p in events if n == "allm.adapter.retry"]

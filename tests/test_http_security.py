@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import pickle
+import random
 from typing import Any
 
 import httpx
@@ -160,6 +161,19 @@ def test_retry_policy_and_retry_after_table() -> None:
     assert status_is_retryable(429, {}) and status_is_retryable(529, {}) and status_is_retryable(408, {})
     assert not status_is_retryable(400, {}) and status_is_retryable(400, {"x-should-retry": "true"})
     assert not status_is_retryable(503, {"x-should-retry": "false"})
+
+
+def test_backoff_is_jittered_across_the_whole_configured_range() -> None:
+    rng = random.Random(7)
+    delays = [RetryPolicy(base_delay=1.0, jitter=0.5).backoff(1, rng) for _ in range(400)]
+    assert all(0.5 <= d <= 1.0 for d in delays)
+    assert min(delays) < 0.55 and max(delays) > 0.95  # the spread covers [jitter * base, base]
+    assert len(set(delays)) > 300
+
+
+def test_a_jitter_of_one_gives_the_exact_exponential_delay() -> None:
+    rng = random.Random(7)
+    assert {RetryPolicy(base_delay=1.0, jitter=1.0).backoff(3, rng) for _ in range(20)} == {4.0}
 
 
 def test_redaction_and_classification_units() -> None:
@@ -336,8 +350,8 @@ def test_canary_key_never_leaks(backend, caplog) -> None:
                 texts += [
                     repr(response),
                     repr(events),
-                    repr(stream._source),
-                    repr(vars(stream._source._state)),
+                    repr(stream._batches._source),
+                    repr(vars(stream._batches._source._state)),
                 ]
                 if response.error is not None:
                     err = response.error

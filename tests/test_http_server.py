@@ -60,7 +60,7 @@ def pool_busy(client: httpx.Client | httpx.AsyncClient) -> int:
 
 
 def assert_released(engine: allm.Engine, server: FaultServer) -> None:
-    client = engine.instance._own_sync
+    client = engine.instance.clients.own_sync
     if client is not None:
         assert pool_busy(client) == 0
     engine.close()
@@ -312,7 +312,7 @@ def test_break_and_close_release_the_connection(backend, server) -> None:
     stream = allm.stream_generate(engine, REQ)
     next(iter(stream))
     del stream  # garbage collection closes it
-    assert pool_busy(engine.instance._own_sync) == 0
+    assert pool_busy(engine.instance.clients.own_sync) == 0
     assert_released(engine, server)
 
 
@@ -375,9 +375,9 @@ async def test_async_faults(backend, server) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     for e in (engine, engine2, engine3):
-        client = e.instance._own_async[1] if e.instance._own_async else None
-        if client is not None:
-            assert pool_busy(client) == 0
+        client = e.instance.clients.own_async
+        assert client is not None and not client.is_closed
+        assert pool_busy(client) == 0  # checked while the pool is still open
         await e.aclose()
     assert await asyncio.to_thread(server.wait_closed) == 0
 
@@ -398,7 +398,7 @@ async def test_200_concurrent_streams(backend, server) -> None:
     assert [r.output_text for r in results] == [f"re: call {i} done" for i in range(200)]
     assert all(r.finish_reason == "stop" and r.error is None for r in results)
     assert len(server.requests_for(name)) == 200
-    client = engine.instance._own_async[1]
+    client = engine.instance.clients.own_async
     assert pool_busy(client) == 0
     await engine.aclose()
     assert client.is_closed

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 import allm
+from allm import _pure
 from allm.errors import AdapterError, StreamError
 from allm.events import ErrorEvent, MessageCompleted, RawChunk, TextDelta
 from allm.sse import ServerSentEvent
@@ -91,3 +94,37 @@ def test_fold_reads_other_event_objects_by_attribute(backend: ModuleType) -> Non
     fold = backend.Fold()
     fold.apply_many(iter([Delta("a"), TextDelta("b")]))
     assert fold.response().output_text == "ab"
+
+
+def _stub_surface() -> dict[str, set[str]]:
+    """Top-level names of ``_native.pyi`` and, for each class, its public members."""
+    tree = ast.parse((Path(allm.__file__).parent / "_native.pyi").read_text())
+    surface: dict[str, set[str]] = {"": set()}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            surface[""].add(node.name)
+            members = {n.name for n in node.body if isinstance(n, ast.FunctionDef)}
+            surface[node.name] = {m for m in members if not m.startswith("_")}
+        elif isinstance(node, ast.FunctionDef):
+            surface[""].add(node.name)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            surface[""].add(node.target.id)
+    return surface
+
+
+def _public(obj: object) -> set[str]:
+    return {name for name in dir(obj) if not name.startswith("_")}
+
+
+def test_the_stub_names_exactly_what_the_native_module_defines(native: ModuleType) -> None:
+    stub = _stub_surface()
+    assert stub[""] == {n for n in dir(native) if not n.startswith("__")} - {"allm"}
+    for cls in ("SSEDecoder", "Fold", "StreamDecoder"):
+        assert stub[cls] == _public(getattr(native, cls)), cls
+
+
+@pytest.mark.parametrize("name", ["SSEDecoder", "StreamDecoder"])
+def test_the_pure_twin_public_classes_expose_what_the_native_ones_do(native: ModuleType, name: str) -> None:
+    # Type checkers see the twin's classes (allm.StreamDecoder, allm.sse.SSEDecoder):
+    # a public member only one backend has would type-check and then fail on the other.
+    assert _public(getattr(_pure, name)) == _public(getattr(native, name))

@@ -117,8 +117,8 @@ def test_sse_one_byte_at_a_time_gives_the_one_shot_events(backend: ModuleType, d
 @given(
     data=st.data(),
     stream=sse_streams,
-    line=st.none() | st.integers(0, 30),
-    event=st.none() | st.integers(0, 30),
+    line=st.none() | st.integers(1, 30),
+    event=st.none() | st.integers(1, 30),
 )
 def test_sse_native_equals_pure(native: ModuleType, data, stream: bytes, line, event) -> None:
     chunks = data.draw(chunked(stream))

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 import allm
+from allm._source import Call
 from allm.errors import ValidationError
 from allm.providers import Anthropic, Gemini, OpenAI
-from allm.providers.base import Adapter, Call
+from allm.providers.base import Adapter
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 WIRES = ("openai-chat", "openai-responses", "anthropic", "gemini")

@@ -500,8 +500,9 @@ def test_nesting_over_the_default_limit_is_refused():
 
 
 def test_nesting_limit_is_configurable():
-    text = doc(json.loads("[" * 10 + "]" * 10))
-    assert from_json(text, max_depth=20) is not None
+    nested = json.loads("[" * 10 + "]" * 10)
+    text = doc(nested)
+    assert from_json(text, max_depth=20) == nested
     assert_invalid(text, max_depth=5)
 
 
@@ -709,9 +710,45 @@ def test_depth_limit_counts_json_nesting_exactly():
         to_json(CHAT, max_depth=depth - 1)
 
 
-def test_lone_surrogates_round_trip():
-    assert roundtrip("\ud800x") == "\ud800x"
-
-
 def test_tagged_value_in_a_plain_dict_field_is_refused():
     assert_invalid(doc(tagged("Message", role="user", metadata=tagged("Usage"))))
+
+
+def test_an_escaped_lone_surrogate_is_refused():
+    err = assert_invalid('{"allm": 1, "value": {"a": ["\\ud800"]}}')
+    assert "lone surrogate" in err.errors[0][1]
+
+
+def test_a_raw_lone_surrogate_in_a_str_document_is_refused():
+    assert_invalid('{"allm": 1, "value": "\ud800"}')
+
+
+def test_an_escaped_surrogate_pair_is_one_character():
+    assert from_json('{"allm": 1, "value": "\\ud83d\\ude00"}') == "\U0001f600"
+
+
+def test_an_escaped_backslash_before_u_d800_is_plain_text():
+    assert from_json('{"allm": 1, "value": "\\\\ud800"}') == "\\ud800"
+
+
+def test_to_json_refuses_a_lone_surrogate():
+    with pytest.raises(ValidationError) as info:
+        to_json({"text": "\ud800"})
+    assert "lone surrogate" in info.value.errors[0][1]
+
+
+@pytest.mark.parametrize("count", [-1, 2**63])
+def test_a_token_count_outside_the_stream_range_is_refused(count):
+    err = assert_invalid(doc(tagged("Usage", input_tokens=count)))
+    assert err.errors == [("$.input_tokens", f"token count {count} is outside [0, 2**63 - 1]")]
+
+
+def test_the_largest_token_count_reads_back():
+    assert from_json(doc(tagged("Usage", output_tokens=2**63 - 1))) == Usage(output_tokens=2**63 - 1)
+
+
+def test_the_default_size_limit_is_16_mib():
+    fits = "x" * (16 * 2**20 - 100)
+    assert from_json(doc(fits)) == fits
+    err = assert_invalid(doc("x" * (16 * 2**20)))
+    assert err.errors == [("$", f"document larger than {16 * 2**20} bytes")]

@@ -13,12 +13,12 @@ SCRIPT = [("text", "a"), ("text", "b"), ("text", "c"), ("finish", "stop")]
 
 
 class Counting(Fake):
-    """A Fake whose sources count how often they are released."""
+    """A Fake whose sources count how often they start producing (send) and are released."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.closes = 0
-        self.opened = 0
+        self.sent = 0
 
     def _counted(self, source, name):
         original = getattr(source, name)
@@ -30,13 +30,21 @@ class Counting(Fake):
         setattr(source, name, release)
         return source
 
+    def _sending(self, source):
+        batches = source.batches
+
+        def counted():
+            self.sent += 1
+            return batches()
+
+        source.batches = counted
+        return source
+
     def open(self, request, call):
-        self.opened += 1
-        return self._counted(super().open(request, call), "close")
+        return self._sending(self._counted(super().open(request, call), "close"))
 
     def aopen(self, request, call):
-        self.opened += 1
-        source = super().aopen(request, call)
+        source = self._sending(super().aopen(request, call))
         original = source.aclose
 
         async def aclose():
@@ -58,8 +66,18 @@ def req():
 
 def test_nothing_is_opened_or_sent_until_the_first_event_is_pulled(backend, engine):
     stream = allm.stream_generate(engine, req())
-    assert engine.instance.opened == 1 and engine.instance.closes == 0
+    assert engine.instance.sent == 0 and engine.instance.closes == 0
+    next(stream)
+    assert engine.instance.sent == 1
     stream.close()
+
+
+async def test_nothing_is_sent_by_an_async_stream_until_the_first_event_is_pulled(backend, engine):
+    stream = allm.astream_generate(engine, req())
+    assert engine.instance.sent == 0
+    await stream.__anext__()
+    assert engine.instance.sent == 1
+    await stream.aclose()
 
 
 def test_exhausting_the_stream_releases_it_once(backend, engine):

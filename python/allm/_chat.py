@@ -1,4 +1,4 @@
-"""Stateless tool-calling execution (Layer C): step, stream_step, chat, stream and async twins.
+"""Stateless tool-calling execution: step, stream_step, chat, stream and async twins.
 
 A *step* is one model call: the assistant message (with its tool calls) is appended
 to the thread and, when the model asked for tools and the mode is ``"auto"``, the
@@ -15,19 +15,27 @@ A *chat* runs steps until a terminal condition and ends with one
 4. ``manual_tool_calls``: tool calls were held back (``mode="manual"`` or ``Tool.manual``);
 5. ``completed``: finish reason stop, length or content_filter;
 6. ``error``: finish reason error (a mid-stream failure, or a later step's pre-flight error);
-7. ``halt_when``: ``halt_when(step_result)`` returned true;
+7. ``halt_when``: ``halt_when(step_result)`` returned true, or raised (then
+   ``metadata["halt_when_exception"]`` says what it raised);
 8. ``max_turns``: that many steps ran (default 8; a non-positive value raises);
 9. ``completed``: the step gave the model nothing new to read (no tool results).
 
 Otherwise the loop continues with the next step.
 
-``step`` is the fold of ``stream_step`` and ``chat`` the fold of ``stream``, through
-one code path: the stream's :class:`~allm.StreamCollector` folds every event it
-produces (before filtering), and the results travel in ``step_completed`` /
-``chat_completed``. The streams are :class:`~allm.EventStream` /
-:class:`~allm.AsyncEventStream` objects (iterators and context managers that close
-the model call on ``break``, ``close()`` or garbage collection) with one more
-method, ``get_final_result()``.
+How it runs: one I/O-free state machine (:class:`_Loop`) takes every decision
+(the requests, which tools run, why the loop halts, structured finalize, the
+results). It is a generator of actions (call the model, run tools, emit a batch)
+that receives each action's outcome; two thin drivers, :func:`_drive` and
+:func:`_adrive`, perform them. Each step's Response is the model call's own fold
+(``get_final_response()`` of its stream; nothing is folded twice), the model's
+per-chunk batches pass through unchanged, and every batch the chat stream yields
+(model, tools, ``step_completed``, ``chat_completed``) goes through one
+:class:`~allm._event_path.EventPath` built from the caller's options.
+
+``step`` is the fold of ``stream_step`` and ``chat`` the fold of ``stream``: the
+streams (:class:`ChatStream` / :class:`AsyncChatStream`) are iterators and context
+managers that close the model call on ``break``, ``close()`` or garbage collection,
+and ``get_final_result()`` returns the StepResult or ChatResult.
 
 Options (keywords of every function here):
 
@@ -53,14 +61,17 @@ Telemetry: spans ``chat`` ⊃ ``step`` ⊃ ``generate`` and ``tool`` (see
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import aclosing, closing, contextmanager
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any, Generic, TypeVar, cast
 
-from . import _backend, telemetry
-from ._collector import StreamCollector
+from . import _spans
+from ._collector import StepHalt, StepTools
 from ._constructors import user
 from ._engine import Engine
+from ._event_path import EventPath, stamp
 from ._execution import astream_generate, stream_generate
 from ._messages import Message, Thread, ToolCall
 from ._options import StreamOptions
@@ -68,10 +79,9 @@ from ._request import Request
 from ._results import ChatResult, Response, StepResult
 from ._stream import AsyncEventStream, EventStream
 from ._tool import Tool
-from ._tool_runner import DEFAULT_TOOL_TIMEOUT, ToolRunner, check_on_tool_error, check_timeout
+from ._tool_runner import DEFAULT_TOOL_TIMEOUT, OnToolError, ToolRunner, check_on_tool_error, check_timeout
 from .errors import AllmError, ValidationError
 from .events import ChatCompleted, ErrorEvent, Event, StepCompleted
-from .providers.base import AsyncSource, Filters, Source
 
 __all__ = [
     "AsyncChatStream",
@@ -91,7 +101,9 @@ DEFAULT_NUDGE = "Now provide your final structured response."
 _COMPLETED_FINISHES = frozenset({"stop", "length", "content_filter"})
 _FINALIZE_AFTER = frozenset({"completed", "max_turns", "halt_when"})
 _REQUEST_FIELDS = ("model", "tool_choice", "temperature", "max_tokens", "response_format")
-_ALL_EVENTS: Filters = (True, True, True)
+
+R = TypeVar("R", bound=StepResult | ChatResult)
+"""What a loop stream folds to: a StepResult (one step) or a ChatResult (a chat)."""
 
 
 # ---------------------------------------------------------------------------
@@ -108,14 +120,14 @@ class ChatOptions:
     tools: tuple[Tool, ...]
     mode: str = "auto"
     max_turns: int = DEFAULT_MAX_TURNS
-    halt_when: Callable[[StepResult], Any] | None = None
-    on_tool_error: Any = "continue"
+    halt_when: Callable[[StepResult], object] | None = None
+    on_tool_error: OnToolError = "continue"
     tool_timeout: float | None = DEFAULT_TOOL_TIMEOUT
     structured_finalize: bool | None = None
     nudge: str = DEFAULT_NUDGE
     session_id: str | None = None
     context: Mapping[str, Any] | None = None
-    adapter_options: dict[str, Any] = field(default_factory=dict)
+    adapter_options: dict[str, Any] = field(default_factory=dict[str, Any])
 
     @classmethod
     def parse(cls, opts: dict[str, Any]) -> ChatOptions:
@@ -139,7 +151,7 @@ class ChatOptions:
 
 
 def _check(values: dict[str, Any], tools: tuple[Any, ...]) -> None:
-    errors = []
+    errors: list[tuple[str, str]] = []
     if values["mode"] not in ("auto", "manual"):
         errors.append(("mode", "must be 'auto' or 'manual'"))
     turns = values["max_turns"]
@@ -166,45 +178,101 @@ def _resolve_tools(engine: Engine, extra: tuple[Tool, ...]) -> tuple[Tool, ...]:
     return (*resolved, *(t for t in extra if t.name in by_name))
 
 
-def _is_json_schema(response_format: Any) -> bool:
-    return isinstance(response_format, Mapping) and response_format.get("type") == "json_schema"
+def _is_json_schema(response_format: object) -> bool:
+    if not isinstance(response_format, Mapping):
+        return False
+    return cast("Mapping[str, object]", response_format).get("type") == "json_schema"
 
 
 # ---------------------------------------------------------------------------
-# One run: the state both the sync and async drivers share
+# Actions: what the state machine asks its driver to do
 # ---------------------------------------------------------------------------
 
 
-class _Run:
-    """The state of one step or chat call: options, collector, tools and the decisions."""
+@dataclass(frozen=True, slots=True)
+class _CallModel:
+    """Open one model call and stream it; the outcome is its Response (or its pre-flight error)."""
 
-    def __init__(self, engine: Engine, thread: Thread, options: ChatOptions) -> None:
+    engine: Engine
+    request: Request
+    opts: dict[str, Any]
+
+    def open(self) -> EventStream:
+        return stream_generate(self.engine, self.request, **self.opts)
+
+    def aopen(self) -> AsyncEventStream:
+        return astream_generate(self.engine, self.request, **self.opts)
+
+
+@dataclass(frozen=True, slots=True)
+class _RunTools:
+    """Run ``calls``; the driver appends each finished call's batch to ``done`` as it yields it."""
+
+    runner: ToolRunner
+    calls: tuple[ToolCall, ...]
+    done: list[list[Event]] = field(default_factory=list[list[Event]])
+
+
+@dataclass(frozen=True, slots=True)
+class _Emit:
+    """Yield ``batch`` (a loop event, or a later step's pre-flight error)."""
+
+    batch: list[Event]
+
+
+_Action = _CallModel | _RunTools | _Emit
+_Outcome = Response | AllmError | None
+_Plan = Generator[_Action, _Outcome, None]
+_StepPlan = Generator[_Action, _Outcome, StepResult | None]
+
+
+def _empty_response() -> Response:
+    return Response(message=Message(role="assistant", content=""))
+
+
+# ---------------------------------------------------------------------------
+# The state machine
+# ---------------------------------------------------------------------------
+
+
+class _Loop:
+    """The I/O-free state machine of one step or chat call.
+
+    :meth:`plan_step` and :meth:`plan_chat` yield actions and receive their outcomes;
+    everything else here is a decision or a result built from what it has been told.
+    """
+
+    def __init__(self, engine: Engine, messages: Thread | Sequence[Message], opts: dict[str, Any]) -> None:
         self.engine = engine
-        self.options = options
-        self.request_id = options.stream.request_id
-        self.collector = StreamCollector(thread)
-        self.tools = _resolve_tools(engine, options.tools)
+        self.options = ChatOptions.parse(opts)
+        self.request_id = self.options.stream.request_id
+        self.thread = messages if isinstance(messages, Thread) else Thread(tuple(messages))
+        self.tools = _resolve_tools(engine, self.options.tools)
         self.tools_by_name = {t.name: t for t in self.tools}
-        self.context = dict(options.context if options.context is not None else engine.context or {})
-        self.finalize = self._wants_finalize(thread)
+        self.context = dict(
+            self.options.context if self.options.context is not None else engine.context or {}
+        )
+        self.finalize = self._wants_finalize()
+        self.steps: list[StepResult] = []
+        self.halt: StepHalt | None = None  # of the last completed step
+        self.manual: tuple[ToolCall, ...] = ()  # of the last completed step
+        self.failure: AllmError | None = None  # a later step's pre-flight error
+        self.halt_when_error: str | None = None
         self.pass_1_halted: str | None = None
-        self.failure: AllmError | None = None
-        self.inner: Any = None  # the model stream in progress
-        self.last_request: Request | None = None
-        self.result: StepResult | ChatResult | None = None
+        self.tool_batches: list[list[Event]] = []  # of the step in progress
+        self.response: Response | None = None  # of the step in progress
+        self.current: EventStream | AsyncEventStream | None = None  # the driver's model call
+        self.step_done: StepResult | None = None
+        self.chat_done: ChatResult | None = None
+        self.parent_span = _spans.current()  # the caller's (a session operation, say)
+        self.chat_span: _spans.Span | None = None
+        self.step_span: _spans.Span | None = None
+        self.first = self._model_call(final=False)  # opened by the stream itself, at call time
+        self._first_taken = False
 
     # -- requests ----------------------------------------------------------
 
-    def request(self, thread: Thread, *, final: bool = False) -> Request:
-        """The request of the next model call (``final``: the tool-free structured call)."""
-        fields = dict(self.options.request_fields)
-        if self.finalize and not final:
-            fields["response_format"] = None
-        if final:
-            return Request(messages=thread.messages, **{**fields, "tool_choice": None})
-        return Request(messages=thread.messages, tools=self.tools, **fields)
-
-    def _wants_finalize(self, thread: Thread) -> bool:
+    def _wants_finalize(self) -> bool:
         chosen = self.options.structured_finalize
         response_format = self.options.request_fields.get("response_format")
         if chosen and not _is_json_schema(response_format):
@@ -216,41 +284,22 @@ class _Run:
             return chosen
         if not (self.tools and _is_json_schema(response_format)):
             return False
-        probe = Request(messages=thread.messages, tools=self.tools, **self.options.request_fields)
+        probe = Request(messages=self.thread.messages, tools=self.tools, **self.options.request_fields)
         return bool(self.engine.instance.requires_structured_finalize(probe))
 
-    def model_opts(self) -> dict[str, Any]:
-        """Options for ``stream_generate``: every event, the shared request id, adapter options."""
-        return {
-            "emit_text_deltas": True,
-            "emit_tool_deltas": True,
-            "include_raw_chunks": True,
-            "request_id": self.request_id,
-            **self.options.adapter_options,
-        }
-
-    def open_model(self, thread: Thread, *, final: bool = False) -> EventStream:
-        """Open the next model call (pre-flight errors raise here)."""
-        request = self.request(thread, final=final)
-        engine = _without_tools(self.engine) if final else self.engine
-        self.inner = stream_generate(engine, request, **self.model_opts())
-        self.last_request = request
-        return self.inner
-
-    def aopen_model(self, thread: Thread, *, final: bool = False) -> AsyncEventStream:
-        """Async twin of :meth:`open_model`."""
-        request = self.request(thread, final=final)
-        engine = _without_tools(self.engine) if final else self.engine
-        self.inner = astream_generate(engine, request, **self.model_opts())
-        self.last_request = request
-        return self.inner
-
-    # -- folding -----------------------------------------------------------
-
-    def fold(self, batch: list[Event]) -> list[Event]:
-        """Fold a batch into the run's collector (every event, before any filter)."""
-        self.collector.apply_many(batch)
-        return batch
+    def _model_call(self, *, final: bool) -> _CallModel:
+        """The next model call (``final``: the tool-free structured call)."""
+        fields = dict(self.options.request_fields)
+        opts = {"request_id": self.request_id, **self.options.adapter_options}
+        if final:
+            fields["tool_choice"] = None
+            request = Request(messages=self.thread.messages, **fields)
+            return _CallModel(self.engine._derive(tools=()), request, opts)  # pyright: ignore[reportPrivateUsage]
+        if self.finalize:
+            fields["response_format"] = None
+        return _CallModel(
+            self.engine, Request(messages=self.thread.messages, tools=self.tools, **fields), opts
+        )
 
     def span_meta(self) -> dict[str, Any]:
         """Metadata of every telemetry span of this run."""
@@ -261,9 +310,80 @@ class _Run:
             "session_id": self.options.session_id,
         }
 
-    # -- tools -------------------------------------------------------------
+    # -- the plan ----------------------------------------------------------
 
-    def plan(self, response: Response, *, final: bool) -> tuple[tuple[ToolCall, ...], tuple[ToolCall, ...]]:
+    def plan_step(self) -> _Plan:
+        """One step, ending with its step_completed."""
+        yield from self._step(final=False)
+
+    def _span(self, kind: str) -> _spans.Span:
+        """Start the chat or step span (under the chat span, else the caller's)."""
+        return _spans.start(
+            kind,
+            f"allm.{kind}",
+            parent=self.chat_span or self.parent_span,
+            attributes={"allm.request_id": self.request_id},
+            **self.span_meta(),
+        )
+
+    def plan_chat(self) -> _Plan:
+        """Steps until a halt, the structured-finalize call if due, then chat_completed."""
+        self.chat_span = self._span("chat")
+        with _ending(self.chat_span) as chat_extra:
+            reason = yield from self._turns()
+            if self.finalize and reason in _FINALIZE_AFTER:
+                self.pass_1_halted = reason
+                if self.options.nudge:
+                    self.thread = self.thread.add(user(self.options.nudge))
+                last = yield from self._step(final=True)
+                reason = "error" if last is None or last.response.finish_reason == "error" else "completed"
+            result = self._chat_result(reason)
+            chat_extra["chat_result"] = result
+        self.chat_done = result
+        yield _Emit([ChatCompleted(result)])
+
+    def _turns(self) -> Generator[_Action, _Outcome, str]:
+        turn = 0
+        while True:
+            last = yield from self._step(final=False)
+            reason = "error" if last is None else self._halted(last, turn)
+            if reason is not None:
+                return reason
+            turn += 1
+
+    def _step(self, *, final: bool) -> _StepPlan:
+        """One model call, then its tools; None when the call failed before streaming."""
+        call = self._model_call(final=final) if self._first_taken else self.first
+        self._first_taken = True
+        self.tool_batches, self.response = [], None
+        self.step_span = self._span("step")
+        with _ending(self.step_span) as step_extra:
+            try:
+                outcome = yield call
+                if isinstance(outcome, AllmError):
+                    raise outcome
+                assert isinstance(outcome, Response)
+                self.response = outcome
+            except AllmError as exc:
+                stamp(exc, self.request_id)
+                self.failure = exc
+                yield _Emit([ErrorEvent(exc)])
+                return None
+            auto, manual = self._plan_tools(self.response, final=final)
+            if auto:
+                yield _RunTools(self._runner(), auto, self.tool_batches)
+            result, halt = self._step_result(self.response, manual)
+            step_extra["step_result"] = result
+        self.steps.append(result)
+        self.thread, self.halt, self.manual, self.step_done = result.thread, halt, manual, result
+        yield _Emit([StepCompleted(result)])
+        return result
+
+    # -- decisions ---------------------------------------------------------
+
+    def _plan_tools(
+        self, response: Response, *, final: bool
+    ) -> tuple[tuple[ToolCall, ...], tuple[ToolCall, ...]]:
         """Split the response's tool calls into (run now, hold back for the caller)."""
         if final or response.finish_reason != "tool_calls" or not response.tool_calls:
             return (), ()
@@ -277,8 +397,7 @@ class _Run:
             (manual if held else auto).append(call)
         return tuple(auto), tuple(manual)
 
-    def runner(self) -> ToolRunner:
-        """A tool runner for this run's tools and policies."""
+    def _runner(self) -> ToolRunner:
         return ToolRunner(
             self.tools_by_name,
             on_tool_error=self.options.on_tool_error,
@@ -287,341 +406,322 @@ class _Run:
             session_id=self.options.session_id,
             context=self.context,
             engine=self.engine,
+            parent=self.step_span,
         )
 
-    # -- results -----------------------------------------------------------
-
-    def stamped(self, response: Response) -> Response:
-        """``response`` with the chat's request id and the model asked for when the provider gave none."""
-        asked = self.last_request.model if self.last_request is not None else None
-        return replace(
-            response, request_id=self.request_id, model=response.model or asked or self.engine.model
-        )
-
-    def last_response(self) -> Response:
-        """The Response of the last model call (the current one while a step runs)."""
-        steps = self.collector.steps
-        if steps and not self.collector.in_step:
-            return steps[-1].response
-        return self.stamped(self.collector.to_response())
-
-    def step_result(self, manual: tuple[ToolCall, ...]) -> StepResult:
-        """The step's result, from the collector's fold of the step's events."""
-        response = self.stamped(self.collector.to_response())
-        metadata: dict[str, Any] = {"mode": self.options.mode}
-        if manual:
-            metadata["manual_tool_calls"] = manual
-        return self.collector.to_step_result(response=response, metadata=metadata)
-
-    def halted(self, step_result: StepResult, turn: int) -> str | None:
-        """Why the chat stops after ``step_result`` (the ``turn``-th step, from 0), or None."""
-        meta = step_result.metadata
-        if "halted_reason" in meta:
-            return str(meta["halted_reason"])
-        if meta.get("manual_tool_calls"):
+    def _halted(self, last: StepResult, turn: int) -> str | None:
+        """Why the chat stops after ``last`` (the ``turn``-th step, from 0), or None."""
+        if self.halt is not None:
+            return self.halt.reason
+        if self.manual:
             return "manual_tool_calls"
-        finish = step_result.response.finish_reason
+        finish = last.response.finish_reason
         if finish in _COMPLETED_FINISHES:
             return "completed"
         if finish == "error":
             return "error"
-        if self.options.halt_when is not None and self.options.halt_when(step_result):
+        if self._halt_when(last):
             return "halt_when"
         if turn + 1 >= self.options.max_turns:
             return "max_turns"
-        if not step_result.tool_results:
+        if not last.tool_results:
             return "completed"
         return None
 
-    def chat_result(self, reason: str) -> ChatResult:
+    def _halt_when(self, last: StepResult) -> bool:
+        """``halt_when(last)``; a callback that raises halts too (what it raised is kept)."""
+        check = self.options.halt_when
+        if check is None:
+            return False
+        try:
+            return bool(check(last))
+        except Exception as exc:
+            self.halt_when_error = f"{type(exc).__name__}: {exc}"
+            return True
+
+    # -- results -----------------------------------------------------------
+
+    def _step_result(
+        self, response: Response, manual: tuple[ToolCall, ...]
+    ) -> tuple[StepResult, StepHalt | None]:
+        """The step's result from its Response and its tools' outcomes, with its typed halt."""
+        tools = StepTools()
+        for batch in self.tool_batches:
+            for event in batch:
+                tools.apply(event)
+        result = tools.step_result(self.thread, response, {"mode": self.options.mode}, held=manual)
+        return result, tools.halt(response)
+
+    def _chat_result(self, reason: str) -> ChatResult:
         """The ChatResult of a chat that stopped for ``reason``."""
-        steps = self.collector.steps
-        last = steps[-1] if steps else None
-        thread = self.collector.thread or Thread()
-        meta: dict[str, Any] = {"request_id": self.request_id}
-        step_meta = last.metadata if last is not None else {}
-        for key in ("ask_user_options", "halt_tool_call_id", "halt_result", "manual_tool_calls"):
-            if key in step_meta:
-                meta[key] = step_meta[key]
+        last = self.steps[-1] if self.steps else None
+        meta: dict[str, Any] = {"request_id": self.request_id, **self._halt_metadata()}
+        halt, thread = self.halt, self.thread
         question = tool_call_id = None
-        if reason == "ask_user":
-            question, tool_call_id = step_meta["pending_question"], step_meta["pending_tool_call_id"]
-            thread = thread.add(
-                Message(
-                    role="assistant",
-                    content=question,
-                    metadata={"ask_user": True, "tool_call_id": tool_call_id},
-                )
-            )
+        if reason == "ask_user" and halt is not None:
+            question, tool_call_id = halt.question, halt.tool_call_id
+            thread = thread.add(halt.question_message())
         error = self.failure or (last.response.error if last is not None else None)
-        if reason == "tool_error":
-            error = step_meta.get("halt_result")
+        if reason == "tool_error" and halt is not None:
+            error = halt.result
         if error is not None and reason in ("error", "tool_error"):
             meta["error"] = error
         if reason == "max_turns":
             meta["max_turns"] = self.options.max_turns
+        if reason == "halt_when" and self.halt_when_error is not None:
+            meta["halt_when_exception"] = self.halt_when_error
         if self.pass_1_halted is not None:
             meta["structured_finalize"] = {"pass_1_halted": self.pass_1_halted}
         return ChatResult(
             thread=thread,
             final_response=last.response if last is not None else None,
-            steps=steps,
+            steps=tuple(self.steps),
             halted_reason=reason,
             pending_question=question,
             pending_tool_call_id=tool_call_id,
             metadata=meta,
         )
 
-    def final_reason(self, step_result: StepResult | None) -> str:
-        """The halted reason after the structured-finalize call."""
-        if step_result is None or step_result.response.finish_reason == "error":
-            return "error"
-        return "completed"
+    def _halt_metadata(self) -> dict[str, Any]:
+        """What the last step's halt and held-back calls add to the chat's metadata."""
+        meta: dict[str, Any] = {}
+        if self.halt is not None and self.halt.reason == "ask_user":
+            meta["ask_user_options"] = dict(self.halt.options)
+        elif self.halt is not None:
+            meta["halt_tool_call_id"], meta["halt_result"] = self.halt.tool_call_id, self.halt.result
+        if self.manual:
+            meta["manual_tool_calls"] = self.manual
+        return meta
 
-    def add_nudge(self) -> None:
-        """Append the structured-finalize nudge to the thread (unless it is empty)."""
-        if self.options.nudge:
-            self.collector.with_thread((self.collector.thread or Thread()).add(user(self.options.nudge)))
+    def step_outcome(self, partial: Response | None) -> StepResult:
+        """The step's result; after an early close, one built from what was produced."""
+        if self.step_done is not None:
+            return self.step_done
+        response = self.response or partial or _empty_response()
+        return self._step_result(response, ())[0]
+
+    def chat_outcome(self, partial: Response | None) -> ChatResult:
+        """The chat's result; after an early close, ``cancelled`` (``error`` if one was seen)."""
+        if self.chat_done is not None:
+            return self.chat_done
+        error = self.failure or (partial.error if partial is not None else None)
+        return ChatResult(
+            thread=self.thread,
+            final_response=self.steps[-1].response if self.steps else None,
+            steps=tuple(self.steps),
+            halted_reason="error" if error is not None else "cancelled",
+            metadata={"error": error} if error is not None else {},
+        )
 
 
-def _without_tools(engine: Engine) -> Engine:
-    return engine._derive(tools=())
+@contextmanager
+def _ending(span: _spans.Span) -> Iterator[dict[str, Any]]:
+    """End ``span`` when the block ends: normally, stopped early (cancelled), or failing.
+
+    It never makes the span current: the block may yield (the plans are generators).
+    """
+    try:
+        yield span.extra
+    except GeneratorExit:
+        span.set_attributes({"allm.cancelled": True})
+        span.end()
+        raise
+    except BaseException as exc:
+        span.end(exc)
+        raise
+    span.end()
 
 
 # ---------------------------------------------------------------------------
-# Synchronous drivers
+# The drivers: perform the machine's actions, yield every batch through one EventPath
 # ---------------------------------------------------------------------------
 
 
-def _step_events(
-    run: _Run, first: EventStream | None = None, *, final: bool = False, in_chat: bool = False
-) -> Iterator[list[Event]]:
-    """The events of one step, each folded into ``run.collector`` before it is yielded."""
-    thread = run.collector.thread or Thread()
-    with telemetry.span("step", **run.span_meta()) as step_extra:
-        inner = first
-        if inner is None:
-            try:
-                inner = run.open_model(thread, final=final)
-            except AllmError as exc:
-                if not in_chat:
-                    raise
-                exc.metadata.setdefault("request_id", run.request_id)
-                run.failure = exc
-                yield run.fold([ErrorEvent(exc)])
-                return
-        with telemetry.span("generate", **run.span_meta()) as gen_extra, inner:
-            for event in inner:
-                yield run.fold([event])
-            gen_extra["response"] = run.collector.to_response()
-        auto, manual = run.plan(run.collector.to_response(), final=final)
-        if auto:
-            batches = run.runner().run(auto)
-            try:
-                for batch in batches:
-                    yield run.fold(batch)
-            finally:
-                batches.close()
-        result = run.step_result(manual)
-        step_extra["step_result"] = result
-    run.result = result
-    yield run.fold([StepCompleted(result)])
-
-
-def _chat_events(run: _Run, first: EventStream) -> Iterator[list[Event]]:
-    """The events of a whole chat, ending with one chat_completed."""
-    with telemetry.span("chat", **run.span_meta()) as chat_extra:
-        reason = yield from _loop_events(run, first)
-        if run.finalize and reason in _FINALIZE_AFTER:
-            run.pass_1_halted = reason
-            run.add_nudge()
-            yield from _step_events(run, final=True, in_chat=True)
-            reason = "error" if run.failure else run.final_reason(run.result)  # type: ignore[arg-type]
-        result = run.chat_result(reason)
-        chat_extra["chat_result"] = result
-    run.result = result
-    yield run.fold([ChatCompleted(result)])
-
-
-def _loop_events(run: _Run, first: EventStream) -> Iterator[list[Event]]:
-    turn = 0
+def _drive(loop: _Loop, plan: _Plan, first: EventStream) -> Generator[list[Event], None, None]:
+    """Perform ``plan``'s actions synchronously (``first``: the first model call, already open)."""
+    path = EventPath(loop.options.stream)
     pending: EventStream | None = first
-    while True:
-        yield from _step_events(run, pending, in_chat=True)
-        pending = None
-        if run.failure is not None:
-            return "error"
-        reason = run.halted(run.result, turn)  # type: ignore[arg-type]
-        if reason is not None:
-            return reason
-        turn += 1
+    with closing(plan):
+        action = next(plan)
+        while True:
+            outcome: _Outcome = None
+            if isinstance(action, _Emit):
+                yield path(action.batch)
+            elif isinstance(action, _RunTools):
+                with closing(action.runner.run(action.calls)) as batches:
+                    for batch in batches:
+                        action.done.append(batch)
+                        yield path(batch)
+            else:
+                try:
+                    inner, pending = pending or action.open(), None
+                except AllmError as exc:
+                    outcome = exc
+                else:
+                    loop.current = inner
+                    if loop.step_span is not None:
+                        inner._under(loop.step_span)  # pyright: ignore[reportPrivateUsage]
+                    with inner:  # delegating to map keeps this frame out of the per-chunk path
+                        yield from map(path, inner._raw_batches())  # pyright: ignore[reportPrivateUsage]
+                    outcome = inner.get_final_response()
+            try:
+                action = plan.send(outcome)
+            except StopIteration:
+                return
 
 
-class _LoopSource(Source):
-    """A Source whose batches are the step or chat events (folded by the run's collector)."""
+async def _adrive(loop: _Loop, plan: _Plan, first: AsyncEventStream) -> AsyncGenerator[list[Event], None]:
+    """Async twin of :func:`_drive`: the same shape, awaiting the model call and the tools.
 
-    def __init__(self, run: _Run, events: Iterator[list[Event]]) -> None:
-        self._run = run
-        self._events = events
+    One difference beyond the awaits: the model call's batches are closed with
+    ``aclosing``, because an abandoned async generator is not closed at once by
+    garbage collection (a sync one is), and the call must be released here.
+    """
+    path = EventPath(loop.options.stream)
+    apending: AsyncEventStream | None = first
+    with closing(plan):
+        action = next(plan)
+        while True:
+            outcome: _Outcome = None
+            if isinstance(action, _Emit):
+                yield path(action.batch)
+            elif isinstance(action, _RunTools):
+                async with aclosing(action.runner.arun(action.calls)) as batches:
+                    async for batch in batches:
+                        action.done.append(batch)
+                        yield path(batch)
+            else:
+                try:
+                    inner, apending = apending or action.aopen(), None
+                except AllmError as exc:
+                    outcome = exc
+                else:
+                    loop.current = inner
+                    if loop.step_span is not None:
+                        inner._under(loop.step_span)  # pyright: ignore[reportPrivateUsage]
+                    async with inner, aclosing(inner._araw_batches()) as batches:  # pyright: ignore[reportPrivateUsage]
+                        async for batch in batches:
+                            yield path(batch)
+                    outcome = await inner.get_final_response()
+            try:
+                action = plan.send(outcome)
+            except StopIteration:
+                return
 
-    def batches(self, filters: Filters | None) -> Iterator[list[Event]]:
-        """Yield the events, filtered by ``filters`` (None: every event)."""
-        for batch in self._events:
-            yield _filtered(batch, filters)
 
-    def drain(self) -> None:
-        """Run to the end, discarding the events (the collector still folds them)."""
-        for _ in self._events:
-            pass
-
-    def response(self) -> Response:
-        """The Response of the last model call."""
-        return self._run.last_response()
-
-    def close(self) -> None:
-        """Stop the run: close the step/chat generator and the model call in progress."""
-        self._events.close()  # type: ignore[attr-defined]
-        if self._run.inner is not None:
-            self._run.inner.close()
+# ---------------------------------------------------------------------------
+# The streams
+# ---------------------------------------------------------------------------
 
 
-def _filtered(batch: list[Event], filters: Filters | None) -> list[Event]:
-    if filters is None or filters == _ALL_EVENTS:
-        return batch
-    return _backend.backend.filter_events(batch, *filters)
+class _LoopStream(Generic[R]):
+    """What both stream flavours share: the state machine, its result and the request id."""
+
+    def __init__(self, loop: _Loop, outcome: Callable[[Response | None], R]) -> None:
+        self._loop = loop
+        self._outcome: Callable[[Response | None], R] = outcome
+
+    @property
+    def request_id(self) -> str:
+        """The request id shared by every model call and tool of the run."""
+        return self._loop.request_id
 
 
-class ChatStream(EventStream):
-    """The stream of ``stream_step`` / ``stream``: an EventStream with the step or chat result."""
+class ChatStream(_LoopStream[R]):
+    """The events of ``stream_step`` (``ChatStream[StepResult]``) or ``stream`` (``ChatStream[ChatResult]``).
 
-    def __init__(self, source: _LoopSource, options: StreamOptions, request: Request, kind: str) -> None:
-        super().__init__(source, options, request)
-        self._run = source._run
-        self._kind = kind
+    An iterator over events and a context manager; ``close()``, leaving the ``with``
+    block, breaking out of a ``for`` loop over it or dropping it closes the model
+    call in progress. ``get_final_result()`` consumes the rest and returns the result.
 
-    def get_final_result(self) -> Any:
-        """Consume what is left and return the StepResult (step) or ChatResult (chat).
+    Thread safety: a stream is consumed by one thread at a time; it is not locked.
+    """
+
+    __module__ = "allm"
+
+    def __init__(self, loop: _Loop, plan: _Plan, outcome: Callable[[Response | None], R]) -> None:
+        super().__init__(loop, outcome)
+        self._first = loop.first.open()  # pre-flight errors raise here
+        self._batches = _drive(loop, plan, self._first)
+        self._events = chain.from_iterable(self._batches)
+
+    def __iter__(self) -> Iterator[Event]:
+        return self._events
+
+    def __next__(self) -> Event:
+        return next(self._events)
+
+    def get_final_result(self) -> R:
+        """Consume what is left (``on_event`` still sees it) and return the result.
 
         After an early ``close()`` a chat result has ``halted_reason == "cancelled"``.
         """
-        self.get_final_response()
-        if self._kind == "step":
-            return self._run.collector.to_step_result()
-        return self._run.collector.to_chat_result()
+        try:
+            for _ in self._batches:
+                pass
+        finally:
+            self.close()
+        current = self._loop.current
+        return self._outcome(current.get_final_response() if isinstance(current, EventStream) else None)
+
+    def close(self) -> None:
+        """Stop the run and close the model call in progress (idempotent)."""
+        self._batches.close()
+        self._first.close()
+
+    def __enter__(self) -> ChatStream[R]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
-# ---------------------------------------------------------------------------
-# Asynchronous drivers (the same steps, awaiting the model and the tools)
-# ---------------------------------------------------------------------------
+class AsyncChatStream(_LoopStream[R]):
+    """Async twin of :class:`ChatStream` (``async for``, ``async with``, ``await aclose()``).
 
+    Thread safety: a stream is consumed by one task at a time; it is not locked.
+    """
 
-async def _astep_events(
-    run: _Run, first: AsyncEventStream | None = None, *, final: bool = False, in_chat: bool = False
-) -> AsyncIterator[list[Event]]:
-    """Async twin of :func:`_step_events`."""
-    thread = run.collector.thread or Thread()
-    with telemetry.span("step", **run.span_meta()) as step_extra:
-        inner = first
-        if inner is None:
-            try:
-                inner = run.aopen_model(thread, final=final)
-            except AllmError as exc:
-                if not in_chat:
-                    raise
-                exc.metadata.setdefault("request_id", run.request_id)
-                run.failure = exc
-                yield run.fold([ErrorEvent(exc)])
-                return
-        with telemetry.span("generate", **run.span_meta()) as gen_extra:
-            async with inner:
-                async for event in inner:
-                    yield run.fold([event])
-            gen_extra["response"] = run.collector.to_response()
-        auto, manual = run.plan(run.collector.to_response(), final=final)
-        if auto:
-            batches = run.runner().arun(auto)
-            try:
-                async for batch in batches:
-                    yield run.fold(batch)
-            finally:
-                await batches.aclose()  # type: ignore[attr-defined]
-        result = run.step_result(manual)
-        step_extra["step_result"] = result
-    run.result = result
-    yield run.fold([StepCompleted(result)])
+    __module__ = "allm"
 
+    def __init__(self, loop: _Loop, plan: _Plan, outcome: Callable[[Response | None], R]) -> None:
+        super().__init__(loop, outcome)
+        self._first = loop.first.aopen()  # pre-flight errors raise here
+        self._batches = _adrive(loop, plan, self._first)
+        self._pending: list[Event] = []
+        self._position = 0
 
-async def _achat_events(run: _Run, first: AsyncEventStream) -> AsyncIterator[list[Event]]:
-    """Async twin of :func:`_chat_events`."""
-    with telemetry.span("chat", **run.span_meta()) as chat_extra:
-        turn, reason = 0, None
-        pending: AsyncEventStream | None = first
-        while reason is None:
-            async for batch in _astep_events(run, pending, in_chat=True):
-                yield batch
-            pending = None
-            reason = "error" if run.failure is not None else run.halted(run.result, turn)  # type: ignore[arg-type]
-            turn += 1
-        if run.finalize and reason in _FINALIZE_AFTER:
-            run.pass_1_halted = reason
-            run.add_nudge()
-            async for batch in _astep_events(run, final=True, in_chat=True):
-                yield batch
-            reason = "error" if run.failure else run.final_reason(run.result)  # type: ignore[arg-type]
-        result = run.chat_result(reason)
-        chat_extra["chat_result"] = result
-    run.result = result
-    yield run.fold([ChatCompleted(result)])
+    def __aiter__(self) -> AsyncChatStream[R]:
+        return self
 
+    async def __anext__(self) -> Event:
+        while self._position >= len(self._pending):
+            self._pending, self._position = await self._batches.__anext__(), 0
+        self._position += 1
+        return self._pending[self._position - 1]
 
-class _AsyncLoopSource(AsyncSource):
-    """Async twin of :class:`_LoopSource`."""
-
-    def __init__(self, run: _Run, events: AsyncIterator[list[Event]]) -> None:
-        self._run = run
-        self._events = events
-
-    async def batches(self, filters: Filters | None) -> AsyncIterator[list[Event]]:  # type: ignore[override]
-        """Yield the events, filtered by ``filters`` (None: every event)."""
-        async for batch in self._events:
-            yield _filtered(batch, filters)
-
-    async def drain(self) -> None:
-        """Run to the end, discarding the events (the collector still folds them)."""
-        async for _ in self._events:
-            pass
-
-    def response(self) -> Response:
-        """The Response of the last model call."""
-        return self._run.last_response()
+    async def get_final_result(self) -> R:
+        """Consume what is left (``on_event`` still sees it) and return the result."""
+        self._pending, self._position = [], 0
+        try:
+            async for _ in self._batches:
+                pass
+        finally:
+            await self.aclose()
+        current = self._loop.current
+        partial = await current.get_final_response() if isinstance(current, AsyncEventStream) else None
+        return self._outcome(partial)
 
     async def aclose(self) -> None:
-        """Stop the run: close the step/chat generator and the model call in progress."""
-        await self._events.aclose()  # type: ignore[attr-defined]
-        if self._run.inner is not None:
-            await self._run.inner.aclose()
+        """Stop the run and close the model call in progress (idempotent)."""
+        await self._batches.aclose()
+        await self._first.aclose()
 
-    def close_now(self) -> None:
-        """Best-effort synchronous release (garbage collection): release the model call."""
-        inner = self._run.inner
-        if inner is not None:
-            inner.__del__()  # AsyncEventStream's own synchronous, idempotent release
+    async def __aenter__(self) -> AsyncChatStream[R]:
+        return self
 
-
-class AsyncChatStream(AsyncEventStream):
-    """Async twin of :class:`ChatStream`."""
-
-    def __init__(self, source: _AsyncLoopSource, options: StreamOptions, request: Request, kind: str) -> None:
-        super().__init__(source, options, request)
-        self._run = source._run
-        self._kind = kind
-
-    async def get_final_result(self) -> Any:
-        """Consume what is left and return the StepResult (step) or ChatResult (chat)."""
-        await self.get_final_response()
-        if self._kind == "step":
-            return self._run.collector.to_step_result()
-        return self._run.collector.to_chat_result()
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
 # ---------------------------------------------------------------------------
@@ -629,71 +729,57 @@ class AsyncChatStream(AsyncEventStream):
 # ---------------------------------------------------------------------------
 
 
-def _stream(
-    engine: Engine, messages: Thread | Sequence[Message], opts: dict[str, Any], kind: str
-) -> ChatStream:
-    """Open the first model call (pre-flight errors raise here) and wrap the step or chat loop."""
-    run = _Run(engine, Thread.of(messages), ChatOptions.parse(opts))
-    first = run.open_model(run.collector.thread or Thread())
-    events = _step_events(run, first) if kind == "step" else _chat_events(run, first)
-    return ChatStream(_LoopSource(run, events), run.options.stream, run.last_request, kind)
-
-
-def _astream(
-    engine: Engine, messages: Thread | Sequence[Message], opts: dict[str, Any], kind: str
-) -> AsyncChatStream:
-    """Async twin of :func:`_stream`."""
-    run = _Run(engine, Thread.of(messages), ChatOptions.parse(opts))
-    first = run.aopen_model(run.collector.thread or Thread())
-    events = _astep_events(run, first) if kind == "step" else _achat_events(run, first)
-    return AsyncChatStream(_AsyncLoopSource(run, events), run.options.stream, run.last_request, kind)
-
-
-def stream_step(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> ChatStream:
+def stream_step(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> ChatStream[StepResult]:
     """Start one step and return its event stream; pre-flight errors raise here.
 
     The stream ends with one ``step_completed``; ``get_final_result()`` returns the StepResult.
     """
-    return _stream(engine, messages, opts, "step")
+    loop = _Loop(engine, messages, opts)
+    return ChatStream(loop, loop.plan_step(), loop.step_outcome)
 
 
 def step(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> StepResult:
     """Run one step (one model call, then its tools in auto mode): the fold of :func:`stream_step`."""
     with stream_step(engine, messages, **opts) as events:
-        return events.get_final_result()  # type: ignore[no-any-return]
+        return events.get_final_result()
 
 
-def stream(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> ChatStream:
+def stream(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> ChatStream[ChatResult]:
     """Start a chat loop and return its event stream; the first call's pre-flight errors raise here.
 
     The stream ends with one ``chat_completed``; ``get_final_result()`` returns the ChatResult.
     """
-    return _stream(engine, messages, opts, "chat")
+    loop = _Loop(engine, messages, opts)
+    return ChatStream(loop, loop.plan_chat(), loop.chat_outcome)
 
 
 def chat(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> ChatResult:
     """Run the chat loop to a halt: the fold of :func:`stream`."""
     with stream(engine, messages, **opts) as events:
-        return events.get_final_result()  # type: ignore[no-any-return]
+        return events.get_final_result()
 
 
-def astream_step(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> AsyncChatStream:
+def astream_step(
+    engine: Engine, messages: Thread | Sequence[Message], **opts: Any
+) -> AsyncChatStream[StepResult]:
     """Async twin of :func:`stream_step` (pre-flight checks still run at call time)."""
-    return _astream(engine, messages, opts, "step")
+    loop = _Loop(engine, messages, opts)
+    return AsyncChatStream(loop, loop.plan_step(), loop.step_outcome)
 
 
 async def astep(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> StepResult:
     """Async twin of :func:`step`."""
     async with astream_step(engine, messages, **opts) as events:
-        return await events.get_final_result()  # type: ignore[no-any-return]
+        return await events.get_final_result()
 
 
-def astream(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> AsyncChatStream:
+def astream(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> AsyncChatStream[ChatResult]:
     """Async twin of :func:`stream` (the first call's pre-flight checks run at call time)."""
-    return _astream(engine, messages, opts, "chat")
+    loop = _Loop(engine, messages, opts)
+    return AsyncChatStream(loop, loop.plan_chat(), loop.chat_outcome)
 
 
 async def achat(engine: Engine, messages: Thread | Sequence[Message], **opts: Any) -> ChatResult:
     """Async twin of :func:`chat`."""
     async with astream(engine, messages, **opts) as events:
-        return await events.get_final_result()  # type: ignore[no-any-return]
+        return await events.get_final_result()

@@ -1,11 +1,15 @@
 """StreamCollector: folds any event stream into a Response, StepResult or ChatResult.
 
 Message-level events (text, tool calls, usage, finish, errors) are folded by the
-active backend's ``Fold`` (native when available). Step- and chat-level events
-(tool results, halts, step_completed, chat_completed) are folded here.
+active backend's ``Fold`` (native when available). The tool events of a step
+(tool results, questions, halts) are folded by :class:`StepTools`, which the chat
+loop uses as well, so a StepResult built by the loop and one rebuilt from its
+events by hand are the same value. Step- and chat-level events (step_completed,
+chat_completed) are folded here.
 
 Tool messages are kept in the order the model asked for the calls, whatever
-order the tools finished in. When several handlers of one step halt, every
+order the tools finished in (calls that share an id keep every answer, at the
+place of the id's first call). When several handlers of one step halt, every
 halting call still gets its tool message and the step's halt is the one of
 highest precedence (ask_user, then tool_error, then a custom halt), the
 earliest in the model's order among equals.
@@ -13,23 +17,155 @@ earliest in the model's order among equals.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from . import _backend
-from ._messages import Message, Thread
+from . import _backend  # pyright: ignore[reportPrivateUsage]
+from ._messages import Message, Thread, ToolCall
 from ._results import ChatResult, Response, StepResult
-from .events import Event
+from ._tool_runner import AWAITING_USER
+from .errors import AllmError
+from .events import (
+    AskUserRequested,
+    ChatCompleted,
+    ErrorEvent,
+    Event,
+    StepCompleted,
+    ToolHalt,
+    ToolResultEncoded,
+)
 
-__all__ = ["StreamCollector"]
+__all__ = ["StepHalt", "StepTools", "StreamCollector", "held_calls"]
 
-AWAITING_USER = "<awaiting user response>"
 _DONE_FINISHES = frozenset({"stop", "length", "content_filter", "error"})
 
 
-def _halt_rank(halt: dict[str, Any]) -> int:
-    reason = halt["halted_reason"]
-    return 0 if reason == "ask_user" else 1 if reason == "tool_error" else 2
+@dataclass(frozen=True, slots=True)
+class StepHalt:
+    """Why a handler stopped its step (the typed form of a StepResult's halt metadata).
+
+    ``reason`` is ``"ask_user"`` (with ``question`` and ``options``), ``"tool_error"``
+    (``result`` is the ToolError) or a handler's own reason (``result`` is its value).
+    Immutable, so safe to share.
+    """
+
+    reason: str
+    tool_call_id: str
+    question: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict[str, Any])
+    result: Any = None
+
+    @property
+    def rank(self) -> int:
+        """Precedence among the halts of one step: lower wins."""
+        return 0 if self.reason == "ask_user" else 1 if self.reason == "tool_error" else 2
+
+    def metadata(self) -> dict[str, Any]:
+        """The documented StepResult metadata of this halt."""
+        if self.reason == "ask_user":
+            return {
+                "halted_reason": "ask_user",
+                "pending_tool_call_id": self.tool_call_id,
+                "pending_question": self.question,
+                "ask_user_options": dict(self.options),
+            }
+        return {
+            "halted_reason": self.reason,
+            "halt_tool_call_id": self.tool_call_id,
+            "halt_result": self.result,
+        }
+
+    def question_message(self) -> Message:
+        """The assistant message that puts an ask_user question to the human."""
+        asked = {"ask_user": True, "tool_call_id": self.tool_call_id}
+        return Message(role="assistant", content=self.question or "", metadata=asked)
+
+    @classmethod
+    def of(cls, result: StepResult) -> StepHalt | None:
+        """The halt a StepResult records in its documented metadata (None: no handler halted)."""
+        meta = result.metadata
+        reason = meta.get("halted_reason")
+        if not isinstance(reason, str):
+            return None
+        if reason == "ask_user":
+            options: Mapping[str, Any] = meta.get("ask_user_options") or dict[str, Any]()
+            return cls(reason, meta["pending_tool_call_id"], meta["pending_question"], options)
+        return cls(reason, meta.get("halt_tool_call_id", ""), result=meta.get("halt_result"))
+
+
+def held_calls(result: StepResult) -> tuple[ToolCall, ...]:
+    """The tool calls a step held back for the caller (its documented ``manual_tool_calls``)."""
+    return tuple(result.metadata.get("manual_tool_calls", ()))
+
+
+class StepTools:
+    """The tool events of one step, folded: tool messages and halts (mutable; one thread)."""
+
+    __slots__ = ("halts", "messages")
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.halts: list[StepHalt] = []
+
+    def apply(self, event: Event) -> bool:
+        """Fold ``event`` if it is a tool outcome; False for any other event."""
+        if isinstance(event, ToolResultEncoded):
+            self.messages.append(Message(role="tool", content=event.content, tool_call_id=event.id))
+        elif isinstance(event, AskUserRequested):
+            halt = StepHalt("ask_user", event.tool_call_id, event.question, dict(event.options))
+            self._add_halt(halt, AWAITING_USER)
+        elif isinstance(event, ToolHalt):
+            self._add_halt(StepHalt(event.reason, event.tool_call_id, result=event.result), event.content)
+        else:
+            return False
+        return True
+
+    def _add_halt(self, halt: StepHalt, content: str) -> None:
+        self.halts.append(halt)
+        self.messages.append(Message(role="tool", content=content, tool_call_id=halt.tool_call_id))
+
+    def halt(self, response: Response) -> StepHalt | None:
+        """The step's halt: the highest-precedence one, earliest in the model's order; or None."""
+        if not self.halts:
+            return None
+        order = _model_order(response)
+        return min(self.halts, key=lambda h: (h.rank, order.get(h.tool_call_id, len(order))))
+
+    def step_result(
+        self,
+        thread: Thread,
+        response: Response,
+        metadata: Mapping[str, Any] | None = None,
+        held: tuple[ToolCall, ...] = (),
+    ) -> StepResult:
+        """The StepResult of ``response`` and these tool outcomes, on top of ``thread``.
+
+        ``metadata`` is merged into the halt metadata. A step that holds back tool
+        calls (``held``, recorded as ``metadata["manual_tool_calls"]``) is done.
+        """
+        order = _model_order(response)
+        tool_messages = tuple(sorted(self.messages, key=lambda m: order.get(m.tool_call_id, len(order))))
+        halt = self.halt(response)
+        meta = {**(halt.metadata() if halt is not None else {}), **(metadata or {})}
+        if held:
+            meta["manual_tool_calls"] = held
+        done = halt is not None or bool(held) or response.finish_reason in _DONE_FINISHES
+        return StepResult(
+            thread=thread.add(response.message, *tool_messages),
+            response=response,
+            tool_results=tool_messages,
+            done=done,
+            metadata=meta,
+        )
+
+
+def _model_order(response: Response) -> dict[str | None, int]:
+    """Each tool call id's position in the model's order (the first call, when ids repeat)."""
+    order: dict[str | None, int] = {}
+    for index, call in enumerate(response.tool_calls):
+        order.setdefault(call.id, index)
+    return order
 
 
 class StreamCollector:
@@ -37,51 +173,32 @@ class StreamCollector:
 
     ``to_response()`` works on any stream; ``to_step_result()`` and
     ``to_chat_result()`` need the thread the call started from.
+
+    Thread safety: a collector is mutable and unsynchronized; fold each stream
+    with its own collector, from one thread at a time.
     """
+
+    __module__ = "allm"
 
     def __init__(self, thread: Thread | None = None) -> None:
         self.thread = thread
-        self._fold = _backend.backend.Fold()
-        self._tool_messages: list[Message] = []
-        self._halts: list[tuple[str, dict[str, Any]]] = []
+        self._fold: Any = _backend.backend.Fold()
+        self._tools = StepTools()
         self._steps: list[StepResult] = []
         self._chat_result: ChatResult | None = None
-        self._error: Any = None
+        self._error: AllmError | None = None
         self._in_step = False
 
     def apply(self, event: Event) -> StreamCollector:
         """Fold one event; returns the collector for chaining."""
-        kind = event.type
-        self._in_step = kind not in ("step_completed", "chat_completed")
-        if kind == "tool_result_encoded":
-            self._tool_messages.append(Message(role="tool", content=event.content, tool_call_id=event.id))
-        elif kind == "ask_user_requested":
-            self._add_halt(
-                {
-                    "halted_reason": "ask_user",
-                    "pending_tool_call_id": event.tool_call_id,
-                    "pending_question": event.question,
-                    "ask_user_options": dict(event.options),
-                },
-                event.tool_call_id,
-                AWAITING_USER,
-            )
-        elif kind == "tool_halt":
-            self._add_halt(
-                {
-                    "halted_reason": event.reason,
-                    "halt_tool_call_id": event.tool_call_id,
-                    "halt_result": event.result,
-                },
-                event.tool_call_id,
-                event.content,
-            )
-        elif kind == "step_completed":
+        self._in_step = True
+        if isinstance(event, StepCompleted):
             self._complete_step(event.result)
-        elif kind == "chat_completed":
+        elif isinstance(event, ChatCompleted):
             self._chat_result = event.result
-        else:
-            if kind == "error":
+            self._in_step = False
+        elif not self._tools.apply(event):
+            if isinstance(event, ErrorEvent):
                 self._error = event.error
             self._fold.apply(event)
         return self
@@ -92,16 +209,11 @@ class StreamCollector:
             self.apply(event)
         return self
 
-    def _add_halt(self, halt: dict[str, Any], tool_call_id: str, content: str) -> None:
-        self._halts.append((tool_call_id, halt))
-        self._tool_messages.append(Message(role="tool", content=content, tool_call_id=tool_call_id))
-
     def _complete_step(self, result: StepResult) -> None:
         self._steps.append(result)
         self.thread = result.thread
         self._fold = _backend.backend.Fold()
-        self._tool_messages = []
-        self._halts = []
+        self._tools = StepTools()
         self._in_step = False
 
     @property
@@ -110,7 +222,7 @@ class StreamCollector:
         return tuple(self._steps)
 
     @property
-    def error(self) -> Any:
+    def error(self) -> AllmError | None:
         """The last error folded from an ``error`` event, or None."""
         return self._error
 
@@ -121,18 +233,8 @@ class StreamCollector:
 
     def to_response(self) -> Response:
         """The Response of the current (or only) model message."""
-        return self._fold.response()
-
-    def _model_order(self, response: Response) -> dict[str, int]:
-        return {call.id: index for index, call in enumerate(response.tool_calls)}
-
-    def step_halt(self, response: Response | None = None) -> dict[str, Any]:
-        """The halt metadata of the current step (empty when no handler halted)."""
-        if not self._halts:
-            return {}
-        order = self._model_order(response or self.to_response())
-        ranked = sorted(self._halts, key=lambda h: (_halt_rank(h[1]), order.get(h[0], len(order))))
-        return dict(ranked[0][1])
+        response: Response = self._fold.response()
+        return response
 
     def to_step_result(
         self, *, response: Response | None = None, metadata: dict[str, Any] | None = None
@@ -145,20 +247,9 @@ class StreamCollector:
         """
         if self._steps and not self.in_step and response is None:
             return self._steps[-1]
-        response = response or self.to_response()
-        order = self._model_order(response)
-        tool_messages = tuple(
-            sorted(self._tool_messages, key=lambda m: order.get(m.tool_call_id, len(order)))
-        )
-        thread = (self.thread or Thread()).add(response.message, *tool_messages)
-        meta = {**self.step_halt(response), **(metadata or {})}
-        done = (
-            "halted_reason" in meta
-            or bool(meta.get("manual_tool_calls"))
-            or response.finish_reason in _DONE_FINISHES
-        )
-        return StepResult(
-            thread=thread, response=response, tool_results=tool_messages, done=done, metadata=meta
+        held = tuple((metadata or {}).get("manual_tool_calls", ()))  # the documented key, read at the edge
+        return self._tools.step_result(
+            self.thread or Thread(), response or self.to_response(), metadata, held
         )
 
     def to_chat_result(self) -> ChatResult:
@@ -166,7 +257,7 @@ class StreamCollector:
         if self._chat_result is not None:
             return self._chat_result
         last = self._steps[-1].response if self._steps else None
-        metadata = {"error": self._error} if self._error is not None else {}
+        metadata: dict[str, Any] = {"error": self._error} if self._error is not None else {}
         return ChatResult(
             thread=self.thread or Thread(),
             final_response=last,

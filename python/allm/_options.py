@@ -43,7 +43,7 @@ class StreamOptions:
         """Split call options into stream options and the rest (left for the caller)."""
         rest = dict(opts)
         values: dict[str, Any] = {}
-        errors = []
+        errors: list[tuple[str, str]] = []
         for name in ("emit_text_deltas", "emit_tool_deltas", "include_raw_chunks"):
             if name in rest:
                 value = rest.pop(name)

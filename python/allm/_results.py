@@ -1,14 +1,29 @@
-"""What calls return: Response, StepResult and ChatResult (Layer A)."""
+"""What calls return: Response, StepResult and ChatResult (Layer A).
+
+Thread safety: all three are frozen values; share them freely (a caller that
+mutates a ``metadata`` dict in place owns that choice).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 
+from ._cost import cost_of
 from ._messages import Message, Thread, ToolCall
 from ._usage import Usage
 
-__all__ = ["FINISH_REASONS", "ChatResult", "FinishReason", "Response", "StepResult"]
+__all__ = [
+    "FINISH_REASONS",
+    "ChatResult",
+    "FinishReason",
+    "Response",
+    "StepResult",
+    "total_cost",
+    "total_usage",
+]
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "error", "other"]
 FINISH_REASONS: frozenset[str] = frozenset(
@@ -25,6 +40,12 @@ class Response:
     calls finishes ``"tool_calls"`` when the provider said nothing or ``"stop"``
     (``raw_finish_reason`` keeps what it said). The model's reasoning is part of
     ``message.content`` (``ReasoningPart``); ``reasoning`` is its text.
+
+    ``usage`` is None when the provider reported no usage at all (a failure
+    before its usage arrived, an OpenAI-compatible server that sends none, a
+    Fake script without a ``usage`` entry). It is not replaced by zeros: zero
+    tokens is a different claim from "not reported", so check it first
+    (``if response.usage is not None: ...``).
     """
 
     message: Message
@@ -37,7 +58,8 @@ class Response:
     request_id: str | None = None
     model: str | None = None
     raw: Any = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
+    provider: str | None = None
 
     @property
     def reasoning(self) -> str:
@@ -50,6 +72,11 @@ class Response:
         """The error folded from the stream, or None."""
         return self.metadata.get("error")
 
+    @property
+    def cost(self) -> Decimal | None:
+        """What this call cost in USD, from its usage, model and provider; None when unknown."""
+        return cost_of(self.usage, self.model, self.provider)
+
 
 @dataclass(frozen=True, slots=True)
 class StepResult:
@@ -59,7 +86,12 @@ class StepResult:
     response: Response
     tool_results: tuple[Message, ...] = ()
     done: bool = False
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
+
+    @property
+    def cost(self) -> Decimal | None:
+        """What the step's model call cost in USD; None when unknown."""
+        return self.response.cost
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,4 +104,35 @@ class ChatResult:
     halted_reason: str = "completed"
     pending_question: str | None = None
     pending_tool_call_id: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
+
+    @property
+    def usage(self) -> Usage:
+        """The token usage of every step's model call, added up."""
+        return total_usage(step.response for step in self.steps)
+
+    @property
+    def cost(self) -> Decimal | None:
+        """The USD cost of every step's model call, added up; None when any is unknown."""
+        return total_cost(step.response for step in self.steps)
+
+
+def total_usage(responses: Iterable[Response]) -> Usage:
+    """The usage of ``responses``, added up (a response without usage adds nothing)."""
+    return sum((r.usage for r in responses if r.usage is not None), Usage())
+
+
+def total_cost(responses: Iterable[Response]) -> Decimal | None:
+    """The cost of ``responses``, added up.
+
+    None when none reported usage, or when the cost of any that did is unknown.
+    """
+    total: Decimal | None = None
+    for response in responses:
+        if response.usage is None:
+            continue
+        cost = response.cost
+        if cost is None:
+            return None
+        total = cost if total is None else total + cost
+    return total

@@ -26,7 +26,7 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from .errors import ValidationError
 
@@ -56,7 +56,8 @@ class RetryPolicy:
             policy = cls()
         elif isinstance(retry, Mapping):
             values: dict[str, Any] = {}
-            for key, value in retry.items():
+            entries: Mapping[str, Any] = cast("Mapping[str, Any]", retry)
+            for key, value in entries.items():
                 if key not in _KEYS:
                     errors.append((f"retry.{key}", f"unknown key; known keys: {', '.join(_KEYS)}"))
                 elif key == "max_retries":

@@ -1,7 +1,7 @@
 """JSON serialization of Layer A values through a closed registry of type tags.
 
-    to_json(obj, *, max_depth=64, max_bytes=64 MiB) -> str
-    from_json(text, *, max_depth=64, max_bytes=64 MiB) -> object
+    to_json(obj, *, max_depth=64, max_bytes=16 MiB) -> str
+    from_json(text, *, max_depth=64, max_bytes=16 MiB) -> object
 
 Every Layer A value (Message, Thread, Tool, Request, Response, StepResult,
 ChatResult, the allm.errors classes, ...) and any nesting of them with dicts,
@@ -38,7 +38,8 @@ modules add through :func:`register`) are ever built, and only from their
 declared fields; nothing is imported or looked up by a name found in the data.
 Every problem with the input -- invalid JSON, unknown tags, unknown or missing
 fields, wrong shapes or types, illegal literal values (a role that is not
-system/user/assistant/tool, ...), NaN / Infinity, duplicate keys, nesting
+system/user/assistant/tool, ...), NaN / Infinity, duplicate keys, lone
+surrogates (``"\\ud800"``), token counts outside ``[0, 2**63 - 1]``, nesting
 deeper than ``max_depth``, text larger than ``max_bytes``, integers with more
 than 1000 digits -- raises ``ValidationError(reason="invalid_json",
 errors=[(path, why), ...])`` and nothing else.
@@ -60,10 +61,11 @@ import contextlib
 import dataclasses
 import json
 import math
+import re
 import types
 import typing
 from collections.abc import Iterable
-from typing import Any, Union
+from typing import Any, TypeAlias, TypeGuard, Union, cast
 
 from ._messages import ImagePart, Message, ReasoningPart, TextPart, Thread, ToolCall
 from ._request import Reasoning, Request
@@ -84,10 +86,11 @@ __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "FORMAT_VERSION", "from_jso
 
 FORMAT_VERSION = 1
 DEFAULT_MAX_DEPTH = 64
-DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 MAX_INT_DIGITS = 1000
 _MAX_FLOAT_CHARS = 1000
 _MAX_ERRORS = 50
+_MAX_COUNT = 2**63 - 1
 
 _TAG = "__type__"
 _DATA = "data"
@@ -99,7 +102,7 @@ _PSEUDO_TAGS = frozenset({_TUPLE_TAG, _DICT_TAG})
 # The closed registry
 # ---------------------------------------------------------------------------
 
-_REGISTRY: dict[str, type] = {
+_REGISTRY: dict[str, type[Any]] = {
     "TextPart": TextPart,
     "ImagePart": ImagePart,
     "ReasoningPart": ReasoningPart,
@@ -129,7 +132,7 @@ _TAG_OF: dict[type, str] = {cls: tag for tag, cls in _REGISTRY.items()}
 _SCHEMAS: dict[type, _ClassSchema] = {}
 
 
-def register(tag: str, cls: type, *, exclude: Iterable[str] = ()) -> None:
+def register(tag: object, cls: object, *, exclude: Iterable[str] = ()) -> None:
     """Add an allm Layer A class to the registry under ``tag``.
 
     INTERNAL: for allm's own modules only (``allm.session`` registers its
@@ -168,20 +171,33 @@ class _Ctx:
         self.errors: list[tuple[str, str]] = []
         self.max_depth = max_depth
 
-    def fail(self, path: str, why: str) -> None:
-        self.errors.append((path, why))
+    def fail(self, path: _Path, why: str) -> None:
+        self.errors.append((_fmt(path), why))
         if len(self.errors) >= _MAX_ERRORS:
             raise _Abort
 
-    def depth(self, path: str, depth: int) -> bool:
+    def depth(self, path: _Path, depth: int) -> bool:
         """True when ``depth`` is within the limit; records the problem otherwise."""
         if depth > self.max_depth:
-            self.errors.append((path, f"nesting deeper than {self.max_depth}"))
+            self.errors.append((_fmt(path), f"nesting deeper than {self.max_depth}"))
             raise _Abort
         return True
 
 
-_BAD: Any = object()  # a sub-value that failed; its problem is already recorded
+# A location in the value, built cheaply while walking and formatted (by _fmt)
+# only when a problem is recorded: the root "$", or (parent, key or index).
+_Path: TypeAlias = "str | tuple[_Path, str | int]"
+
+_BAD: Any = object()
+
+
+def _is_object(j: object) -> TypeGuard[dict[str, Any]]:
+    """A JSON object (parsed JSON has string keys only)."""
+    return type(j) is dict
+
+
+def _is_array(j: object) -> TypeGuard[list[Any]]:
+    return type(j) is list  # a sub-value that failed; its problem is already recorded
 
 
 def _invalid(errors: list[tuple[str, str]]) -> ValidationError:
@@ -198,10 +214,13 @@ def _kind(v: Any) -> str:
 
 
 class _Spec:
-    def encode(self, v: Any, path: str, depth: int, ctx: _Ctx) -> Any:
+    # JSON types whose values this spec takes as they are (a fast path for decoding).
+    plain: frozenset[type] = frozenset()
+
+    def encode(self, v: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
         raise NotImplementedError
 
-    def decode(self, j: Any, path: str, depth: int, ctx: _Ctx) -> Any:
+    def decode(self, j: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
         raise NotImplementedError
 
     def accepts(self, v: Any) -> bool:
@@ -219,22 +238,25 @@ class _Spec:
 class _Scalar(_Spec):
     def __init__(self, t: type) -> None:
         self.t = t
+        self.json_types: tuple[type, ...] = (float, int) if t is float else (t,)
+        self.plain = frozenset(self.json_types)
 
     def accepts(self, v: Any) -> bool:
         if self.t is float:
             return type(v) in (float, int)
         return type(v) is self.t
 
-    accepts_json = accepts
+    def accepts_json(self, j: Any) -> bool:
+        return self.accepts(j)
 
-    def encode(self, v: Any, path: str, depth: int, ctx: _Ctx) -> Any:
+    def encode(self, v: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
         if not self.accepts(v):
             ctx.fail(path, f"expected {self.describe()}, got {_kind(v)}")
             return _BAD
         return _check_scalar(v, path, ctx)
 
-    def decode(self, j: Any, path: str, depth: int, ctx: _Ctx) -> Any:
-        if not self.accepts(j):
+    def decode(self, j: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
+        if type(j) not in self.json_types:
             ctx.fail(path, f"expected {self.describe()}, got {_json_kind(j)}")
             return _BAD
         return j
@@ -245,6 +267,20 @@ class _Scalar(_Spec):
         ]
 
 
+class _Count(_Scalar):
+    """A token count: an integer in ``[0, 2**63 - 1]`` (the stream JSON rule)."""
+
+    def __init__(self) -> None:
+        super().__init__(int)
+        self.plain = frozenset()
+
+    def decode(self, j: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
+        if type(j) is int and not 0 <= j <= _MAX_COUNT:
+            ctx.fail(path, f"token count {_short(j)} is outside [0, 2**63 - 1]")
+            return _BAD
+        return super().decode(j, path, depth, ctx)
+
+
 class _Literal(_Spec):
     def __init__(self, values: tuple[Any, ...]) -> None:
         self.values = values
@@ -252,15 +288,16 @@ class _Literal(_Spec):
     def accepts(self, v: Any) -> bool:
         return any(type(v) is type(x) and v == x for x in self.values)
 
-    accepts_json = accepts
+    def accepts_json(self, j: Any) -> bool:
+        return self.accepts(j)
 
-    def encode(self, v: Any, path: str, depth: int, ctx: _Ctx) -> Any:
+    def encode(self, v: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
         if not self.accepts(v):
             ctx.fail(path, f"illegal value {_short(v)}; expected {self.describe()}")
             return _BAD
         return v
 
-    def decode(self, j: Any, path: str, depth: int, ctx: _Ctx) -> Any:
+    def decode(self, j: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
         if not self.accepts(j):
             ctx.fail(path, f"illegal value {_short(j)}; expected {self.describe()}")
             return _BAD
@@ -282,19 +319,20 @@ class _TupleOf(_Spec):
     def accepts_json(self, j: Any) -> bool:
         return type(j) is list
 
-    def encode(self, v: Any, path: str, depth: int, ctx: _Ctx) -> Any:
+    def encode(self, v: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
         if not self.accepts(v):
             ctx.fail(path, f"expected a tuple, got {_kind(v)}")
             return _BAD
         ctx.depth(path, depth + 1)
-        return [self.item.encode(x, f"{path}[{i}]", depth + 1, ctx) for i, x in enumerate(v)]
+        return [self.item.encode(x, (path, i), depth + 1, ctx) for i, x in enumerate(v)]
 
-    def decode(self, j: Any, path: str, depth: int, ctx: _Ctx) -> Any:
-        if type(j) is not list:
+    def decode(self, j: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
+        if not _is_array(j):
             ctx.fail(path, f"expected a list, got {_json_kind(j)}")
             return _BAD
         ctx.depth(path, depth + 1)
-        return tuple(self.item.decode(x, f"{path}[{i}]", depth + 1, ctx) for i, x in enumerate(j))
+        decode = self.item.decode
+        return tuple([decode(x, (path, i), depth + 1, ctx) for i, x in enumerate(j)])
 
     def describe(self) -> str:
         return f"a list of {self.item.describe()}"
@@ -307,15 +345,15 @@ class _DictField(_Spec):
         return type(v) is dict
 
     def accepts_json(self, j: Any) -> bool:
-        return type(j) is dict and (_TAG not in j or j.get(_TAG) == _DICT_TAG)
+        return _is_object(j) and (_TAG not in j or j.get(_TAG) == _DICT_TAG)
 
-    def encode(self, v: Any, path: str, depth: int, ctx: _Ctx) -> Any:
+    def encode(self, v: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
         if type(v) is not dict:
             ctx.fail(path, f"expected a dict, got {_kind(v)}")
             return _BAD
         return _encode_any(v, path, depth, ctx)
 
-    def decode(self, j: Any, path: str, depth: int, ctx: _Ctx) -> Any:
+    def decode(self, j: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
         if not self.accepts_json(j):
             ctx.fail(path, f"expected a plain object, got {_json_desc(j)}")
             return _BAD
@@ -332,10 +370,10 @@ class _AnyValue(_Spec):
     def accepts_json(self, j: Any) -> bool:
         return True
 
-    def encode(self, v: Any, path: str, depth: int, ctx: _Ctx) -> Any:
+    def encode(self, v: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
         return _encode_any(v, path, depth, ctx)
 
-    def decode(self, j: Any, path: str, depth: int, ctx: _Ctx) -> Any:
+    def decode(self, j: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
         return _decode_any(j, path, depth, ctx)
 
     def describe(self) -> str:
@@ -352,15 +390,15 @@ class _Instance(_Spec):
         return type(v) is self.cls
 
     def accepts_json(self, j: Any) -> bool:
-        return type(j) is dict and j.get(_TAG) == _TAG_OF.get(self.cls)
+        return _is_object(j) and j.get(_TAG) == _TAG_OF.get(self.cls)
 
-    def encode(self, v: Any, path: str, depth: int, ctx: _Ctx) -> Any:
+    def encode(self, v: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
         if type(v) is not self.cls:
             ctx.fail(path, f"expected {self.cls.__name__}, got {_kind(v)}")
             return _BAD
         return _encode_registered(v, path, depth, ctx)
 
-    def decode(self, j: Any, path: str, depth: int, ctx: _Ctx) -> Any:
+    def decode(self, j: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
         if not self.accepts_json(j):
             ctx.fail(path, f"expected a tagged {_TAG_OF.get(self.cls)}, got {_json_desc(j)}")
             return _BAD
@@ -373,6 +411,13 @@ class _Instance(_Spec):
 class _Union(_Spec):
     def __init__(self, options: list[_Spec]) -> None:
         self.options = options
+        # A union of scalars only (``str | None``, ...): a value of one of their
+        # JSON types is accepted as it is.
+        self.scalar_types: frozenset[type] = (
+            frozenset(t for o in options if isinstance(o, _Scalar) for t in o.json_types)
+            if all(isinstance(o, _Scalar) for o in options)
+            else frozenset()
+        )
 
     def accepts(self, v: Any) -> bool:
         return any(o.accepts(v) for o in self.options)
@@ -380,14 +425,16 @@ class _Union(_Spec):
     def accepts_json(self, j: Any) -> bool:
         return any(o.accepts_json(j) for o in self.options)
 
-    def encode(self, v: Any, path: str, depth: int, ctx: _Ctx) -> Any:
+    def encode(self, v: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
         for o in self.options:
             if o.accepts(v):
                 return o.encode(v, path, depth, ctx)
         ctx.fail(path, f"expected {self.describe()}, got {_kind(v)}")
         return _BAD
 
-    def decode(self, j: Any, path: str, depth: int, ctx: _Ctx) -> Any:
+    def decode(self, j: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
+        if type(j) in self.plain:
+            return j
         for o in self.options:
             if o.accepts_json(j):
                 return o.decode(j, path, depth, ctx)
@@ -435,7 +482,8 @@ class _ClassSchema:
         for f in dataclasses.fields(cls):
             if f.name in excluded or not f.init:
                 continue
-            self.fields[f.name] = _spec_for(hints.get(f.name, Any))
+            hint = hints.get(f.name, Any)
+            self.fields[f.name] = _Count() if cls is Usage and hint is int else _spec_for(hint)
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 self.required.add(f.name)
 
@@ -452,8 +500,14 @@ _ERROR_STR_OR_NONE = ("provider", "request_id", "tool_name", "tool_call_id")
 _ERROR_INT_OR_NONE = ("status", "retry_after_ms")
 
 
+def _extra_fields(cls: type) -> tuple[str, ...]:
+    """The public extra fields an error class declares (``provider``, ``status`` ...)."""
+    fields: tuple[str, ...] = getattr(cls, "_extra_fields", ())
+    return fields
+
+
 def _error_fields(cls: type) -> tuple[str, ...]:
-    extra = tuple(cls._extra_fields)  # type: ignore[attr-defined]
+    extra = _extra_fields(cls)
     if cls is ValidationError:
         extra += ("errors",)
     return ("reason", "message", "metadata", "cause", *extra)
@@ -473,8 +527,8 @@ def _is_reserved(key: str) -> bool:
     return len(key) > 4 and key.startswith("__") and key.endswith("__")
 
 
-def _check_scalar(v: Any, path: str, ctx: _Ctx) -> Any:
-    t = type(v)
+def _check_scalar(v: Any, path: _Path, ctx: _Ctx) -> Any:
+    t = type(cast(object, v))
     if t is float and not math.isfinite(v):
         ctx.fail(path, "NaN and Infinity are not allowed")
         return _BAD
@@ -484,8 +538,8 @@ def _check_scalar(v: Any, path: str, ctx: _Ctx) -> Any:
     return v
 
 
-def _encode_any(v: Any, path: str, depth: int, ctx: _Ctx) -> Any:
-    t = type(v)
+def _encode_any(v: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
+    t = type(cast(object, v))
     if v is None or t is bool or t is str:
         return v
     if t is int or t is float:
@@ -493,7 +547,7 @@ def _encode_any(v: Any, path: str, depth: int, ctx: _Ctx) -> Any:
     if t is list or t is tuple:
         inner = depth + (1 if t is list else 2)
         ctx.depth(path, inner)
-        items = [_encode_any(x, f"{path}[{i}]", inner, ctx) for i, x in enumerate(v)]
+        items = [_encode_any(x, (path, i), inner, ctx) for i, x in enumerate(v)]
         return items if t is list else {_TAG: _TUPLE_TAG, _DATA: items}
     if t is dict:
         reserved = any(type(k) is str and _is_reserved(k) for k in v)
@@ -502,9 +556,9 @@ def _encode_any(v: Any, path: str, depth: int, ctx: _Ctx) -> Any:
         out: dict[str, Any] = {}
         for k, x in v.items():
             if type(k) is not str:
-                ctx.fail(f"{path}[{_short(k)}]", f"dict keys must be strings, got {_kind(k)}")
+                ctx.fail(f"{_fmt(path)}[{_short(k)}]", f"dict keys must be strings, got {_kind(k)}")
                 continue
-            out[k] = _encode_any(x, _key_path(path, k), inner, ctx)
+            out[k] = _encode_any(x, (path, k), inner, ctx)
         return {_TAG: _DICT_TAG, _DATA: out} if reserved else out
     if t in _TAG_OF:
         return _encode_registered(v, path, depth, ctx)
@@ -512,48 +566,67 @@ def _encode_any(v: Any, path: str, depth: int, ctx: _Ctx) -> Any:
     return _BAD
 
 
-def _encode_registered(v: Any, path: str, depth: int, ctx: _Ctx) -> Any:
-    cls = type(v)
+def _encode_registered(v: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
+    cls = type(cast(object, v))
     tag = _TAG_OF[cls]
     ctx.depth(path, depth + 2)
     inner = depth + 2
     data: dict[str, Any] = {}
     if issubclass(cls, AllmError):
-        data["reason"] = _Scalar(str).encode(v.reason, f"{path}.reason", inner, ctx)
-        data["message"] = _Scalar(str).encode(v.message, f"{path}.message", inner, ctx)
-        data["metadata"] = _DictField().encode(v.metadata, f"{path}.metadata", inner, ctx)
+        data["reason"] = _Scalar(str).encode(v.reason, (path, "reason"), inner, ctx)
+        data["message"] = _Scalar(str).encode(v.message, (path, "message"), inner, ctx)
+        data["metadata"] = _DictField().encode(v.metadata, (path, "metadata"), inner, ctx)
         data["cause"] = None if v.cause is None else str(v.cause)
-        for name in cls._extra_fields:
+        for name in _extra_fields(cls):
             value = getattr(v, name, None)
-            spec = _Union([_Scalar(type(None)), _Scalar(int if name in _ERROR_INT_OR_NONE else str)])
-            data[name] = spec.encode(value, f"{path}.{name}", inner, ctx)
+            optional = _Union([_Scalar(type(None)), _Scalar(int if name in _ERROR_INT_OR_NONE else str)])
+            data[name] = optional.encode(value, (path, name), inner, ctx)
         if cls is ValidationError:
-            data["errors"] = _encode_error_list(v.errors, f"{path}.errors", inner, ctx)
+            data["errors"] = _encode_error_list(v.errors, (path, "errors"), inner, ctx)
     else:
         schema = _schema(cls)
         for name, spec in schema.fields.items():
-            data[name] = spec.encode(getattr(v, name), f"{path}.{name}", inner, ctx)
+            data[name] = spec.encode(getattr(v, name), (path, name), inner, ctx)
     return {_TAG: tag, _DATA: data}
 
 
-def _encode_error_list(errors: Any, path: str, depth: int, ctx: _Ctx) -> Any:
-    if type(errors) is not list:
+def _encode_error_list(errors: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
+    if not _is_array(errors):
         ctx.fail(path, f"expected a list, got {_kind(errors)}")
         return _BAD
     ctx.depth(path, depth + 2)
-    out = []
+    out: list[list[str]] = []
     for i, item in enumerate(errors):
-        if type(item) not in (tuple, list) or len(item) != 2 or not all(type(s) is str for s in item):
-            ctx.fail(f"{path}[{i}]", "expected a (path, reason) pair of strings")
+        pair = _string_pair(item, (tuple, list))
+        if pair is None:
+            ctx.fail((path, i), "expected a (path, reason) pair of strings")
             continue
-        out.append([item[0], item[1]])
+        out.append(list(pair))
     return out
 
 
-def _key_path(path: str, key: str) -> str:
-    if key.isidentifier():
-        return f"{path}.{key}"
-    return f"{path}[{_short(key)}]"
+def _string_pair(item: Any, kinds: tuple[type, ...]) -> tuple[str, str] | None:
+    """``item`` as a pair of strings, if it is one (a tuple or list of ``kinds``)."""
+    if type(item) not in kinds:
+        return None
+    pair = tuple(item)
+    if len(pair) != 2 or type(pair[0]) is not str or type(pair[1]) is not str:
+        return None
+    return pair[0], pair[1]
+
+
+def _fmt(path: _Path) -> str:
+    """The text of a path: ``$.messages[0].content``; keys that are not identifiers in brackets."""
+    steps: list[str] = []
+    while type(path) is tuple:
+        path, step = path
+        if isinstance(step, int):
+            steps.append(f"[{step}]")
+        elif step.isidentifier():
+            steps.append(f".{step}")
+        else:
+            steps.append(f"[{_short(step)}]")
+    return str(path) + "".join(reversed(steps))
 
 
 def to_json(
@@ -567,9 +640,11 @@ def to_json(
 
     Raises ``ValidationError(reason="invalid_json")`` for anything that is not
     Layer A data or would not read back: foreign objects, callables, NaN,
-    non-string dict keys, nesting over ``max_depth`` or output over ``max_bytes``.
+    non-string dict keys, lone surrogates, nesting over ``max_depth`` or output
+    over ``max_bytes``. Holds no shared state: safe to call from any number of threads.
     """
     ctx = _Ctx(max_depth)
+    value: Any = None
     try:
         value = _encode_any(obj, "$", 1, ctx)
     except _Abort:
@@ -588,7 +663,11 @@ def to_json(
         )
     except (ValueError, TypeError, RecursionError) as exc:  # pragma: no cover - guarded above
         raise _invalid([("$", f"cannot encode: {exc}")]) from None
-    if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+    try:
+        size = len(text) if text.isascii() else len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise _invalid([("$", _LONE_SURROGATE)]) from None
+    if size > max_bytes:
         raise _invalid([("$", f"document larger than {max_bytes} bytes")])
     return text
 
@@ -607,33 +686,29 @@ def _json_kind(j: Any) -> str:
         float: "number",
         bool: "boolean",
         type(None): "null",
-    }.get(type(j), type(j).__name__)
+    }.get(type(j), type(j).__name__)  # pyright: ignore[reportUnknownArgumentType]
 
 
 def _json_desc(j: Any) -> str:
-    if type(j) is dict and _TAG in j:
+    if _is_object(j) and _TAG in j:
         return f"tagged {_short(j.get(_TAG))}"
     return _json_kind(j)
 
 
-def _decode_any(j: Any, path: str, depth: int, ctx: _Ctx) -> Any:
-    t = type(j)
-    if t is list:
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _decode_any(j: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
+    if _is_array(j):
         ctx.depth(path, depth + 1)
-        return [_decode_any(x, f"{path}[{i}]", depth + 1, ctx) for i, x in enumerate(j)]
-    if t is not dict:
+        return _decode_items(j, path, depth + 1, ctx)
+    if not _is_object(j):
         return j  # scalars were checked by the parser hooks
     ctx.depth(path, depth + 1)
     if _TAG not in j:
-        out: dict[str, Any] = {}
-        for k, x in j.items():
-            if _is_reserved(k):
-                ctx.fail(_key_path(path, k), f"reserved key {_short(k)} outside a tagged value")
-                continue
-            out[k] = _decode_any(x, _key_path(path, k), depth + 1, ctx)
-        return out
+        return _decode_plain(j, path, depth + 1, ctx)
     tag = j[_TAG]
-    if set(j) != {_TAG, _DATA}:
+    if len(j) != 2 or _DATA not in j:
         extra = sorted(set(j) - {_TAG, _DATA})
         if extra:
             ctx.fail(path, f"a tagged value holds only {_TAG!r} and {_DATA!r}; unexpected {extra}")
@@ -642,25 +717,28 @@ def _decode_any(j: Any, path: str, depth: int, ctx: _Ctx) -> Any:
         return _BAD
     data = j[_DATA]
     if type(tag) is not str:
-        ctx.fail(f"{path}.{_TAG}", f"tag must be a string, got {_json_kind(tag)}")
+        ctx.fail((path, _TAG), f"tag must be a string, got {_json_kind(tag)}")
         return _BAD
     if tag == _TUPLE_TAG:
-        if type(data) is not list:
+        if not _is_array(data):
             ctx.fail(path, f"tuple data must be an array, got {_json_kind(data)}")
             return _BAD
         ctx.depth(path, depth + 2)
-        return tuple(_decode_any(x, f"{path}[{i}]", depth + 2, ctx) for i, x in enumerate(data))
+        return tuple(_decode_items(data, path, depth + 2, ctx))
     if tag == _DICT_TAG:
-        if type(data) is not dict:
+        if not _is_object(data):
             ctx.fail(path, f"dict data must be an object, got {_json_kind(data)}")
             return _BAD
         ctx.depth(path, depth + 2)
-        return {k: _decode_any(x, _key_path(path, k), depth + 2, ctx) for k, x in data.items()}
+        return {
+            k: x if type(x) in _JSON_SCALARS else _decode_any(x, (path, k), depth + 2, ctx)
+            for k, x in data.items()
+        }
     cls = _REGISTRY.get(tag)
     if cls is None:
-        ctx.fail(f"{path}.{_TAG}", f"unknown type tag {_short(tag)}")
+        ctx.fail((path, _TAG), f"unknown type tag {_short(tag)}")
         return _BAD
-    if type(data) is not dict:
+    if not _is_object(data):
         ctx.fail(path, f"{tag} data must be an object, got {_json_kind(data)}")
         return _BAD
     ctx.depth(path, depth + 2)
@@ -669,18 +747,43 @@ def _decode_any(j: Any, path: str, depth: int, ctx: _Ctx) -> Any:
     return _decode_dataclass(cls, tag, data, path, depth + 2, ctx)
 
 
-def _decode_dataclass(cls: type, tag: str, data: dict[str, Any], path: str, depth: int, ctx: _Ctx) -> Any:
+def _decode_items(items: list[Any], path: _Path, depth: int, ctx: _Ctx) -> list[Any]:
+    """The items of a JSON array at ``depth`` (scalars as they are)."""
+    return [
+        x if type(x) in _JSON_SCALARS else _decode_any(x, (path, i), depth, ctx) for i, x in enumerate(items)
+    ]
+
+
+def _decode_plain(j: dict[str, Any], path: _Path, depth: int, ctx: _Ctx) -> dict[str, Any]:
+    """An untagged JSON object at ``depth``: a dict, refusing the reserved ``__name__`` keys."""
+    out: dict[str, Any] = {}
+    for k, x in j.items():
+        if k.startswith("__") and _is_reserved(k):
+            ctx.fail((path, k), f"reserved key {_short(k)} outside a tagged value")
+            continue
+        out[k] = x if type(x) in _JSON_SCALARS else _decode_any(x, (path, k), depth, ctx)
+    return out
+
+
+def _decode_dataclass(cls: type, tag: str, data: dict[str, Any], path: _Path, depth: int, ctx: _Ctx) -> Any:
     schema = _schema(cls)
+    fields = schema.fields
     before = len(ctx.errors)
+    if not data.keys() <= fields.keys():
+        for name in data:
+            if name not in fields:
+                ctx.fail((path, name), f"unknown field for {tag}")
+    if not schema.required <= data.keys():
+        for name in fields:
+            if name in schema.required and name not in data:
+                ctx.fail((path, name), f"missing required field of {tag}")
     kwargs: dict[str, Any] = {}
-    for name in data:
-        if name not in schema.fields:
-            ctx.fail(_key_path(path, name), f"unknown field for {tag}")
-    for name, spec in schema.fields.items():
-        if name in data:
-            kwargs[name] = spec.decode(data[name], f"{path}.{name}", depth, ctx)
-        elif name in schema.required:
-            ctx.fail(f"{path}.{name}", f"missing required field of {tag}")
+    for name, value in data.items():
+        spec = fields.get(name)
+        if spec is not None:
+            kwargs[name] = (
+                value if type(value) in spec.plain else spec.decode(value, (path, name), depth, ctx)
+            )
     if len(ctx.errors) > before:
         return _BAD
     try:
@@ -690,31 +793,31 @@ def _decode_dataclass(cls: type, tag: str, data: dict[str, Any], path: str, dept
         return _BAD
 
 
-def _decode_error(cls: type, tag: str, data: dict[str, Any], path: str, depth: int, ctx: _Ctx) -> Any:
+def _decode_error(cls: type, tag: str, data: dict[str, Any], path: _Path, depth: int, ctx: _Ctx) -> Any:
     allowed = _error_fields(cls)
     before = len(ctx.errors)
     for name in data:
         if name not in allowed:
-            ctx.fail(_key_path(path, name), f"unknown field for {tag}")
+            ctx.fail((path, name), f"unknown field for {tag}")
     str_spec, opt_str = _Scalar(str), _Union([_Scalar(type(None)), _Scalar(str)])
     opt_int = _Union([_Scalar(type(None)), _Scalar(int)])
     if "reason" not in data:
-        ctx.fail(f"{path}.reason", f"missing required field of {tag}")
+        ctx.fail((path, "reason"), f"missing required field of {tag}")
         return _BAD
-    reason = str_spec.decode(data["reason"], f"{path}.reason", depth, ctx)
-    message = opt_str.decode(data.get("message"), f"{path}.message", depth, ctx)
-    metadata = _DictField().decode(data.get("metadata", {}), f"{path}.metadata", depth, ctx)
-    opt_str.decode(data.get("cause"), f"{path}.cause", depth, ctx)  # checked, then dropped
+    reason = str_spec.decode(data["reason"], (path, "reason"), depth, ctx)
+    message = opt_str.decode(data.get("message"), (path, "message"), depth, ctx)
+    metadata = _DictField().decode(data.get("metadata", {}), (path, "metadata"), depth, ctx)
+    opt_str.decode(data.get("cause"), (path, "cause"), depth, ctx)  # checked, then dropped
     kwargs: dict[str, Any] = {}
-    for name in cls._extra_fields:  # type: ignore[attr-defined]
+    for name in _extra_fields(cls):
         spec = opt_int if name in _ERROR_INT_OR_NONE else opt_str
-        kwargs[name] = spec.decode(data.get(name), f"{path}.{name}", depth, ctx)
+        kwargs[name] = spec.decode(data.get(name), (path, name), depth, ctx)
     if cls is ValidationError:
-        kwargs["errors"] = _decode_error_list(data.get("errors", []), f"{path}.errors", depth, ctx)
+        kwargs["errors"] = _decode_error_list(data.get("errors", []), (path, "errors"), depth, ctx)
     if len(ctx.errors) > before:
         return _BAD
     if reason not in cls.reasons:  # type: ignore[attr-defined]
-        ctx.fail(f"{path}.reason", f"{tag} has no reason {_short(reason)}")
+        ctx.fail((path, "reason"), f"{tag} has no reason {_short(reason)}")
         return _BAD
     try:
         return cls(reason, message, metadata=metadata, **kwargs)
@@ -723,17 +826,18 @@ def _decode_error(cls: type, tag: str, data: dict[str, Any], path: str, depth: i
         return _BAD
 
 
-def _decode_error_list(j: Any, path: str, depth: int, ctx: _Ctx) -> Any:
-    if type(j) is not list:
+def _decode_error_list(j: Any, path: _Path, depth: int, ctx: _Ctx) -> Any:
+    if not _is_array(j):
         ctx.fail(path, f"expected an array, got {_json_kind(j)}")
         return _BAD
     ctx.depth(path, depth + 2)
-    out = []
+    out: list[tuple[str, str]] = []
     for i, item in enumerate(j):
-        if type(item) is not list or len(item) != 2 or not all(type(s) is str for s in item):
-            ctx.fail(f"{path}[{i}]", "expected a [path, reason] pair of strings")
+        pair = _string_pair(item, (list,))
+        if pair is None:
+            ctx.fail((path, i), "expected a [path, reason] pair of strings")
             return _BAD
-        out.append((item[0], item[1]))
+        out.append(pair)
     return out
 
 
@@ -774,6 +878,20 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+_LONE_SURROGATE = "a string holds a lone surrogate (U+D800..U+DFFF), which UTF-8 cannot encode"
+# A \u escape of a surrogate; a pair of them is one character once parsed.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _holds_lone_surrogate(doc: Any) -> bool:
+    """Whether a parsed document holds a lone surrogate (only run when its text escapes one)."""
+    try:
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 _DECODER = json.JSONDecoder(
     parse_int=_parse_int,
     parse_float=_parse_float,
@@ -792,6 +910,7 @@ def from_json(
 
     Raises ``ValidationError(reason="invalid_json", errors=[(path, why), ...])``
     -- and never anything else -- for any input that is not such a document.
+    Holds no shared state: safe to call from any number of threads.
     """
     try:
         return _from_json(text, max_depth, max_bytes)
@@ -812,9 +931,11 @@ def _from_json(text: Any, max_depth: int, max_bytes: int) -> Any:
         except UnicodeDecodeError as exc:
             raise _invalid([("$", f"not UTF-8: {exc.reason} at byte {exc.start}")]) from None
     elif type(text) is str:
-        if len(text) > max_bytes or (
-            len(text) * 4 > max_bytes and len(text.encode("utf-8", "surrogatepass")) > max_bytes
-        ):
+        try:
+            size = len(text) if text.isascii() else len(text.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise _invalid([("$", _LONE_SURROGATE)]) from None
+        if size > max_bytes:
             raise _invalid([("$", f"document larger than {max_bytes} bytes")])
     else:
         raise _invalid([("$", f"expected str or bytes, got {_kind(text)}")])
@@ -828,7 +949,9 @@ def _from_json(text: Any, max_depth: int, max_bytes: int) -> Any:
         raise _invalid([("$", f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
     except ValueError as exc:
         raise _invalid([("$", f"invalid JSON: {exc}")]) from None
-    if type(doc) is not dict or "allm" not in doc or "value" not in doc:
+    if _SURROGATE_ESCAPE.search(text) and _holds_lone_surrogate(doc):
+        raise _invalid([("$", _LONE_SURROGATE)])
+    if not _is_object(doc) or "allm" not in doc or "value" not in doc:
         raise _invalid([("$", 'expected a document {"allm": 1, "value": ...}')])
     extra = sorted(set(doc) - {"allm", "value"})
     if extra:

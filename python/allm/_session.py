@@ -33,20 +33,20 @@ except that a step the loop would continue from leaves the session idle. A strea
 closed early (``cancelled``) leaves the session as it was.
 
 Each operation has a streaming twin (``stream_start``, ``stream_reply``,
-``stream_continue``, ``stream_step``) whose events fold through a
-:class:`SessionReducer`; the plain operation is that fold. Async twins:
+``stream_continue``, ``stream_step``) returning a :class:`SessionStream`; the plain
+operation is that stream's result. A :class:`SessionReducer` folds the events of
+such a stream by hand to the same ``(new session, result)``. Async twins:
 ``astart``, ``areply``, ``acontinue``, ``astep`` and ``astream_*``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Generic, Literal, cast
 
-from ._chat import AsyncChatStream, ChatStream, astream, astream_step, stream, stream_step
-from ._collector import StreamCollector
+from ._chat import AsyncChatStream, ChatStream, R, astream, astream_step, stream, stream_step
+from ._collector import StepHalt, StreamCollector, held_calls
 from ._constructors import user
 from ._engine import Engine
 from ._messages import Message, Thread, ToolCall
@@ -87,7 +87,11 @@ def _new_id() -> str:
 
 @dataclass(frozen=True)
 class Session:
-    """An immutable conversation with a status; see the module docstring for the rules."""
+    """An immutable conversation with a status; see the module docstring for the rules.
+
+    Thread safety: a session is immutable (every operation returns a new one), so
+    one may be shared by any number of threads.
+    """
 
     id: str = field(default_factory=_new_id)
     thread: Thread = field(default_factory=Thread)
@@ -95,8 +99,8 @@ class Session:
     pending_tool_calls: tuple[ToolCall, ...] = ()
     pending_question: str | None = None
     pending_tool_call_id: str | None = None
-    context: dict[str, Any] = field(default_factory=dict)
-    metadata: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict[str, Any])
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -138,66 +142,69 @@ class Session:
 
     def stream_start(
         self, engine: Engine, messages: Thread | Sequence[Message] | str, **opts: Any
-    ) -> SessionStream:
+    ) -> SessionStream[ChatResult]:
         """Begin the conversation with ``messages``; a stream folding to (session, ChatResult)."""
         self._require("start")
-        return self._stream(engine, self.thread.add(*_messages(messages)), "chat", opts)
+        return self._chat(engine, self.thread.add(*_messages(messages)), opts)
 
-    def stream_reply(self, engine: Engine, text: str | Message, **opts: Any) -> SessionStream:
+    def stream_reply(self, engine: Engine, text: str | Message, **opts: Any) -> SessionStream[ChatResult]:
         """Append the user's ``text`` (an answer, when awaiting_user) and chat; streaming."""
         self._require("reply")
-        return self._stream(engine, self.thread.add(_user_message(text)), "chat", opts)
+        return self._chat(engine, self.thread.add(_user_message(text)), opts)
 
     def stream_continue(
         self, engine: Engine, message: str | Message | None = None, **opts: Any
-    ) -> SessionStream:
+    ) -> SessionStream[ChatResult]:
         """Chat on from the current thread (after ``message``, if given); streaming."""
         self._require("continue")
-        return self._stream(engine, self._thread_with(message), "chat", opts)
+        return self._chat(engine, self._thread_with(message), opts)
 
-    def stream_step(self, engine: Engine, message: str | Message | None = None, **opts: Any) -> SessionStream:
+    def stream_step(
+        self, engine: Engine, message: str | Message | None = None, **opts: Any
+    ) -> SessionStream[StepResult]:
         """Run one step from the current thread (after ``message``, if given); streaming."""
         self._require("step")
-        return self._stream(engine, self._thread_with(message), "step", opts)
+        inner = stream_step(engine, self._thread_with(message), **self._opts(opts))
+        return SessionStream(inner, self, _after_step, "step_completed")
 
     def _thread_with(self, message: str | Message | None) -> Thread:
         return self.thread if message is None else self.thread.add(_user_message(message))
 
-    def _stream(self, engine: Engine, thread: Thread, kind: str, opts: dict[str, Any]) -> SessionStream:
-        opener = stream if kind == "chat" else stream_step
-        return SessionStream(opener(engine, thread, **self._opts(opts)), SessionReducer(self, thread, kind))
+    def _chat(self, engine: Engine, thread: Thread, opts: dict[str, Any]) -> SessionStream[ChatResult]:
+        return SessionStream(stream(engine, thread, **self._opts(opts)), self, _after_chat, "chat_completed")
 
     def astream_start(
         self, engine: Engine, messages: Thread | Sequence[Message] | str, **opts: Any
-    ) -> AsyncSessionStream:
+    ) -> AsyncSessionStream[ChatResult]:
         """Async twin of :meth:`stream_start`."""
         self._require("start")
-        return self._astream(engine, self.thread.add(*_messages(messages)), "chat", opts)
+        return self._achat(engine, self.thread.add(*_messages(messages)), opts)
 
-    def astream_reply(self, engine: Engine, text: str | Message, **opts: Any) -> AsyncSessionStream:
+    def astream_reply(
+        self, engine: Engine, text: str | Message, **opts: Any
+    ) -> AsyncSessionStream[ChatResult]:
         """Async twin of :meth:`stream_reply`."""
         self._require("reply")
-        return self._astream(engine, self.thread.add(_user_message(text)), "chat", opts)
+        return self._achat(engine, self.thread.add(_user_message(text)), opts)
 
     def astream_continue(
         self, engine: Engine, message: str | Message | None = None, **opts: Any
-    ) -> AsyncSessionStream:
+    ) -> AsyncSessionStream[ChatResult]:
         """Async twin of :meth:`stream_continue`."""
         self._require("continue")
-        return self._astream(engine, self._thread_with(message), "chat", opts)
+        return self._achat(engine, self._thread_with(message), opts)
 
     def astream_step(
         self, engine: Engine, message: str | Message | None = None, **opts: Any
-    ) -> AsyncSessionStream:
+    ) -> AsyncSessionStream[StepResult]:
         """Async twin of :meth:`stream_step`."""
         self._require("step")
-        return self._astream(engine, self._thread_with(message), "step", opts)
+        inner = astream_step(engine, self._thread_with(message), **self._opts(opts))
+        return AsyncSessionStream(inner, self, _after_step, "step_completed")
 
-    def _astream(self, engine: Engine, thread: Thread, kind: str, opts: dict[str, Any]) -> AsyncSessionStream:
-        opener = astream if kind == "chat" else astream_step
-        return AsyncSessionStream(
-            opener(engine, thread, **self._opts(opts)), SessionReducer(self, thread, kind)
-        )
+    def _achat(self, engine: Engine, thread: Thread, opts: dict[str, Any]) -> AsyncSessionStream[ChatResult]:
+        inner = astream(engine, thread, **self._opts(opts))
+        return AsyncSessionStream(inner, self, _after_chat, "chat_completed")
 
     # -- folded operations -----------------------------------------------------
 
@@ -206,52 +213,52 @@ class Session:
     ) -> tuple[Session, ChatResult]:
         """Begin the conversation with ``messages`` and chat: (new session, ChatResult)."""
         with self.stream_start(engine, messages, **opts) as events:
-            return events.get_final_result()  # type: ignore[return-value]
+            return events.get_final_result()
 
     def reply(self, engine: Engine, text: str | Message, **opts: Any) -> tuple[Session, ChatResult]:
         """Append the user's ``text`` and chat: (new session, ChatResult)."""
         with self.stream_reply(engine, text, **opts) as events:
-            return events.get_final_result()  # type: ignore[return-value]
+            return events.get_final_result()
 
     def continue_(
         self, engine: Engine, message: str | Message | None = None, **opts: Any
     ) -> tuple[Session, ChatResult]:
         """Chat on from the current thread: (new session, ChatResult)."""
         with self.stream_continue(engine, message, **opts) as events:
-            return events.get_final_result()  # type: ignore[return-value]
+            return events.get_final_result()
 
     def step(
         self, engine: Engine, message: str | Message | None = None, **opts: Any
     ) -> tuple[Session, StepResult]:
         """Run one step: (new session, StepResult)."""
         with self.stream_step(engine, message, **opts) as events:
-            return events.get_final_result()  # type: ignore[return-value]
+            return events.get_final_result()
 
     async def astart(
         self, engine: Engine, messages: Thread | Sequence[Message] | str, **opts: Any
     ) -> tuple[Session, ChatResult]:
         """Async twin of :meth:`start`."""
         async with self.astream_start(engine, messages, **opts) as events:
-            return await events.get_final_result()  # type: ignore[return-value]
+            return await events.get_final_result()
 
     async def areply(self, engine: Engine, text: str | Message, **opts: Any) -> tuple[Session, ChatResult]:
         """Async twin of :meth:`reply`."""
         async with self.astream_reply(engine, text, **opts) as events:
-            return await events.get_final_result()  # type: ignore[return-value]
+            return await events.get_final_result()
 
     async def acontinue(
         self, engine: Engine, message: str | Message | None = None, **opts: Any
     ) -> tuple[Session, ChatResult]:
         """Async twin of :meth:`continue_`."""
         async with self.astream_continue(engine, message, **opts) as events:
-            return await events.get_final_result()  # type: ignore[return-value]
+            return await events.get_final_result()
 
     async def astep(
         self, engine: Engine, message: str | Message | None = None, **opts: Any
     ) -> tuple[Session, StepResult]:
         """Async twin of :meth:`step`."""
         async with self.astream_step(engine, message, **opts) as events:
-            return await events.get_final_result()  # type: ignore[return-value]
+            return await events.get_final_result()
 
     # -- manual tools ----------------------------------------------------------
 
@@ -261,14 +268,18 @@ class Session:
         ``content`` is encoded like a handler's result (strings verbatim, anything else JSON).
         """
         self._require("submit_tool_result")
-        pending = tuple(c for c in self.pending_tool_calls if c.id != tool_call_id)
-        if len(pending) == len(self.pending_tool_calls):
+        ids = [c.id for c in self.pending_tool_calls]
+        if tool_call_id not in ids:
             raise SessionError(
-                "unknown_tool_call_id",
-                f"no pending tool call has id {tool_call_id!r}; pending: "
-                f"{[c.id for c in self.pending_tool_calls]}",
+                "unknown_tool_call_id", f"no pending tool call has id {tool_call_id!r}; pending: {ids}"
             )
-        message = Message(role="tool", content=encode_result(content), tool_call_id=tool_call_id)
+        index = ids.index(tool_call_id)  # calls sharing an id are answered one at a time, in order
+        pending = self.pending_tool_calls[:index] + self.pending_tool_calls[index + 1 :]
+        try:
+            encoded = encode_result(content)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError("invalid_message", errors=[("content", str(exc))]) from exc
+        message = Message(role="tool", content=encoded, tool_call_id=tool_call_id)
         return replace(
             self,
             thread=self.thread.add(message),
@@ -290,7 +301,8 @@ def _problems(session: Session) -> list[tuple[str, str]]:
         )
     if session.status not in _STATUSES:
         problems.append(("status", f"must be one of {', '.join(_STATUSES)}"))
-    if not isinstance(session.id, str) or not session.id:
+    session_id = cast(object, session.id)  # checked: a loaded session may hold anything
+    if not isinstance(session_id, str) or not session_id:
         problems.append(("id", "must be a non-empty string"))
     waiting_user = session.pending_question is not None or session.pending_tool_call_id is not None
     if (session.status == "awaiting_user") != waiting_user or (
@@ -312,7 +324,7 @@ def _problems(session: Session) -> list[tuple[str, str]]:
 def _messages(messages: Thread | Sequence[Message] | str) -> tuple[Message, ...]:
     if isinstance(messages, str):
         return (user(messages),)
-    return Thread.of(messages).messages
+    return messages.messages if isinstance(messages, Thread) else tuple(messages)
 
 
 def _user_message(text: str | Message) -> Message:
@@ -325,10 +337,12 @@ def _user_message(text: str | Message) -> Message:
 
 
 class SessionReducer:
-    """Folds the events of one session operation into ``(new session, result)``.
+    """Folds the events of one session operation by hand into ``(new session, result)``.
 
     ``kind`` is ``"chat"`` (start / reply / continue) or ``"step"``. A stream that
     ended without its final event (closed early) leaves the session unchanged.
+
+    Thread safety: a reducer is mutable and unsynchronized; one thread at a time.
     """
 
     def __init__(self, session: Session, thread: Thread, kind: str = "chat") -> None:
@@ -350,13 +364,9 @@ class SessionReducer:
         """The new session and the operation's result."""
         if self.kind == "chat":
             result = self.collector.to_chat_result()
-            if not self._finished:
-                return self.session, result
-            return _after_chat(self.session, result), result
+            return (_after_chat(self.session, result) if self._finished else self.session), result
         step_result = self.collector.to_step_result()
-        if not self._finished:
-            return self.session, step_result
-        return _after_step(self.session, step_result), step_result
+        return (_after_step(self.session, step_result) if self._finished else self.session), step_result
 
 
 def _settled(session: Session, thread: Thread, halted_reason: str | None) -> Session:
@@ -384,42 +394,35 @@ def _after_chat(session: Session, result: ChatResult) -> Session:
             pending_tool_call_id=result.pending_tool_call_id,
         )
     if reason == "manual_tool_calls":
-        return replace(
-            new,
-            status="awaiting_tools",
-            pending_tool_calls=tuple(result.metadata.get("manual_tool_calls", ())),
-        )
+        last = result.steps[-1] if result.steps else None
+        return replace(new, status="awaiting_tools", pending_tool_calls=held_calls(last) if last else ())
     if reason in ("error", "tool_error"):
         return replace(new, status="error", metadata={**new.metadata, "error": result.metadata.get("error")})
     return new
 
 
 def _after_step(session: Session, result: StepResult) -> Session:
-    halted = result.metadata.get("halted_reason")
-    manual = tuple(result.metadata.get("manual_tool_calls", ()))
-    error = result.response.error
-    if halted == "ask_user":
-        question, call_id = result.metadata["pending_question"], result.metadata["pending_tool_call_id"]
-        thread = result.thread.add(
-            Message(role="assistant", content=question, metadata={"ask_user": True, "tool_call_id": call_id})
-        )
+    halt, manual = StepHalt.of(result), held_calls(result)
+    if halt is not None and halt.reason == "ask_user":
         return replace(
-            _settled(session, thread, halted),
+            _settled(session, result.thread.add(halt.question_message()), halt.reason),
             status="awaiting_user",
-            pending_question=question,
-            pending_tool_call_id=call_id,
+            pending_question=halt.question,
+            pending_tool_call_id=halt.tool_call_id,
         )
-    if halted == "tool_error" or (halted is None and result.response.finish_reason == "error"):
-        new = _settled(session, result.thread, halted or "error")
-        failure = result.metadata.get("halt_result") if halted else error
-        return replace(new, status="error", metadata={**new.metadata, "error": failure})
-    if halted is None and manual:
+    if halt is not None and halt.reason == "tool_error":
+        new = _settled(session, result.thread, halt.reason)
+        return replace(new, status="error", metadata={**new.metadata, "error": halt.result})
+    if halt is None and result.response.finish_reason == "error":
+        new = _settled(session, result.thread, "error")
+        return replace(new, status="error", metadata={**new.metadata, "error": result.response.error})
+    if halt is None and manual:
         return replace(
             _settled(session, result.thread, "manual_tool_calls"),
             status="awaiting_tools",
             pending_tool_calls=manual,
         )
-    new = _settled(session, result.thread, halted or ("completed" if result.done else None))
+    new = _settled(session, result.thread, halt.reason if halt else ("completed" if result.done else None))
     return new if result.done else replace(new, status="idle")
 
 
@@ -428,91 +431,113 @@ def _after_step(session: Session, result: StepResult) -> Session:
 # ---------------------------------------------------------------------------
 
 
-class SessionStream:
-    """The events of a session operation; ``get_final_result()`` is ``(new session, result)``.
+class _Operation(Generic[R]):
+    """What both session stream flavours share: the session, how it settles, the final event."""
 
-    An iterator and a context manager over the underlying chat or step stream; every
-    event it yields is folded by its :class:`SessionReducer`.
-    """
-
-    def __init__(self, inner: ChatStream, reducer: SessionReducer) -> None:
-        self._inner = inner
-        self.reducer = reducer
+    def __init__(
+        self, request_id: str, session: Session, settle: Callable[[Session, R], Session], last: str
+    ) -> None:
+        self._request_id = request_id
+        self._session = session
+        self._settle: Callable[[Session, R], Session] = settle
+        self._last = last
+        self._finished = False
 
     @property
     def request_id(self) -> str:
         """The request id shared by every call of the operation."""
-        return self._inner.request_id
+        return self._request_id
+
+    def _seen(self, event: Event) -> Event:
+        self._finished = self._finished or event.type == self._last
+        return event
+
+    def _settled(self, result: R) -> tuple[Session, R]:
+        """The new session (unchanged when the final event never came) and the result."""
+        return (self._settle(self._session, result) if self._finished else self._session), result
+
+
+class SessionStream(_Operation[R]):
+    """The events of a session operation; ``get_final_result()`` is ``(new session, result)``.
+
+    An iterator and a context manager over the underlying chat or step stream
+    (:class:`ChatStream`); the result is that stream's, and the new session follows
+    from it. Closed before its final event, the operation leaves the session unchanged.
+
+    Thread safety: a stream is consumed by one thread at a time; it is not locked.
+    """
+
+    __module__ = "allm"
+
+    def __init__(
+        self, inner: ChatStream[R], session: Session, settle: Callable[[Session, R], Session], last: str
+    ) -> None:
+        super().__init__(inner.request_id, session, settle, last)
+        self._inner: ChatStream[R] = inner
 
     def __iter__(self) -> Iterator[Event]:
         return self
 
     def __next__(self) -> Event:
-        event = next(self._inner)
-        self.reducer.apply(event)
-        return event
+        return self._seen(next(self._inner))
 
-    def get_final_result(self) -> tuple[Session, ChatResult | StepResult]:
+    def get_final_result(self) -> tuple[Session, R]:
         """Consume what is left; return the new session and the result."""
         try:
             for _ in self:
                 pass
         finally:
             self.close()
-        return self.reducer.finalize()
+        return self._settled(self._inner.get_final_result())
 
     def close(self) -> None:
         """Close the underlying stream (idempotent)."""
         self._inner.close()
 
-    def __enter__(self) -> SessionStream:
+    def __enter__(self) -> SessionStream[R]:
         return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
-class AsyncSessionStream:
-    """Async twin of :class:`SessionStream`."""
+class AsyncSessionStream(_Operation[R]):
+    """Async twin of :class:`SessionStream`.
 
-    def __init__(self, inner: AsyncChatStream, reducer: SessionReducer) -> None:
-        self._inner = inner
-        self.reducer = reducer
+    Thread safety: a stream is consumed by one task at a time; it is not locked.
+    """
 
-    @property
-    def request_id(self) -> str:
-        """The request id shared by every call of the operation."""
-        return self._inner.request_id
+    __module__ = "allm"
 
-    def __aiter__(self) -> AsyncSessionStream:
+    def __init__(
+        self, inner: AsyncChatStream[R], session: Session, settle: Callable[[Session, R], Session], last: str
+    ) -> None:
+        super().__init__(inner.request_id, session, settle, last)
+        self._inner: AsyncChatStream[R] = inner
+
+    def __aiter__(self) -> AsyncSessionStream[R]:
         return self
 
     async def __anext__(self) -> Event:
-        event = await self._inner.__anext__()
-        self.reducer.apply(event)
-        return event
+        return self._seen(await self._inner.__anext__())
 
-    async def get_final_result(self) -> tuple[Session, ChatResult | StepResult]:
+    async def get_final_result(self) -> tuple[Session, R]:
         """Consume what is left; return the new session and the result."""
         try:
             async for _ in self:
                 pass
         finally:
             await self.aclose()
-        return self.reducer.finalize()
+        return self._settled(await self._inner.get_final_result())
 
     async def aclose(self) -> None:
         """Close the underlying stream (idempotent)."""
         await self._inner.aclose()
 
-    async def __aenter__(self) -> AsyncSessionStream:
+    async def __aenter__(self) -> AsyncSessionStream[R]:
         return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
 

@@ -2,37 +2,242 @@
 
 A stream is an iterator over normalized events and a context manager that
 closes the underlying call. Nothing is sent until the first event is pulled.
-Resources are released exactly once: on exhaustion, on ``close()``, on leaving
-a ``with`` block, on an exception while iterating, or on garbage collection.
-``get_final_response()`` consumes the rest and returns the folded Response,
+Every batch the source yields goes through one :class:`~allm._event_path.EventPath`
+(stamp, ``on_event``, filters) and nothing else. ``get_final_response()``
+consumes the rest and returns the source's fold, stamped with the request id:
 the same value ``generate`` returns.
+
+Resources are released exactly once by one mechanism, the stream's batch
+iterator (``_Batches`` / ``_AsyncBatches``): on exhaustion, on ``close()``, on
+leaving a ``with`` block, on an exception while iterating, or when it is
+garbage collected. It holds no reference to the stream, so a ``for`` loop that
+outlives the stream object still releases the call when it ends or is dropped.
+
+Thread safety: a stream is consumed by one thread (or one task) at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from dataclasses import replace
+from functools import partial
 from itertools import chain
 from types import TracebackType
-from typing import Any
 
-from . import _backend
+from ._call_telemetry import CallTrace
+from ._event_path import EventPath, stamp
 from ._options import StreamOptions
 from ._request import Request
 from ._results import Response
+from ._source import AsyncSource, Source
+from ._spans import Span
 from .events import Event
-from .providers.base import AsyncSource, Filters, Source
 
 __all__ = ["AsyncEventStream", "EventStream"]
 
+_Path = Callable[[list[Event]], list[Event]]
+
+
+def _raw_path(options: StreamOptions) -> EventPath:
+    """The path of ``_raw_batches``: stamping only (every event passes, no observer)."""
+    return EventPath(
+        StreamOptions(
+            emit_text_deltas=True,
+            emit_tool_deltas=True,
+            include_raw_chunks=True,
+            request_id=options.request_id,
+        )
+    )
+
+
+class _Tracing:
+    """The model call's telemetry as the batch iterators see it (a no-op without a trace)."""
+
+    __slots__ = ("_final", "_trace", "completed")
+
+    def __init__(self, trace: CallTrace | None, final: Callable[[], Response]) -> None:
+        self._trace = trace
+        self._final = final
+        self.completed = False
+
+    def begin(self, request_id: str, *, streaming: bool) -> None:
+        if self._trace is not None:
+            self._trace.begin(request_id, streaming=streaming)
+
+    def observe(self, batch: list[Event]) -> list[Event]:
+        if self._trace is not None:
+            self._trace.observe(batch)
+        return batch
+
+    def end(self) -> None:
+        """Finish with the Response when the call completed, else abandon (once)."""
+        trace, self._trace = self._trace, None
+        if trace is not None:
+            trace.end(self._final() if self.completed else None)
+
+
+class _Batches:
+    """The source's batches through one path; owns the release of the source."""
+
+    __slots__ = ("_inner", "_request_id", "_source", "_tracing", "done", "path", "quiet")
+
+    def __init__(self, source: Source, path: _Path, quiet: bool, request_id: str, tracing: _Tracing) -> None:
+        self._source = source
+        self._inner: Generator[list[Event], None, None] | None = None
+        self._request_id = request_id
+        self._tracing = tracing
+        self.path = path
+        self.quiet = quiet  # no observer: an untouched source may drain without building events
+        self.done = False
+
+    def __iter__(self) -> _Batches:
+        return self
+
+    def __next__(self) -> list[Event]:
+        if self._inner is None:
+            if self.done:
+                raise StopIteration
+            self._tracing.begin(self._request_id, streaming=True)
+            self._inner = self._source.batches()
+        try:
+            return self.path(self._tracing.observe(next(self._inner)))
+        except StopIteration:
+            self._tracing.completed = True
+            self.close()
+            raise
+        except BaseException:
+            self.close()
+            raise
+
+    def drain(self) -> None:
+        """Consume the rest (quietly when nothing was pulled and nobody observes), then release."""
+        try:
+            if self._inner is None and self.quiet and not self.done:
+                self._tracing.begin(self._request_id, streaming=False)
+                self._source.drain()
+                self._tracing.completed = True
+            else:
+                for _ in self:
+                    pass
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the source's batches and release the call (idempotent)."""
+        if not self.done:
+            self.done = True
+            try:
+                if self._inner is not None:
+                    self._inner.close()
+            finally:
+                self._source.close()
+                self._tracing.end()
+
+    def __del__(self) -> None:
+        if hasattr(self, "done"):
+            self.close()
+
+
+class _AsyncBatches:
+    """Async mirror of :class:`_Batches`."""
+
+    __slots__ = ("_inner", "_request_id", "_source", "_tracing", "done", "path", "quiet")
+
+    def __init__(
+        self, source: AsyncSource, path: _Path, quiet: bool, request_id: str, tracing: _Tracing
+    ) -> None:
+        self._source = source
+        self._inner: AsyncGenerator[list[Event], None] | None = None
+        self._request_id = request_id
+        self._tracing = tracing
+        self.path = path
+        self.quiet = quiet
+        self.done = False
+
+    def __aiter__(self) -> _AsyncBatches:
+        return self
+
+    async def __anext__(self) -> list[Event]:
+        if self._inner is None:
+            if self.done:
+                raise StopAsyncIteration
+            self._tracing.begin(self._request_id, streaming=True)
+            self._inner = self._source.batches()
+        try:
+            return self.path(self._tracing.observe(await self._inner.__anext__()))
+        except StopAsyncIteration:
+            self._tracing.completed = True
+            await self.aclose()
+            raise
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def drain(self) -> None:
+        """Consume the rest (quietly when nothing was pulled and nobody observes), then release."""
+        try:
+            if self._inner is None and self.quiet and not self.done:
+                self._tracing.begin(self._request_id, streaming=False)
+                await self._source.drain()
+                self._tracing.completed = True
+            else:
+                async for _ in self:
+                    pass
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the source's batches and release the call (idempotent)."""
+        if not self.done:
+            self.done = True
+            try:
+                if self._inner is not None:
+                    await self._inner.aclose()
+            finally:
+                await self._source.aclose()
+                self._tracing.end()
+
+    def close_now(self) -> None:
+        """Release without awaiting (garbage collection; idempotent)."""
+        if not self.done:
+            self.done = True
+            self._source.close_now()
+            self._tracing.end()
+
+    def __del__(self) -> None:
+        if hasattr(self, "done"):
+            self.close_now()
+
+
+def _final_response(
+    fold: Callable[[], Response], request_id: str, request: Request, provider: str | None
+) -> Response:
+    """The source's fold, stamped with the request id, the model asked for and the provider."""
+    response = fold()
+    if response.error is not None:
+        stamp(response.error, request_id)
+    return replace(
+        response,
+        request_id=request_id,
+        model=response.model or request.model,
+        provider=response.provider or provider,
+    )
+
 
 class _Common:
-    """What both stream flavours share: option handling and the final Response."""
+    """What both stream flavours share: identity and the final Response."""
 
-    _source: Source | AsyncSource
-
-    def __init__(self, source: Source | AsyncSource, options: StreamOptions, request: Request) -> None:
-        self._source = source
+    def __init__(
+        self,
+        source: Source | AsyncSource,
+        options: StreamOptions,
+        request: Request,
+        provider: str | None = None,
+        trace: CallTrace | None = None,
+    ) -> None:
+        self._final = partial(_final_response, source.response, options.request_id, request, provider)
+        self._tracing = _Tracing(trace, self._final)
+        self._trace = trace
         self._options = options
         self._request = request
 
@@ -46,93 +251,10 @@ class _Common:
         """The model the request asks for."""
         return self._request.model
 
-    def _source_filters(self) -> Filters | None:
-        return _source_filters(self._options)
-
-    def _observe(self, batch: list[Event]) -> list[Event]:
-        return _observe(batch, self._options)
-
-    def _final(self) -> Response:
-        response = self._source.response()
-        if response.error is not None:
-            _stamp(response.error, self._options.request_id)
-        return replace(
-            response, request_id=self._options.request_id, model=response.model or self._request.model
-        )
-
-
-def _source_filters(options: StreamOptions) -> Filters | None:
-    # With an observer the source must yield every event; we filter after it has seen them.
-    return None if options.on_event is not None else options.filters
-
-
-def _observe(batch: list[Event], options: StreamOptions) -> list[Event]:
-    """Stamp a terminal error with the request id, show the batch to on_event, then filter it."""
-    if batch and batch[-1].type == "error":  # an error is terminal, so always last
-        _stamp(batch[-1].error, options.request_id)
-    if options.on_event is not None:
-        for event in batch:
-            options.on_event(event)
-        if not options.passes_everything:
-            batch = _backend.backend.filter_events(batch, *options.filters)
-    return batch
-
-
-def _stamp(error: Any, request_id: str) -> None:
-    error.metadata.setdefault("request_id", request_id)
-
-
-class _Release:
-    """Closes a source exactly once, whoever asks first."""
-
-    __slots__ = ("done", "source")
-
-    def __init__(self, source: Source) -> None:
-        self.source = source
-        self.done = False
-
-    def __call__(self) -> None:
-        if not self.done:
-            self.done = True
-            self.source.close()
-
-
-class _Batches:
-    """The source's batches as the consumer sees them; releases the source when they
-    end, fail, are closed, or are dropped.
-
-    It holds no reference to the stream: a ``for`` loop keeps only this object
-    (inside its ``chain``), so leaving the loop early drops it and releases the
-    call at once, even when the stream object itself is long gone.
-    """
-
-    __slots__ = ("_inner", "_options", "_release")
-
-    def __init__(self, source: Source, options: StreamOptions, release: _Release) -> None:
-        self._inner = source.batches(_source_filters(options))
-        self._options = options
-        self._release = release
-
-    def __iter__(self) -> _Batches:
-        return self
-
-    def __next__(self) -> list[Event]:
-        try:
-            return _observe(next(self._inner), self._options)
-        except BaseException:  # exhaustion (StopIteration) included
-            self.close()
-            raise
-
-    def close(self) -> None:
-        """Stop the source's batches and release the call (idempotent)."""
-        close = getattr(self._inner, "close", None)
-        if close is not None:
-            close()
-        self._release()
-
-    def __del__(self) -> None:
-        if hasattr(self, "_release"):
-            self.close()
+    def _under(self, parent: Span) -> None:
+        """Put the model call's span under ``parent`` (before the first pull; the chat loop's step)."""
+        if self._trace is not None:
+            self._trace.parent = parent
 
 
 class EventStream(_Common):
@@ -143,49 +265,40 @@ class EventStream(_Common):
     share that one iterator.
     """
 
-    _source: Source
-
-    def __init__(self, source: Source, options: StreamOptions, request: Request) -> None:
-        super().__init__(source, options, request)
-        self._release = _Release(source)
-        self._batches: _Batches | None = None
-        self._events: Iterator[Event] | None = None
-
-    def _iterator(self) -> Iterator[Event]:
-        if self._events is None:
-            if self._release.done:
-                return iter(())
-            self._batches = _Batches(self._source, self._options, self._release)
-            self._events = chain.from_iterable(self._batches)
-        return self._events
+    def __init__(
+        self,
+        source: Source,
+        options: StreamOptions,
+        request: Request,
+        provider: str | None = None,
+        trace: CallTrace | None = None,
+    ) -> None:
+        super().__init__(source, options, request, provider, trace)
+        self._batches = _Batches(
+            source, EventPath(options), options.on_event is None, options.request_id, self._tracing
+        )
+        self._events: Iterator[Event] = chain.from_iterable(self._batches)
 
     def __iter__(self) -> Iterator[Event]:
-        return self._iterator()
+        return self._events
 
     def __next__(self) -> Event:
-        return next(self._iterator())
+        return next(self._events)
+
+    def _raw_batches(self) -> Iterator[list[Event]]:
+        """Every batch of the source, stamped only (for the chat loop, which applies its own path)."""
+        self._batches.path = _raw_path(self._options)
+        self._batches.quiet = False
+        return self._batches
 
     def get_final_response(self) -> Response:
         """Consume what is left and return the folded Response."""
-        try:
-            if not self._release.done:
-                if self._batches is not None:
-                    for _ in self._batches:
-                        pass
-                elif self._options.on_event is not None:
-                    for _ in self._iterator():
-                        pass
-                else:
-                    self._source.drain()
-        finally:
-            self.close()
+        self._batches.drain()
         return self._final()
 
     def close(self) -> None:
         """Release the call's resources (idempotent)."""
-        if self._batches is not None:
-            self._batches.close()
-        self._release()
+        self._batches.close()
 
     def __enter__(self) -> EventStream:
         return self
@@ -195,70 +308,55 @@ class EventStream(_Common):
     ) -> None:
         self.close()
 
-    def __del__(self) -> None:
-        # Once iterated, the _Batches object owns the release: a for loop may still
-        # hold it after this object is gone.
-        release = getattr(self, "_release", None)
-        if release is not None and getattr(self, "_batches", None) is None:
-            release()
-
 
 class AsyncEventStream(_Common):
     """An asynchronous stream of events for one model call."""
 
-    _source: AsyncSource
-
-    def __init__(self, source: AsyncSource, options: StreamOptions, request: Request) -> None:
-        super().__init__(source, options, request)
-        self._batches: AsyncIterator[list[Event]] | None = None
+    def __init__(
+        self,
+        source: AsyncSource,
+        options: StreamOptions,
+        request: Request,
+        provider: str | None = None,
+        trace: CallTrace | None = None,
+    ) -> None:
+        super().__init__(source, options, request, provider, trace)
+        self._batches = _AsyncBatches(
+            source, EventPath(options), options.on_event is None, options.request_id, self._tracing
+        )
         self._pending: list[Event] = []
         self._position = 0
-        self._closed = False
 
     def __aiter__(self) -> AsyncEventStream:
         return self
 
     async def __anext__(self) -> Event:
         while self._position >= len(self._pending):
-            if self._closed:
-                raise StopAsyncIteration
-            if self._batches is None:
-                self._batches = self._source.batches(self._source_filters())
-            try:
-                batch = await self._batches.__anext__()
-            except BaseException:
-                await self.aclose()
-                raise
-            self._pending = self._observe(batch)
+            self._pending = await self._batches.__anext__()
             self._position = 0
         event = self._pending[self._position]
         self._position += 1
         return event
 
+    def _araw_batches(self) -> _AsyncBatches:
+        """Async mirror of :meth:`EventStream._raw_batches`."""
+        self._batches.path = _raw_path(self._options)
+        self._batches.quiet = False
+        return self._batches
+
     async def get_final_response(self) -> Response:
         """Consume what is left and return the folded Response."""
         self._pending, self._position = [], 0
-        try:
-            if not self._closed:
-                if self._options.on_event is not None:
-                    async for _ in self:
-                        pass
-                elif self._batches is None:
-                    await self._source.drain()
-                else:
-                    async for _ in self._batches:
-                        pass
-        finally:
-            await self.aclose()
+        await self._batches.drain()
         return self._final()
 
     async def aclose(self) -> None:
         """Release the call's resources (idempotent)."""
-        if not self._closed:
-            self._closed = True
-            if self._batches is not None and hasattr(self._batches, "aclose"):
-                await self._batches.aclose()  # type: ignore[attr-defined]
-            await self._source.aclose()
+        await self._batches.aclose()
+
+    def _close_now(self) -> None:
+        """Release without awaiting (for an owner being garbage collected)."""
+        self._batches.close_now()
 
     async def __aenter__(self) -> AsyncEventStream:
         return self
@@ -268,7 +366,6 @@ class AsyncEventStream(_Common):
     ) -> None:
         await self.aclose()
 
-    def __del__(self) -> None:
-        if not getattr(self, "_closed", True):
-            self._closed = True
-            self._source.close_now()
+
+EventStream.__module__ = "allm"
+AsyncEventStream.__module__ = "allm"

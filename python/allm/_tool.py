@@ -16,6 +16,9 @@ class Tool:
     ``schema`` is the JSON schema of the arguments. ``handler`` takes the parsed
     arguments (and optionally a context); ``manual=True`` holds the call back for
     the caller instead of running it.
+
+    Thread safety: immutable; one tool may serve any number of concurrent calls,
+    so its handler must be safe to call from several threads at once.
     """
 
     name: str
@@ -23,4 +26,4 @@ class Tool:
     schema: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
     handler: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
     manual: bool = False
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])

@@ -50,15 +50,17 @@ import contextlib
 import inspect
 import json
 import queue
+import reprlib
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from . import telemetry
 from ._aio import within
+from ._call_telemetry import record_tool_result, tool_span
 from ._messages import ToolCall
+from ._spans import Span
 from ._tool import Tool
 from .errors import ToolError, ValidationError
 from .events import (
@@ -71,8 +73,8 @@ from .events import (
 )
 
 try:  # optional: argument validation against the tool's JSON schema
-    import jsonschema
-    from jsonschema import validators as _validators
+    import jsonschema  # type: ignore[import-untyped,unused-ignore]
+    from jsonschema import validators as _validators  # type: ignore[import-untyped,unused-ignore]
 except ImportError:  # pragma: no cover - exercised only without the optional dependency
     jsonschema = None
     _validators = None
@@ -115,7 +117,10 @@ OnToolError = str | Callable[[ToolCall, ToolError], Any]
 
 @dataclass(frozen=True, slots=True)
 class ToolContext:
-    """What a two-argument handler receives besides the arguments."""
+    """What a two-argument handler receives besides the arguments.
+
+    Thread safety: immutable; handlers of one step run concurrently and each gets its own.
+    """
 
     context: Mapping[str, Any]
     session_id: str | None
@@ -126,15 +131,15 @@ class ToolContext:
 
 @dataclass(frozen=True, slots=True)
 class AskUser:
-    """A handler's request to suspend the loop and ask the human ``question``."""
+    """A handler's request to suspend the loop and ask the human ``question`` (immutable)."""
 
     question: str
-    options: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
 @dataclass(frozen=True, slots=True)
 class Halt:
-    """A handler's request to stop the loop with a custom ``reason``."""
+    """A handler's request to stop the loop with a custom ``reason`` (immutable)."""
 
     reason: str
     result: Any = None
@@ -153,11 +158,15 @@ def halt(reason: str, result: Any = None) -> Halt:
 def encode_result(value: Any) -> str:
     """The text a model sees for a tool result: strings verbatim, anything else as JSON.
 
-    Raises ``TypeError``/``ValueError`` for values JSON cannot hold (NaN included).
+    Raises ``TypeError``/``ValueError`` for values JSON cannot hold (NaN included,
+    and values nested too deeply to encode).
     """
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except RecursionError as exc:
+        raise ValueError("the value is nested too deeply to encode as JSON") from exc
 
 
 def encode_error(error: ToolError) -> str:
@@ -165,9 +174,11 @@ def encode_error(error: ToolError) -> str:
     return encode_result({"error": {"reason": error.reason, "message": error.message}})
 
 
-def check_on_tool_error(policy: Any) -> OnToolError:
+def check_on_tool_error(policy: object) -> OnToolError:
     """Validate an ``on_tool_error`` option; raise ValidationError if it is unusable."""
-    if policy in ("continue", "halt") or (callable(policy) and not isinstance(policy, str)):
+    if policy == "continue" or policy == "halt":
+        return "continue" if policy == "continue" else "halt"
+    if callable(policy):
         return policy
     raise ValidationError(
         "invalid_options",
@@ -273,8 +284,19 @@ def _timeout_error(call: ToolCall, timeout: float) -> ToolError:
     )
 
 
+def _end_all(spans: Mapping[int, Span]) -> None:
+    """End the spans of calls that never finished (the run was stopped early); no-op for the rest."""
+    for span in spans.values():
+        span.end()
+
+
 class ToolRunner:
-    """Runs the tool calls of one step and yields their events as each call finishes."""
+    """Runs the tool calls of one step and yields their events as each call finishes.
+
+    Thread safety: the runner itself is read-only once built and may run several
+    steps, one ``run``/``arun`` per consumer; the handlers it calls run concurrently
+    (each in its own thread or task), so a handler shared by calls must be thread-safe.
+    """
 
     def __init__(
         self,
@@ -286,8 +308,10 @@ class ToolRunner:
         session_id: str | None = None,
         context: Mapping[str, Any] | None = None,
         engine: Any = None,
+        parent: Span | None = None,
     ) -> None:
         self.tools = dict(tools)
+        self.parent = parent
         self.on_tool_error = check_on_tool_error(on_tool_error)
         self.tool_timeout = check_timeout(tool_timeout)
         self.request_id = request_id
@@ -320,20 +344,24 @@ class ToolRunner:
             return ToolError("invalid_arguments", problem, tool_name=call.name, tool_call_id=call.id)
         return None
 
-    def _span(self, call: ToolCall) -> Any:
-        cm = telemetry.span(
-            "tool", request_id=self.request_id, tool=call.name, tool_call=call, session_id=self.session_id
+    def _span(self, call: ToolCall) -> Span:
+        return tool_span(
+            call.name,
+            call.id,
+            call.arguments,
+            request_id=self.request_id,
+            parent=self.parent,
+            tool_call=call,
+            session_id=self.session_id,
         )
-        extra = cm.__enter__()
-        return cm, extra
 
     # -- synchronous -------------------------------------------------------
 
-    def run(self, calls: Sequence[ToolCall]) -> Iterator[list[Event]]:
+    def run(self, calls: Sequence[ToolCall]) -> Generator[list[Event], None, None]:
         """Run ``calls`` concurrently in threads; yield each call's events as it finishes."""
         done: queue.Queue[tuple[int, Any]] = queue.Queue()
         deadlines: dict[int, float] = {}
-        spans: dict[int, Any] = {}
+        spans: dict[int, Span] = {}
         for index, call in enumerate(calls):
             spans[index] = self._span(call)
             error = self._precheck(call)
@@ -341,22 +369,33 @@ class ToolRunner:
                 done.put((index, error))
                 continue
             deadlines[index] = time.monotonic() + self.tool_timeout if self.tool_timeout else float("inf")
-            self._start_thread(index, call, done)
+            self._start_thread(index, call, done, spans[index])
         finished: set[int] = set()
-        while len(finished) < len(calls):
-            index, outcome = self._next_outcome(done, deadlines, finished, calls)
-            if index in finished:
-                continue  # a late result of a call that already timed out
-            finished.add(index)
-            yield self._finish(calls[index], outcome, spans[index])
+        try:
+            while len(finished) < len(calls):
+                index, outcome = self._next_outcome(done, deadlines, finished, calls)
+                if index in finished:
+                    continue  # a late result of a call that already timed out
+                finished.add(index)
+                yield self._finish(calls[index], outcome, spans[index])
+        finally:
+            _end_all(spans)
 
-    def _start_thread(self, index: int, call: ToolCall, done: queue.Queue[tuple[int, Any]]) -> None:
+    def _handler(self, call: ToolCall) -> Callable[..., Any]:
         handler = self.tools[call.name].handler
+        assert handler is not None  # _precheck turned a missing handler into an error
+        return handler
+
+    def _start_thread(
+        self, index: int, call: ToolCall, done: queue.Queue[tuple[int, Any]], span: Span
+    ) -> None:
+        handler = self._handler(call)
         context = self._context(call)
 
         def work() -> None:
             try:
-                done.put((index, _run_in_thread(handler, call.arguments, context, self.tool_timeout)))
+                with span.attached():  # the handler's own spans nest under execute_tool
+                    done.put((index, _run_in_thread(handler, call.arguments, context, self.tool_timeout)))
             except BaseException as exc:
                 done.put((index, _Failure(exc)))
 
@@ -382,10 +421,13 @@ class ToolRunner:
 
     # -- asynchronous ------------------------------------------------------
 
-    async def arun(self, calls: Sequence[ToolCall]) -> AsyncIterator[list[Event]]:
+    async def arun(self, calls: Sequence[ToolCall]) -> AsyncGenerator[list[Event], None]:
         """Async twin of :meth:`run`: coroutine handlers as tasks, plain ones in threads."""
         spans = {index: self._span(call) for index, call in enumerate(calls)}
-        tasks = [asyncio.ensure_future(self._one_async(index, call)) for index, call in enumerate(calls)]
+        tasks: list[asyncio.Future[tuple[int, Any]]] = []
+        for index, call in enumerate(calls):
+            with spans[index].attached():  # the task (and any thread it starts) copies this context
+                tasks.append(asyncio.ensure_future(self._one_async(index, call)))
         try:
             for next_done in asyncio.as_completed(tasks):
                 index, outcome = await next_done
@@ -393,12 +435,13 @@ class ToolRunner:
         finally:
             for task in tasks:
                 task.cancel()
+            _end_all(spans)
 
     async def _one_async(self, index: int, call: ToolCall) -> tuple[int, Any]:
         error = self._precheck(call)
         if error is not None:
             return index, error
-        handler = self.tools[call.name].handler
+        handler = self._handler(call)
         context = self._context(call)
         try:
             if _is_async(handler):
@@ -439,18 +482,17 @@ class ToolRunner:
 
     # -- outcomes ----------------------------------------------------------
 
-    def _finish(self, call: ToolCall, outcome: Any, span: Any) -> list[Event]:
+    def _finish(self, call: ToolCall, outcome: Any, span: Span) -> list[Event]:
         """The events of one finished call (and the end of its telemetry span)."""
-        cm, extra = span
         raised = isinstance(outcome, (_Failure, ToolError))
         value = outcome.error if isinstance(outcome, _Failure) else outcome
         events = self._events(call, value)
         if raised or isinstance(value, BaseException):
-            error = _as_tool_error(value, call)
-            cm.__exit__(type(error), error, None)
+            span.end(_as_tool_error(value, call))
         else:
-            extra["result"] = value
-            cm.__exit__(None, None, None)
+            span.extra["result"] = value
+            record_tool_result(span, value)
+            span.end()
         return events
 
     def _events(self, call: ToolCall, value: Any) -> list[Event]:
@@ -493,31 +535,34 @@ class ToolRunner:
         content = encode_error(error)
         if policy == "continue":
             return ToolResultEncoded(call.id, call.name, content)
-        if policy != "halt":
+        if not isinstance(policy, str):
             try:
-                decision = policy(call, error)
+                decision: object = policy(call, error)
             except Exception as exc:
                 error.metadata["on_tool_error_exception"] = f"{type(exc).__name__}: {exc}"
                 decision = "halt"
-            if isinstance(decision, tuple) and len(decision) == 2 and decision[0] == "continue":
+            pair = cast("tuple[object, ...]", decision) if isinstance(decision, tuple) else ()
+            if len(pair) == 2 and pair[0] == "continue":
                 try:
-                    return ToolResultEncoded(call.id, call.name, encode_result(decision[1]))
+                    return ToolResultEncoded(call.id, call.name, encode_result(pair[1]))
                 except (TypeError, ValueError) as exc:
                     error.metadata["on_tool_error_exception"] = f"cannot encode the value: {exc}"
             elif decision != "halt":
-                error.metadata["on_tool_error_exception"] = f"invalid decision {decision!r}"
+                shown = reprlib.repr(decision)  # pyright: ignore[reportUnknownArgumentType]
+                error.metadata["on_tool_error_exception"] = f"invalid decision {shown}"
         return ToolHalt(call.id, "tool_error", error, content)
 
 
 def _legal_halt(value: Halt) -> bool:
-    return isinstance(value.reason, str) and bool(value.reason) and value.reason not in RESERVED_HALT_REASONS
+    reason = cast(object, value.reason)  # a handler may have built the Halt with anything
+    return isinstance(reason, str) and bool(reason) and reason not in RESERVED_HALT_REASONS
 
 
 def _encode_halt_result(result: Any) -> str:
     try:
         return encode_result(result)
     except (TypeError, ValueError):
-        return repr(result)
+        return reprlib.repr(result)
 
 
 def _argument_problem(tool: Tool, call: ToolCall) -> str | None:
@@ -525,18 +570,23 @@ def _argument_problem(tool: Tool, call: ToolCall) -> str | None:
     if not call.arguments and call.raw_arguments.strip():
         try:
             parsed = json.loads(call.raw_arguments)
+        except RecursionError:
+            return "the arguments are nested too deeply"
         except ValueError:
             return f"the arguments are not valid JSON: {call.raw_arguments[:200]!r}"
         if not isinstance(parsed, dict):
             return "the arguments must be a JSON object"
-    if _validators is None:
+    if jsonschema is None or _validators is None:
         return None
     try:
         cls = _validators.validator_for(tool.schema)
         cls.check_schema(tool.schema)
     except jsonschema.SchemaError as exc:
         return f"the tool's schema is invalid: {exc.message}"
-    problems = sorted(cls(tool.schema).iter_errors(call.arguments), key=lambda e: list(map(str, e.path)))
+    try:
+        problems = sorted(cls(tool.schema).iter_errors(call.arguments), key=lambda e: list(map(str, e.path)))
+    except RecursionError:
+        return "the arguments are nested too deeply to validate"
     if not problems:
         return None
     return "; ".join(f"{'/'.join(map(str, e.path)) or '(arguments)'}: {e.message}" for e in problems[:10])

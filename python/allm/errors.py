@@ -161,6 +161,7 @@ class StreamError(AllmError):
             "malformed_event",
             "limit_exceeded",
             "incomplete",
+            "concurrent_use",
             "unknown",
         }
     )
@@ -208,6 +209,7 @@ class ValidationError(AllmError):
             "invalid_session",
             "invalid_json",
             "invalid_options",
+            "invalid_input",
             "unknown",
         }
     )

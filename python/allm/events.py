@@ -2,11 +2,18 @@
 
 Each event is a small immutable value with a ``type`` tag equal to its wire
 name, keyword or positional construction, equality by type and fields, a
-readable repr, and ``__match_args__`` for ``match`` statements::
+readable repr, and ``__match_args__`` for ``match`` statements.
 
-    match event:
-        case TextDelta(delta=d): print(d, end="")
-        case MessageCompleted(finish_reason=r): print("\\n", r)
+:data:`Event` is the union of the sixteen classes, discriminated by their
+``Literal`` ``type``, so a type checker narrows either way::
+
+    for event in stream:
+        if event.type == "text_delta":
+            print(event.delta, end="")
+        match event:
+            case MessageCompleted(finish_reason=r): print("\\n", r)
+
+:class:`BaseEvent` is their common runtime base (for ``isinstance``).
 
 Events are tuple subclasses: fields live at fixed positions (the order of the
 annotations below), which the native backend relies on to build and read them
@@ -17,14 +24,24 @@ from __future__ import annotations
 
 import inspect
 from operator import itemgetter
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 
 from ._results import ChatResult, StepResult
 from .errors import AllmError
 
+if TYPE_CHECKING:
+    from typing_extensions import Self, dataclass_transform
+else:
+
+    def dataclass_transform(**_: Any) -> Any:
+        """Runtime no-op: the decorator only tells type checkers about the synthesized constructor."""
+        return lambda cls: cls
+
+
 __all__ = [
     "EVENT_TYPES",
     "AskUserRequested",
+    "BaseEvent",
     "ChatCompleted",
     "ErrorEvent",
     "Event",
@@ -46,6 +63,7 @@ __all__ = [
 _MISSING = object()
 
 
+@dataclass_transform(frozen_default=True)
 class _EventMeta(type):
     """Gives every event class ``__slots__ = ()``: no per-instance ``__dict__``, no new attributes."""
 
@@ -54,11 +72,10 @@ class _EventMeta(type):
         return super().__new__(mcls, name, bases, namespace, **kwargs)
 
 
-class Event(tuple, metaclass=_EventMeta):  # type: ignore[type-arg]
-    """Base of every event: an immutable tuple with named fields and a type tag."""
+class BaseEvent(tuple[Any, ...], metaclass=_EventMeta):
+    """Base of every event class: an immutable tuple with named fields and a type tag."""
 
     __slots__ = ()
-    type: ClassVar[str]
     _fields: ClassVar[tuple[str, ...]] = ()
     _defaults: ClassVar[dict[str, Any]] = {}
 
@@ -68,11 +85,11 @@ class Event(tuple, metaclass=_EventMeta):  # type: ignore[type-arg]
         defaults = {n: cls.__dict__[n] for n in names if n in cls.__dict__}
         cls._fields = names
         cls._defaults = defaults
-        cls.__match_args__ = names
+        setattr(cls, "__match_args__", names)  # noqa: B010 - set per class, after the annotations are known
         for index, name in enumerate(names):
             setattr(cls, name, property(itemgetter(index), doc=f"Field {index}: {name}."))
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Event:
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
         fields = cls._fields
         if len(args) > len(fields):
             raise TypeError(f"{cls.__name__} takes {len(fields)} fields, got {len(args)}")
@@ -88,16 +105,16 @@ class Event(tuple, metaclass=_EventMeta):  # type: ignore[type-arg]
             values.append(value)
         if kwargs:
             raise TypeError(f"{cls.__name__} has no field(s) {sorted(kwargs)}")
-        return tuple.__new__(cls, values)
+        return super().__new__(cls, values)
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and tuple.__eq__(self, other)  # type: ignore[arg-type]
+        return type(self) is type(other) and super().__eq__(other)
 
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
 
     def __hash__(self) -> int:
-        return hash((self.type, tuple.__hash__(self)))
+        return hash((type(self), super().__hash__()))
 
     def __repr__(self) -> str:
         body = ", ".join(f"{n}={v!r}" for n, v in zip(self._fields, self, strict=True))
@@ -110,55 +127,55 @@ class Event(tuple, metaclass=_EventMeta):  # type: ignore[type-arg]
         """The fields as a dict, in declaration order."""
         return dict(zip(self._fields, self, strict=True))
 
-    def _replace(self, **changes: Any) -> Event:
+    def _replace(self, **changes: Any) -> Self:
         """A copy with some fields replaced."""
         return type(self)(**{**self._asdict(), **changes})
 
 
-class MessageStarted(Event):
+class MessageStarted(BaseEvent):
     """A model message began; carries the provider's message id and model."""
 
-    type = "message_started"
+    type: ClassVar[Literal["message_started"]] = "message_started"
     id: str | None = None
     model: str | None = None
 
 
-class TextDelta(Event):
+class TextDelta(BaseEvent):
     """A piece of assistant text."""
 
-    type = "text_delta"
+    type: ClassVar[Literal["text_delta"]] = "text_delta"
     delta: str
     id: str | None = None
 
 
-class TextCompleted(Event):
+class TextCompleted(BaseEvent):
     """The whole text of the message; replaces what the deltas built."""
 
-    type = "text_completed"
+    type: ClassVar[Literal["text_completed"]] = "text_completed"
     text: str
     id: str | None = None
 
 
-class ToolCallStarted(Event):
+class ToolCallStarted(BaseEvent):
     """The model began a tool call whose id and name are now known."""
 
-    type = "tool_call_started"
+    type: ClassVar[Literal["tool_call_started"]] = "tool_call_started"
     id: str
     name: str
 
 
-class ToolCallDelta(Event):
+class ToolCallDelta(BaseEvent):
     """A fragment of a tool call's JSON arguments."""
 
-    type = "tool_call_delta"
+    type: ClassVar[Literal["tool_call_delta"]] = "tool_call_delta"
     id: str
     arguments_delta: str
 
 
-class ToolCallCompleted(Event):
+class ToolCallCompleted(BaseEvent):
     """A tool call is whole: ``arguments`` parsed (``{}`` if the JSON was bad)."""
 
-    type = "tool_call_completed"
+    type: ClassVar[Literal["tool_call_completed"]] = "tool_call_completed"
     id: str
     name: str
     arguments: dict[str, Any]
@@ -166,78 +183,78 @@ class ToolCallCompleted(Event):
     metadata: dict[str, Any] = {}
 
 
-class ToolExecutionStarted(Event):
+class ToolExecutionStarted(BaseEvent):
     """allm began running a tool handler."""
 
-    type = "tool_execution_started"
+    type: ClassVar[Literal["tool_execution_started"]] = "tool_execution_started"
     id: str
     name: str
     arguments: dict[str, Any]
 
 
-class ToolExecutionCompleted(Event):
+class ToolExecutionCompleted(BaseEvent):
     """A tool handler finished; ``result`` is its raw return value or error."""
 
-    type = "tool_execution_completed"
+    type: ClassVar[Literal["tool_execution_completed"]] = "tool_execution_completed"
     id: str
     name: str
     result: Any
     is_error: bool = False
 
 
-class ToolResultEncoded(Event):
+class ToolResultEncoded(BaseEvent):
     """A tool result was encoded as the text the model will see."""
 
-    type = "tool_result_encoded"
+    type: ClassVar[Literal["tool_result_encoded"]] = "tool_result_encoded"
     id: str
     name: str
     content: str
 
 
-class AskUserRequested(Event):
+class AskUserRequested(BaseEvent):
     """A tool handler asked the human a question; the loop suspends."""
 
-    type = "ask_user_requested"
+    type: ClassVar[Literal["ask_user_requested"]] = "ask_user_requested"
     tool_call_id: str
     tool_name: str
     question: str
     options: dict[str, Any] = {}
 
 
-class ToolHalt(Event):
+class ToolHalt(BaseEvent):
     """A tool handler (or the error policy) halted the chat loop."""
 
-    type = "tool_halt"
+    type: ClassVar[Literal["tool_halt"]] = "tool_halt"
     tool_call_id: str
     reason: str
     result: Any = None
     content: str = ""
 
 
-class MessageCompleted(Event):
+class MessageCompleted(BaseEvent):
     """The model message ended; terminal for the adapter."""
 
-    type = "message_completed"
+    type: ClassVar[Literal["message_completed"]] = "message_completed"
     finish_reason: str | None
     raw_finish_reason: str | None = None
     metadata: dict[str, Any] = {}
 
 
-class StepCompleted(Event):
+class StepCompleted(BaseEvent):
     """One step (model call plus tools) ended."""
 
-    type = "step_completed"
+    type: ClassVar[Literal["step_completed"]] = "step_completed"
     result: StepResult
 
 
-class ChatCompleted(Event):
+class ChatCompleted(BaseEvent):
     """The chat loop ended; terminal for ``stream``."""
 
-    type = "chat_completed"
+    type: ClassVar[Literal["chat_completed"]] = "chat_completed"
     result: ChatResult
 
 
-class RawChunk(Event):
+class RawChunk(BaseEvent):
     """Provider data with no event of its own.
 
     ``kind == "usage"`` carries Usage; ``"reasoning_delta"`` a piece of reasoning
@@ -245,19 +262,39 @@ class RawChunk(Event):
     pass every stream filter).
     """
 
-    type = "raw_chunk"
+    type: ClassVar[Literal["raw_chunk"]] = "raw_chunk"
     kind: str
     data: Any = None
 
 
-class ErrorEvent(Event):
+class ErrorEvent(BaseEvent):
     """A mid-stream failure; terminal for every adapter."""
 
-    type = "error"
+    type: ClassVar[Literal["error"]] = "error"
     error: AllmError
 
 
-EVENT_TYPES: dict[str, type[Event]] = {
+Event: TypeAlias = (
+    MessageStarted
+    | TextDelta
+    | TextCompleted
+    | ToolCallStarted
+    | ToolCallDelta
+    | ToolCallCompleted
+    | ToolExecutionStarted
+    | ToolExecutionCompleted
+    | ToolResultEncoded
+    | AskUserRequested
+    | ToolHalt
+    | MessageCompleted
+    | StepCompleted
+    | ChatCompleted
+    | RawChunk
+    | ErrorEvent
+)
+"""Any event: a union discriminated by ``type``."""
+
+EVENT_TYPES: dict[str, type[BaseEvent]] = {
     cls.type: cls
     for cls in (
         MessageStarted,

@@ -1,67 +1,44 @@
-"""Telemetry callbacks: spans for generate, step, chat and tools, plus point events.
+"""Telemetry: callbacks and OpenTelemetry, both fed by the same spans.
 
-Register a handler with :func:`add_handler`; it receives ``(name, payload)``
-where ``name`` is e.g. ``"allm.chat.start"``, ``"allm.chat.stop"``,
-``"allm.chat.exception"`` or ``"allm.adapter.retry"``. Stop and exception
-payloads carry ``duration_ms``; every payload carries ``request_id``. Payloads
-never hold API keys or request bodies. A handler that raises is ignored (and
-logged), so telemetry can never break a call.
+Every allm operation (a model call, a chat step, a chat loop, a tool run, a
+session operation) is one span (see :mod:`allm._spans` for kinds, names and
+attributes). Two views of the same spans:
+
+* **OpenTelemetry** (``pip install allm-engine[otel]``): with ``opentelemetry-api``
+  installed and a tracer provider configured, allm emits spans and metrics by
+  the GenAI semantic conventions (``chat {model}``, ``execute_tool {name}``,
+  ``gen_ai.client.token.usage``, ``gen_ai.client.operation.duration``, time to
+  first chunk, time per output chunk). Content (prompts, completions, tool
+  arguments and results) is recorded only after :func:`capture_content` or with
+  ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``.
+* **Callbacks**: :func:`add_handler` registers ``handler(name, payload)``, called
+  with ``allm.<kind>.start`` / ``.stop`` / ``.exception`` (and point events such
+  as ``allm.adapter.retry``). Every payload carries ``request_id``, ``span_id``
+  and ``parent_id``; stop and exception payloads carry ``duration_ms``. A
+  handler that raises is logged and ignored, so telemetry never breaks a call.
+
+Neither view ever holds an API key.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["Handler", "add_handler", "emit", "remove_handler", "span"]
+from ._spans import Handler, add_handler, capture_content, content_captured, emit, remove_handler, start
 
-Handler = Callable[[str, dict[str, Any]], None]
-_handlers: list[Handler] = []
-_log = logging.getLogger("allm.telemetry")
-
-
-def add_handler(handler: Handler) -> None:
-    """Start sending telemetry to ``handler``."""
-    _handlers.append(handler)
-
-
-def remove_handler(handler: Handler) -> None:
-    """Stop sending telemetry to ``handler`` (no error if it was not registered)."""
-    if handler in _handlers:
-        _handlers.remove(handler)
-
-
-def emit(name: str, payload: dict[str, Any]) -> None:
-    """Send one telemetry event to every handler."""
-    for handler in tuple(_handlers):
-        try:
-            handler(name, payload)
-        except Exception:
-            _log.exception("telemetry handler failed for %s", name)
+__all__ = ["Handler", "add_handler", "capture_content", "content_captured", "emit", "remove_handler", "span"]
 
 
 @contextmanager
-def span(kind: str, **metadata: Any) -> Iterator[dict[str, Any]]:
-    """Emit ``allm.<kind>.start`` now and ``.stop`` or ``.exception`` at the end.
-
-    The yielded dict is merged into the stop payload, so the body can add results.
-    """
-    if not _handlers:
-        yield {}
-        return
-    emit(f"allm.{kind}.start", dict(metadata))
-    started = time.perf_counter()
-    extra: dict[str, Any] = {}
-    try:
-        yield extra
-    except BaseException as exc:
-        emit(f"allm.{kind}.exception", {**metadata, "duration_ms": _ms(started), "error": repr(exc)})
-        raise
-    emit(f"allm.{kind}.stop", {**metadata, **extra, "duration_ms": _ms(started)})
-
-
-def _ms(started: float) -> float:
-    return (time.perf_counter() - started) * 1000.0
+def span(kind: str, name: str | None = None, **metadata: Any) -> Iterator[dict[str, Any]]:
+    """A span of ``kind`` around the block, current inside it; yields a dict merged into the stop payload."""
+    current = start(kind, name or f"allm.{kind}", **metadata)
+    with current.active():
+        try:
+            yield current.extra
+        except BaseException as exc:
+            current.end(exc)
+            raise
+    current.end()

@@ -18,7 +18,7 @@ def keeps(event: Event, emit_text_deltas: bool, emit_tool_deltas: bool, include_
     if kind == "tool_call_delta":
         return emit_tool_deltas
     if kind == "raw_chunk":
-        return include_raw_chunks or event[0] in _ALWAYS
+        return include_raw_chunks or getattr(event, "kind", None) in _ALWAYS
     return True
 
 

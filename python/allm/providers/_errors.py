@@ -15,11 +15,20 @@ from typing import Any
 
 import httpx
 
+from .._pure.decoders._base import as_dict, as_list, dicts
+from .._pure.decoders._errors import status_reason
 from .._retry import parse_retry_after
 from ..errors import AdapterError
 from ._redact import redact
 
-__all__ = ["REQUEST_ID_HEADERS", "from_body_error", "from_exception", "from_status", "request_id_of"]
+__all__ = [
+    "REQUEST_ID_HEADERS",
+    "from_body_error",
+    "from_exception",
+    "from_status",
+    "html_page_error",
+    "request_id_of",
+]
 
 REQUEST_ID_HEADERS = {
     "openai": ("x-request-id",),
@@ -52,6 +61,7 @@ _TYPE_REASONS = {
     "permission_error": "authentication_failed",
     "permission_denied": "authentication_failed",
     "unauthenticated": "authentication_failed",
+    "api_key_invalid": "authentication_failed",
     "content_filter": "content_filter",
     "content_policy_violation": "content_filter",
     "deadline_exceeded": "timeout",
@@ -68,35 +78,62 @@ def request_id_of(provider: str, headers: Mapping[str, str]) -> str | None:
     return None
 
 
+def _first(body: Any) -> dict[str, Any] | None:
+    """The body's JSON object, or the first item of a JSON list when it is one."""
+    items = as_list(body)
+    if items is not None:
+        return as_dict(items[0]) if items else None
+    return as_dict(body)
+
+
 def _error_object(body: Any) -> dict[str, Any]:
-    if isinstance(body, list) and body and isinstance(body[0], dict):
-        body = body[0]
-    if isinstance(body, dict):
-        err = body.get("error")
-        if isinstance(err, dict):
-            return err
-        if isinstance(err, str):
-            return {"message": err}
-        if "message" in body or "detail" in body:
-            return {"message": body.get("message") or body.get("detail")}
+    obj = _first(body)
+    if obj is None:
+        return {}
+    err = obj.get("error")
+    nested = as_dict(err)
+    if nested is not None:
+        return nested
+    if isinstance(err, str):
+        return {"message": err}
+    if "message" in obj or "detail" in obj:
+        return {"message": obj.get("message") or obj.get("detail")}
     return {}
 
 
 def _by_status(status: int) -> str:
-    if status in (401, 403):
-        return "authentication_failed"
-    if status == 429:
-        return "rate_limited"
-    if status == 408:
-        return "timeout"
-    if status == 409 or status >= 500:
+    if status >= 600:
         return "provider_unavailable"
-    if 400 <= status < 500:
-        return "invalid_request"
-    return "unknown"
+    return status_reason(status) or "unknown"
 
 
-def _reason(status: int, kind: str, code: str, message: str) -> str:
+def _detail_reasons(err: dict[str, Any]) -> list[str]:
+    """Lower-cased ``details[].reason`` strings (Gemini: ``API_KEY_INVALID``)."""
+    reasons = (d.get("reason") for d in dicts(err.get("details")))
+    return [r.lower() for r in reasons if isinstance(r, str)]
+
+
+def _parse_body(text: str) -> Any:
+    """The JSON of an error body; for an event stream, the first ``data:`` payload
+    holding an ``error``. ``None`` when neither parses."""
+    try:
+        return json.loads(text) if text.strip() else None
+    except (ValueError, RecursionError):
+        pass
+    for line in text.splitlines():
+        if not line.startswith("data:"):
+            continue
+        try:
+            payload = json.loads(line[5:])
+        except (ValueError, RecursionError):
+            continue
+        error_payload = as_dict(payload)
+        if error_payload is not None and "error" in error_payload:
+            return error_payload
+    return None
+
+
+def _reason(status: int, kind: str, code: str, message: str, details: list[str]) -> str:
     lowered = message.lower()
     if code == "context_length_exceeded" or (
         status in (0, 400, 413, 422) and any(h in lowered for h in _CONTEXT_HINTS)
@@ -106,7 +143,7 @@ def _reason(status: int, kind: str, code: str, message: str) -> str:
         return "content_filter"
     if status in (401, 403, 429):
         return _by_status(status)
-    for key in (kind, code):
+    for key in (*details, kind, code):
         if key in _TYPE_REASONS:
             return _TYPE_REASONS[key]
     return _by_status(status) if status else "unknown"
@@ -122,10 +159,7 @@ def from_status(
 ) -> AdapterError:
     """Classify an HTTP error status with its (already read) body."""
     text = body.decode("utf-8", errors="replace")
-    try:
-        parsed = json.loads(text) if text.strip() else None
-    except (ValueError, RecursionError):
-        parsed = None
+    parsed = _parse_body(text)
     err = _error_object(parsed)
     kind = str(err.get("type") or err.get("status") or "").lower()
     code = str(err.get("code") or "").lower() if not isinstance(err.get("code"), int) else ""
@@ -139,7 +173,7 @@ def from_status(
     if code:
         metadata["provider_code"] = code
     return AdapterError(
-        _reason(status, kind, code, message),
+        _reason(status, kind, code, message, _detail_reasons(err)),
         redact(message, secret),
         provider=provider,
         status=status,
@@ -157,8 +191,8 @@ def from_body_error(
         parsed = json.loads(body.decode("utf-8", errors="replace"))
     except (ValueError, RecursionError):
         return None
-    first = parsed[0] if isinstance(parsed, list) and parsed else parsed
-    if not isinstance(first, dict) or "error" not in first:
+    first = _first(parsed)
+    if first is None or "error" not in first:
         return None
     err = _error_object(parsed)
     code = err.get("code")
@@ -166,6 +200,15 @@ def from_body_error(
     error = from_status(provider, effective, headers, body, secret=secret)
     error.status = status
     return error
+
+
+def html_page_error(provider: str, head: bytes) -> AdapterError | None:
+    """For the first bytes of an event-stream body: ``malformed_response`` when they
+    are an HTML page (a proxy's error or login page served as ``text/event-stream``)."""
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if start != b"<":
+        return None
+    return AdapterError("malformed_response", "expected an event stream, got an HTML page", provider=provider)
 
 
 def from_exception(

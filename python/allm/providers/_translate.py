@@ -3,12 +3,37 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from .._messages import ImagePart, Message, Part, ReasoningPart, TextPart, ToolCall
 from ..errors import ValidationError
 
-__all__ = ["arguments_json", "data_url", "own_reasoning", "parts", "split_data_url", "tool_choice_name"]
+__all__ = [
+    "arguments_json",
+    "data_url",
+    "json_list",
+    "json_object",
+    "json_text",
+    "own_reasoning",
+    "parts",
+    "split_data_url",
+    "tool_choice_name",
+]
+
+
+def json_object(value: object) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else ``{}`` (a wrong JSON type counts as absent)."""
+    return cast("dict[str, Any]", value) if isinstance(value, dict) else {}
+
+
+def json_list(value: object) -> list[Any]:
+    """``value`` when it is a JSON array, else ``[]``."""
+    return cast("list[object]", value) if isinstance(value, list) else []
+
+
+def json_text(value: object) -> str:
+    """``value`` when it is a string, else ``""``."""
+    return value if isinstance(value, str) else ""
 
 
 def parts(message: Message) -> tuple[Part, ...]:
@@ -28,7 +53,7 @@ def arguments_json(call: ToolCall) -> str:
     if call.raw_arguments:
         try:
             json.loads(call.raw_arguments)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to check
             pass
         else:
             return call.raw_arguments
@@ -56,13 +81,12 @@ def tool_choice_name(choice: Any) -> str | None:
     """The forced tool's name in a tool_choice (a bare name or an OpenAI-style dict), else None."""
     if isinstance(choice, str) and choice not in ("auto", "none", "required", "any"):
         return choice
-    if isinstance(choice, dict):
-        fn = choice.get("function")
-        if isinstance(fn, dict) and isinstance(fn.get("name"), str):
-            return fn["name"]
-        if isinstance(choice.get("name"), str):
-            return choice["name"]
-    return None
+    fields = json_object(choice)
+    name = json_object(fields.get("function")).get("name")
+    if isinstance(name, str):
+        return name
+    name = fields.get("name")
+    return name if isinstance(name, str) else None
 
 
 def tool_results_content(message: Message) -> str:

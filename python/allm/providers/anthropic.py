@@ -47,13 +47,22 @@ from .. import _build
 from .._messages import ImagePart, Message, Part, ReasoningPart, TextPart
 from .._request import Request
 from .._results import Response
+from .._source import Call
 from ..errors import EngineError, ValidationError
+from ._clients import Prepared, encode_json
 from ._errors import from_status
-from ._http import HttpAdapter, Prepared, encode_json
+from ._http import HttpAdapter
 from ._keys import Secret
 from ._params import apply_common_params, merge_options
-from ._translate import own_reasoning, parts, split_data_url, tool_choice_name
-from .base import Call
+from ._translate import (
+    json_list,
+    json_object,
+    json_text,
+    own_reasoning,
+    parts,
+    split_data_url,
+    tool_choice_name,
+)
 
 __all__ = ["Anthropic", "parse_response"]
 
@@ -85,7 +94,7 @@ class Anthropic(HttpAdapter):
             request,
             wire="anthropic",
             provider=self.provider,
-            drop_unsupported=self.drop_unsupported_params,
+            drop_unsupported=self.options.drop_unsupported_params,
         )
         merge_options(body, request.options, owned=_OWNED, provider=self.provider)
         return Prepared(
@@ -138,10 +147,10 @@ def _tool_input(call: Any) -> dict[str, Any]:
     if call.arguments:
         return dict(call.arguments)
     try:
-        value = json.loads(call.raw_arguments) if call.raw_arguments else {}
+        value: object = json.loads(call.raw_arguments) if call.raw_arguments else {}
     except ValueError:
         return {}
-    return value if isinstance(value, dict) else {}
+    return json_object(value)
 
 
 def anthropic_messages(messages: tuple[Message, ...]) -> tuple[str | None, list[dict[str, Any]]]:
@@ -181,8 +190,8 @@ def _tool_choice(choice: Any) -> dict[str, Any]:
         return {"type": "none"}
     if choice in ("required", "any"):
         return {"type": "any"}
-    if isinstance(choice, dict) and choice.get("type") in ("auto", "any", "none", "tool"):
-        return choice
+    if json_object(choice).get("type") in ("auto", "any", "none", "tool"):
+        return json_object(choice)
     name = tool_choice_name(choice)
     if name is None:
         raise ValidationError(
@@ -212,7 +221,7 @@ def messages_body(request: Request) -> dict[str, Any]:
     if fmt is not None:
         kind = fmt.get("type")
         if kind == "json_schema":
-            schema = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema") or {}
+            schema: Any = fmt.get("schema") or json_object(fmt.get("json_schema")).get("schema") or {}
             body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
         elif kind == "json_object":
             raise EngineError(
@@ -241,25 +250,24 @@ def parse_response(body: dict[str, Any]) -> Response:
         err = from_status("anthropic", 0, {}, json.dumps(body).encode())
         return _build.response(None, None, "", [], "error", None, None, {}, err)
     text: list[str] = []
-    calls = []
+    calls: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = []
     reasoning: list[tuple[int, ReasoningPart]] = []
     chars = 0
-    for block in body.get("content") or []:
-        if not isinstance(block, dict):
-            continue
+    for item in json_list(body.get("content")):
+        block = json_object(item)
         kind = block.get("type")
         if kind == "text" and isinstance(block.get("text"), str):
-            text.append(block["text"])
+            text.append(json_text(block["text"]))
             chars += len(block["text"])
         elif kind == "tool_use":
-            args = block.get("input") if isinstance(block.get("input"), dict) else {}
+            args = json_object(block.get("input"))
             raw = canonical_dumps(args)
-            calls.append((block.get("id") or "", block.get("name") or "", args, raw, {}))
+            calls.append((json_text(block.get("id")), json_text(block.get("name")), args, raw, {}))
         elif kind in ("thinking", "redacted_thinking"):
             reasoning.append((chars, _reasoning_part(block)))
     raw_stop = body.get("stop_reason")
     finish = None if raw_stop is None else map_stop(raw_stop)
-    usage = body.get("usage")
+    usage = usage_from(json_object(body["usage"])) if isinstance(body.get("usage"), dict) else None
     return _build.response(
         body.get("id"),
         body.get("model"),
@@ -267,7 +275,7 @@ def parse_response(body: dict[str, Any]) -> Response:
         calls,
         finish,
         raw_stop,
-        usage_from(usage) if isinstance(usage, dict) else None,
+        usage,
         {},
         None,
         reasoning,

@@ -1,87 +1,56 @@
 """The adapter seam: what a provider implements to run one model call.
 
-An adapter turns a Request into a *source*: an object that produces batches of
-events (one batch per network chunk or script entry), folds every event it
-produces, and releases its resources exactly once. Pre-flight checks run in
-``open``/``aopen``; nothing is sent until the first batch is pulled.
+An adapter turns a Request into a *source* (:mod:`allm._source`): an object
+that yields every event of the call, one batch per network chunk or script
+entry, folds every event it produces, and releases its resources exactly
+once. Pre-flight checks run in ``open``/``aopen``; nothing is sent until the
+first batch is pulled.
+
+Thread safety: an adapter is shared by every engine derived from the one that
+built it, across threads; implementations keep per-call state in their sources.
 """
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .._request import Request
-from .._results import Response
-from ..events import Event
+from .._source import AsyncSource, Call, Source
+from ..errors import ValidationError
 
-__all__ = ["Adapter", "AsyncSource", "Call", "Filters", "Source"]
-
-Filters = tuple[bool, bool, bool]
-"""(emit_text_deltas, emit_tool_deltas, include_raw_chunks)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One call's identity and per-call adapter options."""
-
-    request_id: str
-    options: dict[str, Any] = field(default_factory=dict)
-    context: dict[str, Any] = field(default_factory=dict)
-
-
-class Source(ABC):
-    """A synchronous model call in progress."""
-
-    @abstractmethod
-    def batches(self, filters: Filters | None) -> Iterator[list[Event]]:
-        """Yield events per chunk, filtered by ``filters`` (None: every event)."""
-
-    @abstractmethod
-    def drain(self) -> None:
-        """Consume the rest of the call, folding it without building events where possible."""
-
-    @abstractmethod
-    def response(self) -> Response:
-        """The fold of every event produced so far, filtered or not."""
-
-    @abstractmethod
-    def close(self) -> None:
-        """Release the call's resources; safe to call more than once."""
-
-
-class AsyncSource(ABC):
-    """An asynchronous model call in progress."""
-
-    @abstractmethod
-    def batches(self, filters: Filters | None) -> AsyncIterator[list[Event]]:
-        """Yield events per chunk, filtered by ``filters`` (None: every event)."""
-
-    @abstractmethod
-    async def drain(self) -> None:
-        """Consume the rest of the call, folding it."""
-
-    @abstractmethod
-    def response(self) -> Response:
-        """The fold of every event produced so far."""
-
-    @abstractmethod
-    async def aclose(self) -> None:
-        """Release the call's resources; safe to call more than once."""
-
-    def close_now(self) -> None:  # noqa: B027 - an optional hook, a no-op by default
-        """Best-effort synchronous release (used when the stream is garbage collected)."""
+__all__ = ["Adapter"]
 
 
 class Adapter(ABC):
-    """A provider: built once per engine from its ``adapter_opts``."""
+    """A provider: built once per engine, on first use, from its ``adapter_opts``."""
 
     name: ClassVar[str] = "adapter"
+    call_options: ClassVar[tuple[str, ...]] = ()
+    """Per-call options (keywords of ``generate`` and friends) this adapter accepts."""
+    drops_unsupported_params: ClassVar[bool] = False
+    """Whether the adapter takes ``drop_unsupported_params`` (set by ``Engine``)."""
 
     def __init__(self, *, retry: Any = "default") -> None:
         self.retry = retry
+
+    @classmethod
+    def check_options(cls, retry: Any, opts: dict[str, Any]) -> None:
+        """Refuse options the adapter would refuse, without building it (``Engine`` construction).
+
+        The default binds them to the constructor's signature (``TypeError`` for
+        an unknown keyword); adapters that validate values override it.
+        """
+        try:
+            inspect.signature(cls).bind(retry=retry, **opts)
+        except TypeError as exc:
+            accepted = [p for p in inspect.signature(cls).parameters if p not in ("retry", "self")]
+            raise ValidationError(
+                "invalid_options",
+                f"{cls.__name__}: {exc}; accepted options: {', '.join(accepted)}",
+                errors=[("adapter_opts", f"{exc}; accepted: {', '.join(accepted)}")],
+            ) from None
 
     def requires_structured_finalize(self, request: Request) -> bool:
         """Whether tools and a JSON schema cannot be combined in one call."""

@@ -30,12 +30,13 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any, ClassVar
+from collections.abc import AsyncGenerator, Generator, Sequence
+from typing import Any, ClassVar, cast
 
-from .. import _backend
+from .. import _backend  # pyright: ignore[reportPrivateUsage]
 from .._request import Request
 from .._results import Response
+from .._source import AsyncSource, Call, Source
 from .._usage import Usage
 from ..errors import AdapterError, AllmError, ValidationError
 from ..events import (
@@ -50,7 +51,7 @@ from ..events import (
     ToolCallDelta,
     ToolCallStarted,
 )
-from .base import Adapter, AsyncSource, Call, Filters, Source
+from .base import Adapter
 
 __all__ = ["Fake"]
 
@@ -114,8 +115,7 @@ def _script_steps(script: Sequence[Entry]) -> list[Step]:
         elif tag == "usage":
             steps.append([RawChunk("usage", value if isinstance(value, Usage) else Usage(**value))])
         elif tag == "raw_chunk":
-            kind, data = value if isinstance(value, tuple) and len(value) == 2 else ("raw", value)
-            steps.append([RawChunk(kind, data)])
+            steps.append([_raw_chunk(value)])
         elif tag == "delay":
             steps.append(float(value) / 1000.0)
         elif tag == "error":
@@ -128,28 +128,41 @@ def _script_steps(script: Sequence[Entry]) -> list[Step]:
     return steps
 
 
+def _raw_chunk(value: Any) -> RawChunk:
+    """``(kind, data)`` gives that kind; anything else is raw data of kind "raw"."""
+    if isinstance(value, tuple):
+        pair = cast("tuple[object, ...]", value)
+        if len(pair) == 2:
+            return RawChunk(str(pair[0]), pair[1])
+    return RawChunk("raw", value)
+
+
 def _closing(text: list[str], finish: str | None) -> list[Event]:
     batch: list[Event] = [TextCompleted("".join(text))] if text else []
     batch.append(MessageCompleted(finish))
     return batch
 
 
-def _check(script: Any) -> list[Entry]:
+def _check(script: object) -> list[Entry]:
     if not isinstance(script, (list, tuple)):
         raise ValidationError(
             "invalid_options", errors=[("script", "must be a list of (tag, value) entries")]
         )
-    errors = [
-        (f"script[{i}]", f"unknown entry {entry!r}")
-        for i, entry in enumerate(script)
-        if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and entry[0] in _TAGS)
-    ]
+    items: Sequence[object] = cast("Sequence[object]", script)
+    entries: list[Entry] = []
+    errors: list[tuple[str, str]] = []
+    for i, entry in enumerate(items):
+        pair: Sequence[Any] = cast("Sequence[Any]", entry) if isinstance(entry, (list, tuple)) else ()
+        if len(pair) == 2 and pair[0] in _TAGS:
+            entries.append((str(pair[0]), pair[1]))
+        else:
+            errors.append((f"script[{i}]", f"unknown entry {entry!r}"))
     if errors:
         raise ValidationError("invalid_options", errors=errors)
-    for tag, value in script:
+    for tag, value in entries:
         if tag == "preflight_error":
             raise _error_from(value)
-    return [tuple(e) for e in script]  # type: ignore[misc]
+    return entries
 
 
 class Fake(Adapter):
@@ -216,55 +229,57 @@ class _ScriptState:
     def __init__(self, script: list[Entry]) -> None:
         self.steps = iter(_script_steps(script))
         self.fold = _backend.backend.Fold()
-        self.closed = False
 
-    def filtered(self, batch: list[Event], filters: Filters | None) -> list[Event]:
+    def folded(self, batch: list[Event]) -> list[Event]:
+        """``batch`` after folding it (every event; the stream's EventPath filters)."""
         self.fold.apply_many(batch)
-        return batch if filters is None else _backend.backend.filter_events(batch, *filters)
+        return batch
 
 
 class _ScriptSource(Source):
     def __init__(self, script: list[Entry]) -> None:
         self._state = _ScriptState(script)
 
-    def batches(self, filters: Filters | None) -> Iterator[list[Event]]:
+    def batches(self) -> Generator[list[Event], None, None]:
         for step in self._state.steps:
-            if isinstance(step, float):
-                time.sleep(step)
+            if isinstance(step, list):
+                yield self._state.folded(step)
             else:
-                yield self._state.filtered(step, filters)
+                time.sleep(step)
 
     def drain(self) -> None:
-        for _ in self.batches((False, False, False)):
+        for _ in self.batches():
             pass
 
     def response(self) -> Response:
-        return self._state.fold.response()
+        response: Response = self._state.fold.response()
+        return response
 
     def close(self) -> None:
-        self._state.closed = True
+        """Nothing to release: a script holds no connection."""
 
 
 class _AsyncScriptSource(AsyncSource):
     def __init__(self, script: list[Entry]) -> None:
         self._state = _ScriptState(script)
 
-    async def batches(self, filters: Filters | None) -> AsyncIterator[list[Event]]:  # type: ignore[override]
+    async def batches(self) -> AsyncGenerator[list[Event], None]:
         for step in self._state.steps:
-            if isinstance(step, float):
-                await asyncio.sleep(step)
+            if isinstance(step, list):
+                yield self._state.folded(step)
             else:
-                yield self._state.filtered(step, filters)
+                await asyncio.sleep(step)
 
     async def drain(self) -> None:
-        async for _ in self.batches((False, False, False)):
+        async for _ in self.batches():
             pass
 
     def response(self) -> Response:
-        return self._state.fold.response()
+        response: Response = self._state.fold.response()
+        return response
 
     async def aclose(self) -> None:
-        self._state.closed = True
+        """Nothing to release: a script holds no connection."""
 
     def close_now(self) -> None:
-        self._state.closed = True
+        """Nothing to release: a script holds no connection."""

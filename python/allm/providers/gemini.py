@@ -44,13 +44,21 @@ from .. import _build
 from .._messages import Message, ReasoningPart, TextPart
 from .._request import Request
 from .._results import Response
+from .._source import Call
 from ..errors import AdapterError, EngineError, ValidationError
+from ._clients import Prepared, encode_json
 from ._errors import from_status
-from ._http import HttpAdapter, Prepared, encode_json
+from ._http import HttpAdapter
 from ._keys import Secret
 from ._params import apply_common_params, merge_options
-from ._translate import own_reasoning, parts, split_data_url, tool_choice_name
-from .base import Call
+from ._translate import (
+    json_list,
+    json_object,
+    own_reasoning,
+    parts,
+    split_data_url,
+    tool_choice_name,
+)
 
 __all__ = ["Gemini", "parse_response"]
 
@@ -80,7 +88,7 @@ class Gemini(HttpAdapter):
             request,
             wire="gemini",
             provider=self.provider,
-            drop_unsupported=self.drop_unsupported_params,
+            drop_unsupported=self.options.drop_unsupported_params,
         )
         merge_options(body, request.options, owned=_OWNED, provider=self.provider)
         url = f"{self.base_url}/v1beta/models/{quote(model, safe='-._~')}:streamGenerateContent?alt=sse"
@@ -132,10 +140,11 @@ def _signed(part: dict[str, Any], signature: str | None) -> dict[str, Any]:
 
 def _response_value(text: str) -> dict[str, Any]:
     try:
-        value = json.loads(text)
+        value: object = json.loads(text)
     except ValueError:
         return {"result": text}
-    return value if isinstance(value, dict) else {"result": value}
+    fields = json_object(value)
+    return fields if isinstance(value, dict) else {"result": value}
 
 
 def gemini_contents(messages: tuple[Message, ...]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -217,9 +226,8 @@ def generate_body(request: Request) -> dict[str, Any]:
     if fmt is not None and fmt.get("type") in ("json_schema", "json_object"):
         config["responseMimeType"] = "application/json"
         if fmt.get("type") == "json_schema":
-            config["responseJsonSchema"] = (
-                fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema") or {}
-            )
+            schema: Any = fmt.get("schema") or json_object(fmt.get("json_schema")).get("schema") or {}
+            config["responseJsonSchema"] = schema
     if request.temperature is not None:
         config["temperature"] = request.temperature
     if request.max_tokens is not None:
@@ -241,14 +249,17 @@ def parse_response(body: dict[str, Any]) -> Response:
     from .._pure.decoders.gemini import usage_from
 
     rid, model = body.get("responseId"), body.get("modelVersion")
-    meta = body.get("usageMetadata")
-    usage = usage_from(meta) if isinstance(meta, dict) else None
+    usage = (
+        usage_from(json_object(body["usageMetadata"]))
+        if isinstance(body.get("usageMetadata"), dict)
+        else None
+    )
     if isinstance(body.get("error"), dict):
         err = from_status("gemini", 0, {}, json.dumps(body).encode())
         return _build.response(rid, model, "", [], "error", None, None, {}, err)
-    candidates = body.get("candidates") or []
+    candidates = json_list(body.get("candidates"))
     if not candidates:
-        block = (body.get("promptFeedback") or {}).get("blockReason")
+        block = json_object(body.get("promptFeedback")).get("blockReason")
         if block:
             err = AdapterError("content_filter", f"prompt blocked: {block}", provider="gemini")
         else:

@@ -50,13 +50,23 @@ from .. import _build
 from .._messages import ImagePart, Message, ReasoningPart, TextPart
 from .._request import Request
 from .._results import Response
+from .._source import Call
 from ..errors import EngineError, ValidationError
+from ._clients import HttpOptions, Prepared, encode_json
 from ._errors import from_status
-from ._http import HttpAdapter, Prepared, encode_json
+from ._http import HttpAdapter
 from ._keys import Secret
 from ._params import apply_common_params, merge_options
-from ._translate import arguments_json, data_url, own_reasoning, parts, tool_choice_name
-from .base import Call
+from ._translate import (
+    arguments_json,
+    data_url,
+    json_list,
+    json_object,
+    json_text,
+    own_reasoning,
+    parts,
+    tool_choice_name,
+)
 
 __all__ = ["OpenAI", "parse_response"]
 
@@ -73,14 +83,20 @@ class OpenAI(HttpAdapter):
     provider: ClassVar[str] = "openai"
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
     env_var: ClassVar[str] = "OPENAI_API_KEY"
+    call_options: ClassVar[tuple[str, ...]] = ("endpoint",)
     extra_options: ClassVar[tuple[str, ...]] = ("endpoint",)
 
     def __init__(self, *, retry: Any = "default", **opts: Any) -> None:
         super().__init__(retry=retry, **opts)
+        self.endpoint: str | None = opts.get("endpoint")
+
+    @classmethod
+    def parse_options(cls, retry: Any, opts: dict[str, Any]) -> HttpOptions:
+        """The common options, and ``endpoint`` checked."""
         endpoint = opts.get("endpoint")
         if endpoint is not None and endpoint not in _ENDPOINTS:
             raise ValidationError("invalid_options", errors=[("endpoint", "must be 'chat' or 'responses'")])
-        self.endpoint: str | None = endpoint
+        return super().parse_options(retry, opts)
 
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"authorization": f"Bearer {key}"}
@@ -94,7 +110,7 @@ class OpenAI(HttpAdapter):
                     "invalid_options", errors=[("endpoint", "must be 'chat' or 'responses'")]
                 )
             return str(chosen)
-        if self._base.default and model and _RESPONSES_MODEL.match(model):
+        if self.options.base.default and model and _RESPONSES_MODEL.match(model):
             return "responses"
         return "chat"
 
@@ -110,10 +126,14 @@ class OpenAI(HttpAdapter):
             body = responses_body(request)
             path, wire, owned = "/responses", "openai-responses", _RESPONSES_OWNED
         else:
-            body = chat_body(request, compatible=not self._base.default)
+            body = chat_body(request, compatible=not self.options.base.default)
             path, wire, owned = "/chat/completions", "openai-chat", _CHAT_OWNED
         apply_common_params(
-            body, request, wire=wire, provider=self.provider, drop_unsupported=self.drop_unsupported_params
+            body,
+            request,
+            wire=wire,
+            provider=self.provider,
+            drop_unsupported=self.options.drop_unsupported_params,
         )
         merge_options(body, request.options, owned=owned, provider=self.provider)
         if endpoint == "responses":
@@ -131,7 +151,7 @@ def _chat_content(message: Message) -> str | list[dict[str, Any]]:
     for part in message.content:
         if isinstance(part, TextPart):
             out.append({"type": "text", "text": part.text})
-        elif isinstance(part, ImagePart):
+        else:
             out.append({"type": "image_url", "image_url": {"url": data_url(part), "detail": part.detail}})
     return out
 
@@ -167,10 +187,12 @@ def chat_messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
 def _tool_choice(choice: Any, responses: bool) -> Any:
     if choice is None or choice in ("auto", "none", "required"):
         return choice
-    if isinstance(choice, dict) and "type" in choice:
-        if responses and choice.get("type") == "function" and isinstance(choice.get("function"), dict):
-            return {"type": "function", "name": choice["function"].get("name")}
-        return choice
+    fields = json_object(choice)
+    if "type" in fields:
+        function = fields.get("function")
+        if responses and fields.get("type") == "function" and isinstance(function, dict):
+            return {"type": "function", "name": json_object(fields["function"]).get("name")}
+        return fields
     name = tool_choice_name(choice)
     if name is None:
         raise ValidationError(
@@ -182,7 +204,7 @@ def _tool_choice(choice: Any, responses: bool) -> Any:
 
 
 def _schema_format(fmt: dict[str, Any]) -> dict[str, Any]:
-    inner = {"name": fmt.get("name") or "response", "schema": fmt.get("schema") or {}}
+    inner: dict[str, Any] = {"name": fmt.get("name") or "response", "schema": fmt.get("schema") or {}}
     if "strict" in fmt:
         inner["strict"] = bool(fmt["strict"])
     return inner
@@ -340,18 +362,19 @@ def parse_chat_response(body: dict[str, Any]) -> Response:
     if isinstance(body.get("error"), dict):
         err = from_status("openai", 0, {}, json.dumps(body).encode())
         return _build.response(body.get("id"), body.get("model"), "", [], "error", None, None, {}, err)
-    choices = body.get("choices") or []
-    choice = choices[0] if choices and isinstance(choices[0], dict) else {}
-    message = choice.get("message") or {}
-    text = message.get("content") if isinstance(message.get("content"), str) else ""
-    calls = []
-    for c in message.get("tool_calls") or []:
-        fn = c.get("function") or {}
-        raw = fn.get("arguments") or ""
-        calls.append((c.get("id") or "", fn.get("name") or "", parse_arguments(raw), raw, {}))
+    choices = json_list(body.get("choices"))
+    choice = json_object(choices[0]) if choices else {}
+    message = json_object(choice.get("message"))
+    text = json_text(message.get("content"))
+    calls: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = []
+    for item in json_list(message.get("tool_calls")):
+        call = json_object(item)
+        fn = json_object(call.get("function"))
+        raw = json_text(fn.get("arguments"))
+        calls.append((json_text(call.get("id")), json_text(fn.get("name")), parse_arguments(raw), raw, {}))
     raw_finish = choice.get("finish_reason")
     finish = None if raw_finish is None else map_finish(raw_finish)
-    usage = body.get("usage")
+    usage = usage_from(json_object(body["usage"])) if isinstance(body.get("usage"), dict) else None
     return _build.response(
         body.get("id"),
         body.get("model"),
@@ -359,7 +382,7 @@ def parse_chat_response(body: dict[str, Any]) -> Response:
         calls,
         finish,
         raw_finish,
-        usage_from(usage) if isinstance(usage, dict) else None,
+        usage,
         {},
         None,
         _chat_reasoning(message),
@@ -381,47 +404,37 @@ def parse_responses_response(body: dict[str, Any]) -> Response:
     from .._pure.decoders.openai_responses import map_incomplete, reasoning_part, usage_from
 
     text_parts: list[str] = []
-    calls = []
+    calls: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = []
     reasoning: list[tuple[int, ReasoningPart]] = []
     chars = 0
-    for item in body.get("output") or []:
-        if not isinstance(item, dict):
-            continue
+    for entry in json_list(body.get("output")):
+        item = json_object(entry)
         if item.get("type") == "reasoning":
             reasoning.append((chars, reasoning_part(item)))
         elif item.get("type") == "message":
-            for c in item.get("content") or []:
-                if isinstance(c, dict) and c.get("type") == "output_text" and isinstance(c.get("text"), str):
-                    text_parts.append(c["text"])
-                    chars += len(c["text"])
+            for part in json_list(item.get("content")):
+                content = json_object(part)
+                if content.get("type") == "output_text" and isinstance(content.get("text"), str):
+                    text_parts.append(json_text(content["text"]))
+                    chars += len(content["text"])
         elif item.get("type") == "function_call":
-            raw = item.get("arguments") or ""
-            calls.append(
-                (
-                    item.get("call_id") or item.get("id") or "",
-                    item.get("name") or "",
-                    parse_arguments(raw),
-                    raw,
-                    {},
-                )
-            )
-    text = "".join(text_parts)
-    if not text and isinstance(body.get("output_text"), str):
-        text = body["output_text"]
+            raw = json_text(item.get("arguments"))
+            call_id = json_text(item.get("call_id")) or json_text(item.get("id"))
+            calls.append((call_id, json_text(item.get("name")), parse_arguments(raw), raw, {}))
+    text = "".join(text_parts) or json_text(body.get("output_text"))
     status = body.get("status")
-    raw_usage = body.get("usage")
-    usage = usage_from(raw_usage) if isinstance(raw_usage, dict) else None
+    usage = usage_from(json_object(body["usage"])) if isinstance(body.get("usage"), dict) else None
     error = None
     raw_finish: str | None = None
     if status == "completed":
         finish: str | None = "tool_calls" if calls else "stop"
         raw_finish = "completed"
     elif status == "incomplete":
-        raw_finish = (body.get("incomplete_details") or {}).get("reason")
+        raw_finish = json_object(body.get("incomplete_details")).get("reason")
         finish = map_incomplete(raw_finish)
     elif status in ("failed", "cancelled"):
         finish = "error"
-        err = body.get("error") or {}
+        err: Any = body.get("error") or {}
         error = from_status("openai", 0, {}, json.dumps({"error": err}).encode())
     else:
         finish = None

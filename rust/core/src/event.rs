@@ -110,6 +110,23 @@ pub struct Usage {
     pub extra: Map<String, Value>,
 }
 
+impl Usage {
+    /// Whether any count is non-zero: an all-zero usage is a placeholder
+    /// (docs/internals.md §6.3), not a report.
+    pub fn is_counted(&self) -> bool {
+        [
+            self.input_tokens,
+            self.output_tokens,
+            self.total_tokens,
+            self.cached_input_tokens,
+            self.cache_write_input_tokens,
+            self.reasoning_tokens,
+        ]
+        .iter()
+        .any(|n| *n != 0)
+    }
+}
+
 /// Raw chunks the decoders produce.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RawData {

@@ -105,9 +105,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for LStr<'a> {
     }
 }
 
-/// A JSON integer (floats with an integral value count); anything else is `None`.
+/// A JSON integer, in `[-2**63, 2**64-1]` as serde_json reads them (floats
+/// do not count); anything else is `None`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct LInt(pub Option<i64>);
+pub struct LInt(pub Option<i128>);
 
 impl<'de> Deserialize<'de> for LInt {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -118,10 +119,10 @@ impl<'de> Deserialize<'de> for LInt {
                 f.write_str("any JSON value")
             }
             fn visit_i64<E>(self, v: i64) -> Result<LInt, E> {
-                Ok(LInt(Some(v)))
+                Ok(LInt(Some(i128::from(v))))
             }
             fn visit_u64<E>(self, v: u64) -> Result<LInt, E> {
-                Ok(LInt(i64::try_from(v).ok()))
+                Ok(LInt(Some(i128::from(v))))
             }
             fn visit_bool<E>(self, _: bool) -> Result<LInt, E> {
                 Ok(LInt(None))
@@ -224,26 +225,68 @@ impl<T> LArr<T> {
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for LArr<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = LArr<T>;
+        d.deserialize_any(ArrVisitor(PhantomData))
+    }
+}
+
+/// A JSON string or a JSON array of `T` (Chat Completions `content` is
+/// either); anything else is neither.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum LStrOrArr<'a, T> {
+    Str(Cow<'a, str>),
+    Arr(Vec<T>),
+    #[default]
+    Neither,
+}
+
+impl<'de: 'a, 'a, T: Deserialize<'de>> Deserialize<'de> for LStrOrArr<'a, T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a, T>(PhantomData<(&'a (), T)>);
+        impl<'de: 'a, 'a, T: Deserialize<'de>> Visitor<'de> for V<'a, T> {
+            type Value = LStrOrArr<'a, T>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("any JSON value")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-                while let Some(item) = seq.next_element::<T>()? {
-                    out.push(item);
-                }
-                Ok(LArr(Some(out)))
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(LStrOrArr::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(LStrOrArr::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(LStrOrArr::Str(Cow::Owned(v)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                let LArr(items) = ArrVisitor::<T>(PhantomData).visit_seq(seq)?;
+                Ok(LStrOrArr::Arr(items.unwrap_or_default()))
             }
             ignore_others!();
             ignore_ints!();
-            ignore_strs!();
             ignore_map!();
         }
         d.deserialize_any(V(PhantomData))
     }
+}
+
+/// The `LArr` visitor, shared with `LStrOrArr`.
+struct ArrVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ArrVisitor<T> {
+    type Value = LArr<T>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(item) = seq.next_element::<T>()? {
+            out.push(item);
+        }
+        Ok(LArr(Some(out)))
+    }
+    ignore_others!();
+    ignore_ints!();
+    ignore_strs!();
+    ignore_map!();
 }
 
 #[cfg(test)]

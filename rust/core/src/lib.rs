@@ -17,7 +17,7 @@ pub mod wire;
 pub use event::{Core, CoreError, CoreEvent, ErrorClass, Event, RawData, RawKind, Reasoning, Types, Usage};
 pub use filter::Filter;
 pub use fold::Fold;
-pub use pipeline::{collect, Limits, Pipeline, DEFAULT_LIMIT};
+pub use pipeline::{collect, Limits, Pipeline, DEFAULT_LIMIT, DEFAULT_RESPONSE_LIMIT};
 pub use sse::{SseDecoder, SseError, SseEvent, SseEventRef};
 pub use wire::Wire;
 

@@ -5,8 +5,11 @@ use crate::fold::Fold;
 use crate::sse::SseDecoder;
 use crate::wire::{AnyDecoder, Wire, WireDecoder};
 
-/// The default size limit (128 MiB).
+/// The default line, event and argument size limit (128 MiB).
 pub const DEFAULT_LIMIT: usize = 128 * 1024 * 1024;
+
+/// The default limit on a whole response body (256 MiB).
+pub const DEFAULT_RESPONSE_LIMIT: usize = 256 * 1024 * 1024;
 
 /// Size limits; `None` disables one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +17,8 @@ pub struct Limits {
     pub max_line_bytes: Option<usize>,
     pub max_event_bytes: Option<usize>,
     pub max_argument_bytes: Option<usize>,
+    /// Bytes of body fed in total; only the bytes within it are decoded.
+    pub max_response_bytes: Option<usize>,
 }
 
 impl Default for Limits {
@@ -22,6 +27,7 @@ impl Default for Limits {
             max_line_bytes: Some(DEFAULT_LIMIT),
             max_event_bytes: Some(DEFAULT_LIMIT),
             max_argument_bytes: Some(DEFAULT_LIMIT),
+            max_response_bytes: Some(DEFAULT_RESPONSE_LIMIT),
         }
     }
 }
@@ -32,6 +38,8 @@ pub struct Pipeline {
     decoder: AnyDecoder,
     done: bool,
     started: bool,
+    max_response_bytes: Option<usize>,
+    received: usize,
 }
 
 impl Pipeline {
@@ -41,6 +49,8 @@ impl Pipeline {
             decoder: AnyDecoder::new(wire, limits.max_argument_bytes),
             done: false,
             started: false,
+            max_response_bytes: limits.max_response_bytes,
+            received: 0,
         }
     }
 
@@ -75,11 +85,24 @@ impl Pipeline {
         self.started
     }
 
-    /// Decodes one network chunk, appending its events to `out`.
+    /// Counts `size` more body bytes; how many of them break `max_response_bytes`.
+    fn over_response_limit(&mut self, size: usize) -> usize {
+        self.received = self.received.saturating_add(size);
+        match self.max_response_bytes {
+            Some(limit) if self.received > limit => size.min(self.received - limit),
+            _ => 0,
+        }
+    }
+
+    /// Decodes one network chunk, appending its events to `out`. Past
+    /// `max_response_bytes`, only the bytes within the limit are decoded,
+    /// then the stream ends in `limit_exceeded`.
     pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<CoreEvent>) {
         if self.done {
             return;
         }
+        let over = self.over_response_limit(chunk.len());
+        let chunk = &chunk[..chunk.len() - over];
         let before = out.len();
         let Pipeline { sse, decoder, done, .. } = self;
         let result = sse.feed(chunk, |event| {
@@ -99,9 +122,13 @@ impl Pipeline {
                 }
             }
         });
-        if let Err(err) = result {
-            if !self.done {
+        if !self.done {
+            if let Err(err) = result {
                 self.terminal_error(CoreError::stream("limit_exceeded", err.to_string()), out);
+            } else if over > 0 {
+                let limit = self.max_response_bytes.unwrap_or_default();
+                let message = format!("response exceeds max_response_bytes ({limit})");
+                self.terminal_error(CoreError::stream("limit_exceeded", message), out);
             }
         }
         self.started |= out.len() > before;
@@ -221,6 +248,27 @@ pub(crate) mod tests {
         let mut out = Vec::new();
         p.feed(b"data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\"}}\n\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"[1,2]\"}}\n\n", &mut out);
         assert!(matches!(out.last(), Some(Event::Error(e)) if e.reason == "limit_exceeded"));
+    }
+
+    /// Past `max_response_bytes` only the bytes within the limit are decoded,
+    /// whatever the chunking, then the stream ends in `limit_exceeded`.
+    #[test]
+    fn response_limit_decodes_the_bytes_within_it() {
+        let body: &[u8] = b"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n";
+        let limit = body.len() - 3;
+        for size in [1, 5, body.len()] {
+            let limits = Limits { max_response_bytes: Some(limit), ..Limits::default() };
+            let mut p = Pipeline::new(Wire::OpenAiChat, limits);
+            let mut out = Vec::new();
+            for chunk in body.chunks(size) {
+                p.feed(chunk, &mut out);
+            }
+            assert!(p.done());
+            let texts: Vec<_> = out.iter().filter(|e| matches!(e, Event::TextDelta { .. })).collect();
+            assert_eq!(texts.len(), 1, "chunk size {size}");
+            assert!(matches!(out.last(), Some(Event::Error(e)) if e.reason == "limit_exceeded"
+                && e.message.as_deref() == Some(&*format!("response exceeds max_response_bytes ({limit})"))));
+        }
     }
 
     /// `collect` (fold-only mode) gives the fold of every event of a normal pipeline.

@@ -26,6 +26,11 @@ pub(crate) struct Cache {
     pub(crate) build_response: Py<PyAny>,
     pub(crate) reasoning_part: Py<PyAny>,
     pub(crate) server_sent_event: Py<PyAny>,
+    /// `allm._limits.check_limits`: one limit rule for both backends.
+    pub(crate) check_limits: Py<PyAny>,
+    /// `allm._boundary.bad_chunk` / `concurrent_use`: the boundary errors of both backends.
+    pub(crate) bad_chunk: Py<PyAny>,
+    pub(crate) concurrent_use: Py<PyAny>,
     pub(crate) s_usage: Py<PyString>,
     pub(crate) s_reasoning_delta: Py<PyString>,
     pub(crate) s_reasoning: Py<PyString>,
@@ -57,7 +62,10 @@ pub(crate) fn cache(py: Python<'_>) -> PyResult<&Cache> {
             adapter_error: errors.getattr("AdapterError")?.unbind(),
             build_response: py.import("allm._build")?.getattr("response")?.unbind(),
             reasoning_part: py.import("allm._messages")?.getattr("ReasoningPart")?.unbind(),
-            server_sent_event: py.import("allm.sse")?.getattr("ServerSentEvent")?.unbind(),
+            server_sent_event: py.import("allm._sse_event")?.getattr("ServerSentEvent")?.unbind(),
+            check_limits: py.import("allm._limits")?.getattr("check_limits")?.unbind(),
+            bad_chunk: py.import("allm._boundary")?.getattr("bad_chunk")?.unbind(),
+            concurrent_use: py.import("allm._boundary")?.getattr("concurrent_use")?.unbind(),
             s_usage: PyString::intern(py, "usage").unbind(),
             s_reasoning_delta: PyString::intern(py, "reasoning_delta").unbind(),
             s_reasoning: PyString::intern(py, "reasoning").unbind(),

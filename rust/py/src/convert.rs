@@ -4,11 +4,11 @@ use allm_core::fold::FinishReason;
 use allm_core::{Core, CoreEvent, Event, Fold, RawData, Reasoning, Usage};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyList, PyMemoryView, PyString, PyTuple};
 use serde_json::{Map, Value};
 
 use crate::cache::{cache, new_event, Cache};
-use crate::errors::py_error;
+use crate::errors::{bad_chunk, py_error};
 
 fn py_value(py: Python<'_>, v: &Value) -> PyResult<Py<PyAny>> {
     Ok(match v {
@@ -210,7 +210,8 @@ pub(crate) fn core_response(py: Python<'_>, f: &Fold<Core>, external: Option<&Py
     c.build_response.call1(py, args)
 }
 
-/// Chunk bytes: borrowed from `bytes`, copied from other buffers.
+/// Chunk bytes: borrowed from `bytes`, copied from `bytearray` and `memoryview`;
+/// anything else is `ValidationError("invalid_input")`.
 pub(crate) enum Bytes<'py> {
     Borrowed(Bound<'py, PyBytes>),
     Owned(PyBackedBytes),
@@ -221,13 +222,17 @@ impl<'py> Bytes<'py> {
         if let Ok(b) = obj.cast::<PyBytes>() {
             return Ok(Bytes::Borrowed(b.clone()));
         }
-        if let Ok(b) = obj.extract::<PyBackedBytes>() {
-            return Ok(Bytes::Owned(b));
+        if obj.is_instance_of::<PyByteArray>() {
+            return Ok(Bytes::Owned(obj.extract::<PyBackedBytes>()?));
         }
-        let mv = obj.py().import("builtins")?.getattr("bytes")?.call1((obj,))?;
-        Ok(Bytes::Borrowed(mv.cast_into::<PyBytes>()?))
+        if obj.is_instance_of::<PyMemoryView>() {
+            let copy = obj.py().get_type::<PyBytes>().call1((obj,))?;
+            return Ok(Bytes::Borrowed(copy.cast_into::<PyBytes>()?));
+        }
+        Err(bad_chunk(obj))
     }
 
+    /// The chunk's bytes.
     pub(crate) fn as_slice(&self) -> &[u8] {
         match self {
             Bytes::Borrowed(b) => b.as_bytes(),

@@ -6,7 +6,9 @@ use allm_core::event::ErrorClass;
 use allm_core::{CoreError, Wire};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::pyclass::boolean_struct::False;
 use pyo3::types::{PyDict, PyString};
+use pyo3::PyClass;
 
 use crate::cache::cache;
 
@@ -60,4 +62,38 @@ pub(crate) fn parse_wire(wire: &Bound<'_, PyAny>) -> PyResult<Wire> {
         "unknown wire {}; expected one of ['anthropic', 'gemini', 'openai-chat', 'openai-responses']",
         wire.repr()?
     )))
+}
+
+/// A Python exception from an error object built by a cached `allm` callable.
+fn raise_built(py: Python<'_>, built: PyResult<Py<PyAny>>) -> PyErr {
+    match built {
+        Ok(obj) => PyErr::from_value(obj.into_bound(py)),
+        Err(e) => e,
+    }
+}
+
+/// `ValidationError("invalid_input")` for a chunk that is not bytes, bytearray or memoryview.
+pub(crate) fn bad_chunk(obj: &Bound<'_, PyAny>) -> PyErr {
+    let py = obj.py();
+    raise_built(py, cache(py).and_then(|c| c.bad_chunk.call1(py, (obj,))))
+}
+
+/// `StreamError("concurrent_use")`: a call overlapped another call on the same `what`.
+fn concurrent_use(py: Python<'_>, what: &str) -> PyErr {
+    raise_built(py, cache(py).and_then(|c| c.concurrent_use.call1(py, (what,))))
+}
+
+/// Exclusive access to a decoder for one call; an overlapping call (another
+/// thread while this one released the GIL, or re-entry from Python code run
+/// during the call) gets `StreamError("concurrent_use")`, not PyO3's borrow error.
+pub(crate) fn exclusive<'py, T: PyClass<Frozen = False>>(
+    slf: &Bound<'py, T>,
+    what: &str,
+) -> PyResult<PyRefMut<'py, T>> {
+    slf.try_borrow_mut().map_err(|_| concurrent_use(slf.py(), what))
+}
+
+/// Shared access to a decoder (getters); fails like [`exclusive`] during a call.
+pub(crate) fn shared<'py, T: PyClass>(slf: &Bound<'py, T>, what: &str) -> PyResult<PyRef<'py, T>> {
+    slf.try_borrow().map_err(|_| concurrent_use(slf.py(), what))
 }

@@ -11,6 +11,7 @@ mod convert;
 mod errors;
 mod filter;
 mod fold;
+mod limits;
 mod sse_decoder;
 mod stream_decoder;
 

@@ -1,14 +1,20 @@
 //! `SSEDecoder`: the incremental WHATWG server-sent events decoder.
 
-use allm_core::{CoreError, SseDecoder, DEFAULT_LIMIT};
+use allm_core::{CoreError, SseDecoder};
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedBytes;
-use pyo3::types::PyList;
+use pyo3::types::{PyDict, PyList};
 
 use crate::cache::cache;
-use crate::errors::{guard, py_raise};
+use crate::convert::Bytes;
+use crate::errors::{exclusive, guard, py_raise, shared};
+use crate::limits::{limits, SSE_LIMITS};
+
+const NAME: &str = "SSEDecoder";
 
 /// Incremental WHATWG server-sent events decoder.
+///
+/// Not for sharing between threads: a call that overlaps another call on the
+/// same decoder raises `StreamError("concurrent_use")`.
 #[pyclass(module = "allm._native", name = "SSEDecoder")]
 pub(crate) struct PySseDecoder {
     inner: SseDecoder,
@@ -17,19 +23,25 @@ pub(crate) struct PySseDecoder {
 #[pymethods]
 impl PySseDecoder {
     #[new]
-    #[pyo3(signature = (*, max_line_bytes = Some(DEFAULT_LIMIT), max_event_bytes = Some(DEFAULT_LIMIT)))]
-    fn new(max_line_bytes: Option<usize>, max_event_bytes: Option<usize>) -> Self {
-        PySseDecoder { inner: SseDecoder::new(max_line_bytes, max_event_bytes) }
+    #[pyo3(signature = (**kwargs))]
+    fn new(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        guard(py, || {
+            let l = limits(py, kwargs, SSE_LIMITS, NAME)?;
+            Ok(PySseDecoder { inner: SseDecoder::new(l.max_line_bytes, l.max_event_bytes) })
+        })
     }
 
     /// Decode one chunk; returns the events it completed.
-    fn feed<'py>(&mut self, py: Python<'py>, data: PyBackedBytes) -> PyResult<Bound<'py, PyList>> {
+    fn feed<'py>(slf: &Bound<'py, Self>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
         guard(py, || {
+            let data = Bytes::extract(data)?;
+            let mut this = exclusive(slf, NAME)?;
             let c = cache(py)?;
             let cls = c.server_sent_event.bind(py);
             let out = PyList::empty(py);
             let mut failure: Option<PyErr> = None;
-            let result = self.inner.feed(&data, |e| {
+            let result = this.inner.feed(data.as_slice(), |e| {
                 if failure.is_some() {
                     return;
                 }
@@ -49,18 +61,20 @@ impl PySseDecoder {
     }
 
     /// End of stream: the unterminated event is discarded; always `[]`.
-    fn close<'py>(&mut self, py: Python<'py>) -> Bound<'py, PyList> {
-        self.inner.close();
-        PyList::empty(py)
+    fn close<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
+        exclusive(slf, NAME)?.inner.close();
+        Ok(PyList::empty(slf.py()))
     }
 
+    /// The last event id (updated at each blank line).
     #[getter]
-    fn last_event_id(&self) -> &str {
-        self.inner.last_event_id()
+    fn last_event_id(slf: &Bound<'_, Self>) -> PyResult<String> {
+        Ok(shared(slf, NAME)?.inner.last_event_id().to_owned())
     }
 
+    /// The last valid `retry` field, if any.
     #[getter]
-    fn retry(&self) -> Option<u64> {
-        self.inner.retry()
+    fn retry(slf: &Bound<'_, Self>) -> PyResult<Option<u64>> {
+        Ok(shared(slf, NAME)?.inner.retry())
     }
 }

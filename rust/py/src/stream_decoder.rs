@@ -1,15 +1,33 @@
 //! `StreamDecoder` (bytes of one stream in, events out) and `collect` (bytes to a Response).
 
-use allm_core::{Core, CoreError, CoreEvent, Filter, Fold, Limits, Pipeline, DEFAULT_LIMIT};
-use pyo3::exceptions::PyTypeError;
+use allm_core::{Core, CoreError, CoreEvent, Filter, Fold, Pipeline};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::cache::cache;
 use crate::convert::{core_response, py_event, Bytes, IdCache};
-use crate::errors::{guard, parse_wire};
+use crate::errors::{exclusive, guard, parse_wire, shared};
+use crate::limits::{limits, ALL_LIMITS};
+
+const NAME: &str = "StreamDecoder";
+
+/// Chunks at least this long are decoded with the GIL released: the decode
+/// then costs far more than giving the GIL up and taking it back.
+const DETACH_BYTES: usize = 64 * 1024;
+
+/// Feeds one chunk into `pipeline`, the GIL released for a large chunk.
+fn feed_chunk(py: Python<'_>, pipeline: &mut Pipeline, chunk: &[u8], out: &mut Vec<CoreEvent>) {
+    if chunk.len() >= DETACH_BYTES {
+        py.detach(|| pipeline.feed(chunk, out));
+    } else {
+        pipeline.feed(chunk, out);
+    }
+}
 
 /// Bytes of one provider stream in, allm events out, one batch per chunk.
+///
+/// Not for sharing between threads: a call that overlaps another call on the
+/// same decoder raises `StreamError("concurrent_use")`.
 #[pyclass(module = "allm._native", name = "StreamDecoder")]
 pub(crate) struct PyStreamDecoder {
     pipeline: Pipeline,
@@ -37,7 +55,7 @@ impl PyStreamDecoder {
     ) -> PyResult<(Option<Bound<'py, PyList>>, usize)> {
         self.buf.clear();
         match step {
-            Step::Feed(chunk) => self.pipeline.feed(chunk, &mut self.buf),
+            Step::Feed(chunk) => feed_chunk(py, &mut self.pipeline, chunk, &mut self.buf),
             Step::Close => self.pipeline.close(&mut self.buf),
             Step::Fail => self.pipeline.fail(CoreError::external(), &mut self.buf),
         }
@@ -72,27 +90,21 @@ impl PyStreamDecoder {
 #[pymethods]
 impl PyStreamDecoder {
     #[new]
-    #[pyo3(signature = (
-        wire, *, emit_text_deltas = None, emit_tool_deltas = None, include_raw_chunks = None,
-        max_line_bytes = Some(DEFAULT_LIMIT), max_event_bytes = Some(DEFAULT_LIMIT),
-        max_argument_bytes = Some(DEFAULT_LIMIT)
-    ))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (wire, *, emit_text_deltas = None, emit_tool_deltas = None, include_raw_chunks = None, **kwargs))]
     fn new(
         py: Python<'_>,
         wire: &Bound<'_, PyAny>,
         emit_text_deltas: Option<&Bound<'_, PyAny>>,
         emit_tool_deltas: Option<&Bound<'_, PyAny>>,
         include_raw_chunks: Option<&Bound<'_, PyAny>>,
-        max_line_bytes: Option<usize>,
-        max_event_bytes: Option<usize>,
-        max_argument_bytes: Option<usize>,
+        kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         guard(py, || {
+            let l = limits(py, kwargs, ALL_LIMITS, NAME)?;
             let wire = parse_wire(wire)?;
             let truthy = |o: Option<&Bound<'_, PyAny>>, default: bool| o.map_or(Ok(default), |b| b.is_truthy());
             Ok(PyStreamDecoder {
-                pipeline: Pipeline::new(wire, Limits { max_line_bytes, max_event_bytes, max_argument_bytes }),
+                pipeline: Pipeline::new(wire, l),
                 fold: Fold::new(),
                 filter: Filter {
                     emit_text_deltas: truthy(emit_text_deltas, true)?,
@@ -107,94 +119,90 @@ impl PyStreamDecoder {
     }
 
     /// Decode one network chunk; returns its events after filtering.
-    fn feed<'py>(&mut self, py: Python<'py>, chunk: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    fn feed<'py>(slf: &Bound<'py, Self>, chunk: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
         guard(py, || {
             let bytes = Bytes::extract(chunk)?;
-            Ok(self.step(py, Step::Feed(bytes.as_slice()), false)?.0.expect("not quiet"))
+            let mut this = exclusive(slf, NAME)?;
+            Ok(this.step(py, Step::Feed(bytes.as_slice()), false)?.0.expect("not quiet"))
         })
     }
 
     /// End of body; a stream without its terminal event ends in `incomplete`.
-    fn close<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        guard(py, || Ok(self.step(py, Step::Close, false)?.0.expect("not quiet")))
+    fn close<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        guard(py, || Ok(exclusive(slf, NAME)?.step(py, Step::Close, false)?.0.expect("not quiet")))
     }
 
     /// A transport failure: the usage so far (if any) and `ErrorEvent(error)`, unless done.
-    fn fail<'py>(&mut self, py: Python<'py>, error: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    fn fail<'py>(slf: &Bound<'py, Self>, error: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
         guard(py, || {
-            self.set_external(error);
-            Ok(self.step(py, Step::Fail, false)?.0.expect("not quiet"))
+            let mut this = exclusive(slf, NAME)?;
+            this.set_external(error);
+            Ok(this.step(py, Step::Fail, false)?.0.expect("not quiet"))
         })
     }
 
     /// Like `feed` but only folds; returns how many events were produced.
-    fn feed_quiet(&mut self, py: Python<'_>, chunk: &Bound<'_, PyAny>) -> PyResult<usize> {
+    fn feed_quiet(slf: &Bound<'_, Self>, chunk: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let py = slf.py();
         guard(py, || {
             let bytes = Bytes::extract(chunk)?;
-            Ok(self.step(py, Step::Feed(bytes.as_slice()), true)?.1)
+            Ok(exclusive(slf, NAME)?.step(py, Step::Feed(bytes.as_slice()), true)?.1)
         })
     }
 
-    fn close_quiet(&mut self, py: Python<'_>) -> PyResult<usize> {
-        guard(py, || Ok(self.step(py, Step::Close, true)?.1))
+    /// Like `close` but only folds; returns how many events were produced.
+    fn close_quiet(slf: &Bound<'_, Self>) -> PyResult<usize> {
+        let py = slf.py();
+        guard(py, || Ok(exclusive(slf, NAME)?.step(py, Step::Close, true)?.1))
     }
 
-    fn fail_quiet(&mut self, py: Python<'_>, error: &Bound<'_, PyAny>) -> PyResult<usize> {
+    /// Like `fail` but only folds; returns how many events were produced.
+    fn fail_quiet(slf: &Bound<'_, Self>, error: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let py = slf.py();
         guard(py, || {
-            self.set_external(error);
-            Ok(self.step(py, Step::Fail, true)?.1)
+            let mut this = exclusive(slf, NAME)?;
+            this.set_external(error);
+            Ok(this.step(py, Step::Fail, true)?.1)
         })
     }
 
     /// The fold of every event so far (unfiltered).
-    fn response(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        guard(py, || core_response(py, &self.fold, self.external.as_ref()))
+    fn response(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        guard(py, || {
+            let this = shared(slf, NAME)?;
+            core_response(py, &this.fold, this.external.as_ref())
+        })
     }
 
     /// A terminal event (`message_completed` or `error`) was produced.
     #[getter]
-    fn done(&self) -> bool {
-        self.pipeline.done()
+    fn done(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        Ok(shared(slf, NAME)?.pipeline.done())
     }
 
     /// At least one event was produced.
     #[getter]
-    fn started(&self) -> bool {
-        self.pipeline.started()
+    fn started(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        Ok(shared(slf, NAME)?.pipeline.started())
     }
 }
 
-/// Fold a whole stream of raw network chunks into its Response.
+/// Fold a whole stream of raw network chunks into its Response; large chunks
+/// are decoded with the GIL released, so `collect` scales across threads.
 #[pyfunction]
-#[pyo3(signature = (wire, chunks, **limits))]
+#[pyo3(signature = (wire, chunks, **kwargs))]
 pub(crate) fn collect(
     py: Python<'_>,
     wire: &Bound<'_, PyAny>,
     chunks: &Bound<'_, PyAny>,
-    limits: Option<&Bound<'_, PyDict>>,
+    kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Py<PyAny>> {
     guard(py, || {
-        let mut l = Limits::default();
-        if let Some(kw) = limits {
-            let mut unknown = Vec::new();
-            for (k, v) in kw.iter() {
-                let key: String = k.extract()?;
-                let value: Option<usize> = v.extract()?;
-                match key.as_str() {
-                    "max_line_bytes" => l.max_line_bytes = value,
-                    "max_event_bytes" => l.max_event_bytes = value,
-                    "max_argument_bytes" => l.max_argument_bytes = value,
-                    _ => unknown.push(key),
-                }
-            }
-            if !unknown.is_empty() {
-                unknown.sort();
-                return Err(PyTypeError::new_err(format!(
-                    "collect() got unexpected keyword argument(s) {}",
-                    PyList::new(py, &unknown)?.repr()?
-                )));
-            }
-        }
+        let l = limits(py, kwargs, ALL_LIMITS, "collect")?;
         let wire = parse_wire(wire)?;
         let mut pipeline = Pipeline::new(wire, l).fold_only();
         let mut fold: Fold<Core> = Fold::new();
@@ -202,11 +210,12 @@ pub(crate) fn collect(
         for chunk in chunks.try_iter()? {
             let chunk = chunk?;
             let bytes = Bytes::extract(&chunk)?;
-            pipeline.feed(bytes.as_slice(), &mut buf);
-            let produced = !buf.is_empty();
-            for e in buf.drain(..) {
-                fold.apply(e);
-            }
+            let slice = bytes.as_slice();
+            let produced = if slice.len() >= DETACH_BYTES {
+                py.detach(|| feed_and_fold(&mut pipeline, slice, &mut buf, &mut fold))
+            } else {
+                feed_and_fold(&mut pipeline, slice, &mut buf, &mut fold)
+            };
             if produced && pipeline.done() {
                 break;
             }
@@ -218,4 +227,14 @@ pub(crate) fn collect(
         pipeline.finish_fold(&mut fold);
         core_response(py, &fold, None)
     })
+}
+
+/// Feeds one chunk and folds its events; whether it produced any.
+fn feed_and_fold(pipeline: &mut Pipeline, chunk: &[u8], buf: &mut Vec<CoreEvent>, fold: &mut Fold<Core>) -> bool {
+    pipeline.feed(chunk, buf);
+    let produced = !buf.is_empty();
+    for e in buf.drain(..) {
+        fold.apply(e);
+    }
+    produced
 }

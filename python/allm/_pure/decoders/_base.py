@@ -9,7 +9,7 @@ and tool-call accumulation (docs/internals.md §4, §6.3).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from ..._messages import ReasoningPart
 from ..._usage import Usage
@@ -29,7 +29,18 @@ from ...events import (
 from ...sse import ServerSentEvent
 from ._json import JSONError, loads, parse_arguments
 
-__all__ = ["ToolCall", "WireDecoder", "get_dict", "get_list", "get_str", "get_token"]
+__all__ = [
+    "ToolCall",
+    "WireDecoder",
+    "as_dict",
+    "as_list",
+    "dicts",
+    "get_dict",
+    "get_list",
+    "get_str",
+    "get_token",
+    "utf8_len",
+]
 
 _new = tuple.__new__
 
@@ -46,19 +57,45 @@ def get_token(obj: dict[str, Any], key: str) -> str | None:
 
 
 def get_dict(obj: dict[str, Any], key: str) -> dict[str, Any] | None:
-    value = obj.get(key)
-    return value if isinstance(value, dict) else None
+    return as_dict(obj.get(key))
 
 
 def get_list(obj: dict[str, Any], key: str) -> list[Any] | None:
-    value = obj.get(key)
-    return value if isinstance(value, list) else None
+    return as_list(obj.get(key))
+
+
+def as_dict(value: Any) -> dict[str, Any] | None:
+    """``value`` if it is a JSON object, else None."""
+    return cast("dict[str, Any]", value) if isinstance(value, dict) else None
+
+
+def as_list(value: Any) -> list[Any] | None:
+    """``value`` if it is a JSON array, else None."""
+    if isinstance(value, list):
+        return cast("list[Any]", value)  # type: ignore[redundant-cast]  # pyright reads list[Unknown]
+    return None
+
+
+def dicts(value: Any) -> list[dict[str, Any]]:
+    """The JSON objects of ``value`` when it is a list (other items skipped), else ``[]``."""
+    return [cast("dict[str, Any]", item) for item in as_list(value) or () if isinstance(item, dict)]
 
 
 class ToolCall:
     """One tool call being assembled."""
 
-    __slots__ = ("completed", "final", "id", "key", "metadata", "name", "nbytes", "parts", "started")
+    __slots__ = (
+        "completed",
+        "final",
+        "id",
+        "initial",
+        "key",
+        "metadata",
+        "name",
+        "nbytes",
+        "parts",
+        "started",
+    )
 
     def __init__(self, key: Any, id: str | None = None, name: str | None = None) -> None:
         self.key = key
@@ -67,12 +104,30 @@ class ToolCall:
         self.parts: list[str] = []
         self.nbytes = 0
         self.final: str | None = None
+        self.initial: str | None = None  # arguments given whole at the start; used if no fragment follows
         self.metadata: dict[str, Any] = {}
         self.started = False
         self.completed = False
 
 
-def _utf8_len(text: str) -> int:
+_COUNTS = (
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cached_input_tokens",
+    "cache_write_input_tokens",
+    "reasoning_tokens",
+)
+
+
+def _counted(usage: Usage | None) -> Usage | None:
+    """``usage`` if any count is non-zero; an all-zero usage is a placeholder, not a report."""
+    if usage is None or not any(getattr(usage, name) for name in _COUNTS):
+        return None
+    return usage
+
+
+def utf8_len(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
@@ -89,6 +144,8 @@ class WireDecoder:
         self.reasoning: list[str] = []
         self.usage: Usage | None = None
         self.calls: list[ToolCall] = []
+        self.call_ids: set[str] = set()
+        self.metadata: dict[str, Any] = {}  # wire-specific entries of message_completed.metadata
 
     # -- entry points (the pipeline calls these) -------------------------
 
@@ -96,7 +153,10 @@ class WireDecoder:
         """Decode one SSE event."""
         data = sse.data
         if data == "[DONE]":
-            self.done_marker(out)
+            try:
+                self.done_marker(out)
+            except StreamError as error:  # two tool calls sharing an id
+                self.fail(error, out)
             return
         try:
             payload = loads(data)
@@ -110,7 +170,7 @@ class WireDecoder:
             self.start(out, *self.ids(payload))
         try:
             self.payload(payload, sse.event, out)
-        except StreamError as error:  # a tool-argument limit
+        except StreamError as error:  # a tool-argument limit, two tool calls sharing an id
             self.fail(error, out)
 
     def close(self, out: list[Event]) -> None:
@@ -118,10 +178,12 @@ class WireDecoder:
         self.fail(StreamError("incomplete", "stream ended before the provider's terminal event"), out)
 
     def fail(self, error: AllmError, out: list[Event]) -> None:
-        """Terminal error: the pending reasoning part and the usage so far (if any), then the error."""
+        """Terminal error: the pending reasoning part and the usage so far (if any was
+        counted), then the error."""
         self.flush_pending(out)
-        if self.usage is not None:
-            out.append(_new(RawChunk, ("usage", self.usage)))
+        usage = _counted(self.usage)
+        if usage is not None:
+            out.append(_new(RawChunk, ("usage", usage)))
         out.append(_new(ErrorEvent, (error,)))
         self.done = True
 
@@ -187,9 +249,10 @@ class WireDecoder:
                 self.complete_call(call, out)
         if self.text:
             out.append(_new(TextCompleted, ("".join(self.text), None)))
-        if self.usage is not None:
-            out.append(_new(RawChunk, ("usage", self.usage)))
-        out.append(_new(MessageCompleted, (finish_reason, raw_finish_reason, {})))
+        usage = _counted(self.usage)
+        if usage is not None:
+            out.append(_new(RawChunk, ("usage", usage)))
+        out.append(_new(MessageCompleted, (finish_reason, raw_finish_reason, self.metadata)))
         self.done = True
 
     # -- tool calls ---------------------------------------------------------
@@ -200,7 +263,14 @@ class WireDecoder:
         return call
 
     def start_call(self, call: ToolCall, out: list[Event]) -> None:
-        """``tool_call_started``, then the fragments that arrived before it."""
+        """``tool_call_started``, then the fragments that arrived before it.
+
+        A second call with the id of a started one is an error: the fold keys
+        calls by id, so the first would silently lose its answer.
+        """
+        if call.id in self.call_ids:
+            raise StreamError("malformed_event", "two tool calls in one message share an id")
+        self.call_ids.add(call.id)  # type: ignore[arg-type]
         self.flush_pending(out)
         call.started = True
         out.append(_new(ToolCallStarted, (call.id, call.name)))
@@ -211,8 +281,8 @@ class WireDecoder:
         """Append a non-empty fragment (a delta once the call has started)."""
         if not isinstance(fragment, str) or not fragment:
             return
-        call.nbytes += _utf8_len(fragment)
-        self._check_arguments(call.nbytes)
+        call.nbytes += utf8_len(fragment)
+        self.check_arguments(call.nbytes)
         call.parts.append(fragment)
         if call.started:
             out.append(_new(ToolCallDelta, (call.id, fragment)))
@@ -220,15 +290,19 @@ class WireDecoder:
     def set_final_arguments(self, call: ToolCall, text: Any) -> None:
         """The provider's final argument text; preferred over the deltas."""
         if isinstance(text, str):
-            self._check_arguments(_utf8_len(text))
+            self.check_arguments(utf8_len(text))
             call.final = text
 
     def complete_call(self, call: ToolCall, out: list[Event]) -> None:
+        if not call.parts and call.initial is not None:
+            out.append(_new(ToolCallDelta, (call.id, call.initial)))
+            call.parts.append(call.initial)
         raw = call.final if call.final is not None else "".join(call.parts)
         call.completed = True
         out.append(_new(ToolCallCompleted, (call.id, call.name, parse_arguments(raw), raw, call.metadata)))
 
-    def _check_arguments(self, nbytes: int) -> None:
+    def check_arguments(self, nbytes: int) -> None:
+        """``limit_exceeded`` when ``nbytes`` of argument text exceed max_argument_bytes."""
         limit = self.max_argument_bytes
         if limit is not None and nbytes > limit:
             raise StreamError("limit_exceeded", f"tool call arguments exceed max_argument_bytes ({limit})")

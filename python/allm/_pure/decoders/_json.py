@@ -12,6 +12,7 @@ import json
 import math
 from typing import Any
 
+_orjson: Any
 try:  # optional fast path; results are the same
     import orjson as _orjson
 except ImportError:  # pragma: no cover - exercised where orjson is absent

@@ -6,8 +6,9 @@ from typing import Any
 
 from ..._usage import Usage
 from ...events import Event
-from ._base import ToolCall, WireDecoder, get_dict, get_str, get_token
+from ._base import ToolCall, WireDecoder, dicts, get_dict, get_str, get_token, utf8_len
 from ._errors import provider_error
+from ._json import canonical_dumps
 from ._usage import count, nested_count
 
 __all__ = ["AnthropicDecoder", "map_stop", "usage_from"]
@@ -19,6 +20,7 @@ _STOP = {
     "tool_use": "tool_calls",
     "refusal": "content_filter",
 }
+_COUNT_MAX = 2**63 - 1  # sums saturate at the largest count (docs/internals.md §6.4)
 _COUNTS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
 
@@ -34,12 +36,12 @@ def _usage(c: dict[str, int]) -> Usage:
     uncached = c.get("input_tokens", 0)
     cache_read = c.get("cache_read_input_tokens", 0)
     cache_write = c.get("cache_creation_input_tokens", 0)
-    total_input = uncached + cache_read + cache_write
+    total_input = min(uncached + cache_read + cache_write, _COUNT_MAX)
     output = c.get("output_tokens", 0)
     return Usage(
         input_tokens=total_input,
         output_tokens=output,
-        total_tokens=total_input + output,
+        total_tokens=min(total_input + output, _COUNT_MAX),
         cached_input_tokens=cache_read,
         cache_write_input_tokens=cache_write,
         reasoning_tokens=c.get("thinking_tokens", 0),
@@ -102,6 +104,38 @@ class AnthropicDecoder(WireDecoder):
         message = get_dict(payload, "message")
         if message is not None:
             self._merge_usage(get_dict(message, "usage"))
+            self._whole_turn(message, out)
+
+    def _whole_turn(self, message: dict[str, Any], out: list[Event]) -> None:
+        """A turn given whole in ``message_start``: its text, thinking and tool_use
+        blocks (each call completed at once), and its stop reason."""
+        stop = get_str(message, "stop_reason")
+        if stop is not None:
+            self.stop_reason = stop
+        for block in dicts(message.get("content")):
+            kind = block.get("type")
+            if kind == "text":
+                self.emit_text(block.get("text"), out)
+            elif kind == "thinking":
+                self.emit_reasoning(block.get("thinking"), out)
+                self.flush_reasoning(out, signature=get_token(block, "signature"))
+            elif kind == "redacted_thinking":
+                self.flush_pending(out)
+                self.flush_reasoning(out, redacted=get_token(block, "data"))
+            elif kind == "tool_use":
+                call = self._tool_use(None, block)
+                self.start_call(call, out)
+                self.complete_call(call, out)
+
+    def _tool_use(self, index: int | None, block: dict[str, Any]) -> ToolCall:
+        """A tool_use call, with its input given whole (the canonical JSON of a
+        non-empty ``input`` object; deltas that follow decide instead)."""
+        call = self.new_call(index, get_str(block, "id") or "", get_str(block, "name") or "")
+        given = block.get("input")
+        if isinstance(given, dict) and given:
+            call.initial = canonical_dumps(given)
+            self.check_arguments(utf8_len(call.initial))
+        return call
 
     def block_start(self, payload: dict[str, Any], out: list[Event]) -> None:
         index = payload.get("index")
@@ -116,12 +150,9 @@ class AnthropicDecoder(WireDecoder):
         elif kind == "redacted_thinking":
             self.redacted_blocks[index] = get_token(block, "data")
         elif kind == "tool_use":
-            self.tool_block(index, block, out)
-
-    def tool_block(self, index: int, block: dict[str, Any], out: list[Event]) -> None:
-        call = self.new_call(index, get_str(block, "id") or "", get_str(block, "name") or "")
-        self.tool_blocks[index] = call
-        self.start_call(call, out)
+            call = self._tool_use(index, block)
+            self.tool_blocks[index] = call
+            self.start_call(call, out)
 
     def block_delta(self, payload: dict[str, Any], out: list[Event]) -> None:
         delta = get_dict(payload, "delta")

@@ -10,6 +10,7 @@ from ...events import Event
 from ._base import WireDecoder, get_dict, get_list, get_str, get_token
 from ._errors import provider_error
 from ._json import canonical_dumps
+from ._redact import redact_known
 from ._usage import count
 
 __all__ = ["GeminiDecoder", "map_finish", "usage_from"]
@@ -72,8 +73,8 @@ class GeminiDecoder(WireDecoder):
             feedback = get_dict(payload, "promptFeedback")
             block = get_str(feedback, "blockReason") if feedback is not None else None
             if block is not None:
-                error = AdapterError("content_filter", f"prompt blocked: {block}", provider=self.provider)
-                self.fail(error, out)
+                message = redact_known(f"prompt blocked: {block}")
+                self.fail(AdapterError("content_filter", message, provider=self.provider), out)
             return
         candidate = candidates[0]
         if not isinstance(candidate, dict):

@@ -7,7 +7,7 @@ from typing import Any
 from ..._messages import ReasoningPart
 from ..._usage import Usage
 from ...events import Event
-from ._base import ToolCall, WireDecoder, get_dict, get_list, get_str, get_token
+from ._base import ToolCall, WireDecoder, dicts, get_dict, get_str, get_token
 from ._errors import provider_error
 from ._usage import openai_usage
 
@@ -28,8 +28,7 @@ def usage_from(obj: dict[str, Any]) -> Usage:
 
 def summary_text(item: dict[str, Any]) -> str:
     """A reasoning item's ``summary`` texts, joined."""
-    summary = get_list(item, "summary") or []
-    return "".join(text for s in summary if isinstance(s, dict) and isinstance(text := s.get("text"), str))
+    return "".join(text for s in dicts(item.get("summary")) if isinstance(text := s.get("text"), str))
 
 
 def reasoning_part(item: dict[str, Any]) -> ReasoningPart:

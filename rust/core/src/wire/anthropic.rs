@@ -1,8 +1,11 @@
 //! Anthropic Messages streams.
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::canonical_dumps;
 use super::common::{obj, string, Call, Common, WireDecoder};
 use super::json::parse_payload;
 use super::provider_error;
@@ -52,6 +55,7 @@ struct Block<'a> {
     id: LStr<'a>,
     #[serde(borrow)]
     name: LStr<'a>,
+    input: LObj<Map<String, Value>>,
     #[serde(borrow)]
     thinking: LStr<'a>,
     #[serde(borrow)]
@@ -60,7 +64,27 @@ struct Block<'a> {
     data: LStr<'a>,
 }
 
-/// Merged usage counts.
+/// A block of a whole turn given inside `message_start.message.content`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TurnBlock<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: LStr<'a>,
+    #[serde(borrow)]
+    text: LStr<'a>,
+    #[serde(borrow)]
+    thinking: LStr<'a>,
+    #[serde(borrow)]
+    id: LStr<'a>,
+    #[serde(borrow)]
+    name: LStr<'a>,
+    input: LObj<Map<String, Value>>,
+    #[serde(borrow)]
+    signature: LStr<'a>,
+    #[serde(borrow)]
+    data: LStr<'a>,
+}
+
 #[derive(Default)]
 struct Counts {
     input: Option<i64>,
@@ -74,11 +98,11 @@ struct Counts {
 pub struct Decoder {
     pub(crate) c: Common,
     /// Tool-use blocks by `index`: the call position.
-    tool_blocks: Vec<(i64, usize)>,
+    tool_blocks: HashMap<i128, usize>,
     /// Open `thinking` blocks by `index`: their signature so far.
-    thinking_blocks: Vec<(i64, String)>,
+    thinking_blocks: HashMap<i128, String>,
     /// Open `redacted_thinking` blocks by `index`: their data.
-    redacted_blocks: Vec<(i64, Option<String>)>,
+    redacted_blocks: HashMap<i128, Option<String>>,
     counts: Counts,
     stop_reason: Option<String>,
 }
@@ -98,63 +122,99 @@ impl Decoder {
     pub fn new(max_argument_bytes: Option<usize>) -> Self {
         Decoder {
             c: Common::new(max_argument_bytes, "anthropic"),
-            tool_blocks: Vec::new(),
-            thinking_blocks: Vec::new(),
-            redacted_blocks: Vec::new(),
+            tool_blocks: HashMap::new(),
+            thinking_blocks: HashMap::new(),
+            redacted_blocks: HashMap::new(),
             counts: Counts::default(),
             stop_reason: None,
         }
     }
 
-    fn block_call(&self, index: Option<i64>) -> Option<usize> {
-        let index = index?;
-        self.tool_blocks.iter().rev().find(|(i, _)| *i == index).map(|(_, c)| *c)
+    fn block_call(&self, index: Option<i128>) -> Option<usize> {
+        self.tool_blocks.get(&index?).copied()
     }
 
-    /// Opens a block of `index` in `blocks` (replacing one of the same index).
-    fn open<V>(blocks: &mut Vec<(i64, V)>, index: i64, value: V) {
-        blocks.retain(|(i, _)| *i != index);
-        blocks.push((index, value));
+    /// A tool_use call (id and name not strings give ""), with its input
+    /// given whole: the canonical JSON of a non-empty `input` object.
+    fn tool_use(
+        &mut self,
+        id: &LStr<'_>,
+        name: &LStr<'_>,
+        input: &LObj<Map<String, Value>>,
+    ) -> Result<Call, CoreError> {
+        let initial = match &input.0 {
+            Some(map) if !map.is_empty() => {
+                let text = canonical_dumps(&Value::Object(map.clone()));
+                self.c.check_args(text.len())?;
+                Some(text)
+            }
+            _ => None,
+        };
+        Ok(Call {
+            id: Some(id.as_deref().unwrap_or("").to_owned()),
+            name: Some(name.as_deref().unwrap_or("").to_owned()),
+            initial,
+            ..Call::default()
+        })
     }
 
-    /// Closes the block of `index` in `blocks`, giving its value.
-    fn close<V>(blocks: &mut Vec<(i64, V)>, index: Option<i64>) -> Option<V> {
-        let index = index?;
-        let at = blocks.iter().position(|(i, _)| *i == index)?;
-        Some(blocks.remove(at).1)
+    /// `message_start` carrying the whole turn: its text, thinking and
+    /// tool_use blocks (each call completed at once), and its stop reason.
+    fn whole_turn(&mut self, message: &Map<String, Value>, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
+        if let Some(reason) = string(message, "stop_reason") {
+            self.stop_reason = Some(reason.to_owned());
+        }
+        let Some(content) = message.get("content").and_then(Value::as_array) else { return Ok(()) };
+        for block in content {
+            let Ok(LObj(Some(block))) = LObj::<TurnBlock<'_>>::deserialize(block) else { continue };
+            match block.kind.as_deref() {
+                Some("text") => self.c.text_delta(block.text.as_deref().unwrap_or(""), out),
+                Some("thinking") => {
+                    self.c.reasoning_delta(block.thinking.as_deref().unwrap_or(""), out);
+                    let signature = block.signature.non_empty().map(str::to_owned);
+                    self.c.flush_reasoning("", Reasoning { signature, ..Reasoning::default() }, out);
+                }
+                Some("redacted_thinking") => {
+                    let redacted = block.data.non_empty().map(str::to_owned);
+                    self.c.flush_pending(out);
+                    self.c.flush_reasoning("", Reasoning { redacted, ..Reasoning::default() }, out);
+                }
+                Some("tool_use") => {
+                    let call = self.tool_use(&block.id, &block.name, &block.input)?;
+                    let i = self.c.new_call(call, out)?;
+                    self.c.complete_call(i, out);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
-    fn block_start(&mut self, index: i64, block: &Block<'_>, out: &mut Vec<CoreEvent>) {
+    fn block_start(&mut self, index: i128, block: &Block<'_>, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
         match block.kind.as_deref() {
             Some("thinking") => {
-                if let Some(t) = block.thinking.as_deref() {
-                    self.c.reasoning_delta(t, out);
-                }
+                self.c.reasoning_delta(block.thinking.as_deref().unwrap_or(""), out);
                 let signature = block.signature.non_empty().unwrap_or("").to_owned();
-                Self::open(&mut self.thinking_blocks, index, signature);
+                self.thinking_blocks.insert(index, signature);
             }
             Some("redacted_thinking") => {
-                let data = block.data.non_empty().map(str::to_owned);
-                Self::open(&mut self.redacted_blocks, index, data);
+                self.redacted_blocks.insert(index, block.data.non_empty().map(str::to_owned));
             }
             Some("tool_use") => {
-                let call = Call {
-                    id: Some(block.id.as_deref().unwrap_or("").to_owned()),
-                    name: Some(block.name.as_deref().unwrap_or("").to_owned()),
-                    ..Call::default()
-                };
-                let i = self.c.new_call(call, out);
-                self.tool_blocks.push((index, i));
+                let call = self.tool_use(&block.id, &block.name, &block.input)?;
+                let i = self.c.new_call(call, out)?;
+                self.tool_blocks.insert(index, i);
             }
             _ => {}
         }
+        Ok(())
     }
 
-    fn block_stop(&mut self, index: Option<i64>, out: &mut Vec<CoreEvent>) {
-        if let Some(signature) = Self::close(&mut self.thinking_blocks, index) {
+    fn block_stop(&mut self, index: Option<i128>, out: &mut Vec<CoreEvent>) {
+        if let Some(signature) = index.and_then(|i| self.thinking_blocks.remove(&i)) {
             let signature = (!signature.is_empty()).then_some(signature);
             self.c.flush_reasoning("", Reasoning { signature, ..Reasoning::default() }, out);
-        } else if let Some(redacted) = Self::close(&mut self.redacted_blocks, index) {
+        } else if let Some(redacted) = index.and_then(|i| self.redacted_blocks.remove(&i)) {
             self.c.flush_pending(out);
             self.c.flush_reasoning("", Reasoning { redacted, ..Reasoning::default() }, out);
         }
@@ -184,13 +244,14 @@ impl Decoder {
         let read = c.cache_read.unwrap_or(0);
         let write = c.cache_write.unwrap_or(0);
         let output = c.output.unwrap_or(0);
-        let total_input = uncached + read + write;
+        // Sums saturate at 2**63-1, the largest count (docs/internals.md §6.4).
+        let total_input = uncached.saturating_add(read).saturating_add(write);
         let mut extra = Map::new();
         extra.insert("uncached_input_tokens".to_owned(), Value::from(uncached));
         self.c.usage = Some(Usage {
             input_tokens: total_input,
             output_tokens: output,
-            total_tokens: total_input + output,
+            total_tokens: total_input.saturating_add(output),
             cached_input_tokens: read,
             cache_write_input_tokens: write,
             reasoning_tokens: c.thinking.unwrap_or(0),
@@ -209,10 +270,15 @@ impl WireDecoder for Decoder {
         let message = p.message.0.as_deref();
         self.c.start(message.and_then(|m| string(m, "id")), message.and_then(|m| string(m, "model")), out);
         match p.kind.as_deref().unwrap_or(event.event) {
-            "message_start" => self.merge_usage(message.and_then(|m| obj(m, "usage"))),
+            "message_start" => {
+                self.merge_usage(message.and_then(|m| obj(m, "usage")));
+                if let Some(m) = message {
+                    self.whole_turn(m, out)?;
+                }
+            }
             "content_block_start" => {
                 if let (Some(index), Some(block)) = (p.index.0, &p.content_block.0) {
-                    self.block_start(index, block, out);
+                    self.block_start(index, block, out)?;
                 }
             }
             "content_block_delta" => {
@@ -238,9 +304,8 @@ impl WireDecoder for Decoder {
                         }
                     }
                     Some("signature_delta") => {
-                        let open =
-                            p.index.0.and_then(|index| self.thinking_blocks.iter_mut().find(|(i, _)| *i == index));
-                        if let (Some((_, signature)), Some(piece)) = (open, delta.signature.as_deref()) {
+                        let open = p.index.0.and_then(|index| self.thinking_blocks.get_mut(&index));
+                        if let (Some(signature), Some(piece)) = (open, delta.signature.as_deref()) {
                             signature.push_str(piece);
                         }
                     }
@@ -257,7 +322,7 @@ impl WireDecoder for Decoder {
             "message_stop" => {
                 let raw = self.stop_reason.take();
                 let mapped = raw.as_deref().map(map_stop);
-                self.c.finish(mapped, raw, out);
+                self.c.finish(mapped, raw, out)?;
             }
             "error" => return Err(provider_error(Some(p.error.0.as_deref().unwrap_or(&Map::new())), "anthropic")),
             _ => {}

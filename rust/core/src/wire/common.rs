@@ -1,6 +1,8 @@
 //! What every wire decoder shares: the message lifecycle, text, usage,
 //! reasoning and tool-call assembly. Mirrors the pure twin's `_base.py`.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
 use super::json::parse_arguments;
@@ -9,6 +11,7 @@ use crate::sse::SseEventRef;
 
 /// Message text of the shared stream errors (docs/internals.md §6).
 pub const MSG_INCOMPLETE: &str = "stream ended before the provider's terminal event";
+pub const MSG_SHARED_ID: &str = "two tool calls in one message share an id";
 pub fn msg_argument_limit(limit: usize) -> String {
     format!("tool call arguments exceed max_argument_bytes ({limit})")
 }
@@ -24,6 +27,10 @@ pub(crate) struct Common {
     /// Whose reasoning tokens these are ("anthropic", "openai", "gemini").
     pub provider: &'static str,
     pub calls: Vec<Call>,
+    /// The ids of the calls started so far (two calls may not share one).
+    ids: HashSet<String>,
+    /// Wire-specific entries of the final `message_completed.metadata`.
+    pub metadata: Map<String, Value>,
     pub max_argument_bytes: Option<usize>,
     /// Fold-only mode (the `collect` path): text and reasoning deltas are
     /// accumulated here but not emitted as events; the pipeline hands the
@@ -35,12 +42,14 @@ pub(crate) struct Common {
 #[derive(Debug, Default)]
 pub(crate) struct Call {
     /// openai-chat: the tool-call index (gives `call_<index>` to a call without id).
-    pub key: i64,
+    pub key: i128,
     pub id: Option<String>,
     pub name: Option<String>,
     pub raw: String,
     /// Final arguments text that replaces the accumulated deltas.
     pub final_raw: Option<String>,
+    /// Arguments given whole when the call began; used when no fragment follows.
+    pub initial: Option<String>,
     /// Fragments seen before the call started.
     pub buffered: Vec<String>,
     pub started: bool,
@@ -108,15 +117,21 @@ impl Common {
     }
 
     /// A new call, started at once when it has an id and a name.
-    pub fn new_call(&mut self, call: Call, out: &mut Vec<CoreEvent>) -> usize {
+    pub fn new_call(&mut self, call: Call, out: &mut Vec<CoreEvent>) -> Result<usize, CoreError> {
         self.calls.push(call);
         let i = self.calls.len() - 1;
-        self.maybe_start_call(i, out);
-        i
+        self.maybe_start_call(i, out)?;
+        Ok(i)
+    }
+
+    /// The usage to report: `None` unless the wire reported a non-zero count
+    /// (an all-zero usage is a placeholder, not a count).
+    pub fn take_reported_usage(&mut self) -> Option<Usage> {
+        self.usage.take().filter(Usage::is_counted)
     }
 }
 
-fn check_args(max_argument_bytes: Option<usize>, len: usize) -> Result<(), CoreError> {
+pub(crate) fn check_args(max_argument_bytes: Option<usize>, len: usize) -> Result<(), CoreError> {
     {
         match max_argument_bytes {
             Some(limit) if len > limit => Err(CoreError::stream("limit_exceeded", msg_argument_limit(limit))),
@@ -127,20 +142,26 @@ fn check_args(max_argument_bytes: Option<usize>, len: usize) -> Result<(), CoreE
 
 impl Common {
     /// Starts call `i` if it has an id and a name, flushing buffered fragments.
-    pub fn maybe_start_call(&mut self, i: usize, out: &mut Vec<CoreEvent>) {
+    /// A second call with the id of a started one is an error: the fold keys
+    /// calls by id, so the first would silently lose its answer.
+    pub fn maybe_start_call(&mut self, i: usize, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
         let call = &self.calls[i];
-        if call.started || call.id.is_none() || call.name.is_none() {
-            return;
+        let (false, Some(id), Some(name)) = (call.started, &call.id, &call.name) else {
+            return Ok(());
+        };
+        let (id, name) = (id.clone(), name.clone());
+        if !self.ids.insert(id.clone()) {
+            return Err(CoreError::stream("malformed_event", MSG_SHARED_ID));
         }
         self.flush_pending(out);
         let call = &mut self.calls[i];
-        if let (Some(id), Some(name)) = (&call.id, &call.name) {
-            call.started = true;
-            out.push(Event::ToolCallStarted { id: id.clone(), name: name.clone() });
-            for fragment in std::mem::take(&mut call.buffered) {
-                out.push(Event::ToolCallDelta { id: id.clone(), delta: fragment });
-            }
+        call.started = true;
+        let buffered = std::mem::take(&mut call.buffered);
+        out.push(Event::ToolCallStarted { id: id.clone(), name });
+        for fragment in buffered {
+            out.push(Event::ToolCallDelta { id: id.clone(), delta: fragment });
         }
+        Ok(())
     }
 
     /// Appends an argument fragment to call `i` (emitting a delta once started).
@@ -166,6 +187,10 @@ impl Common {
             return;
         }
         call.completed = true;
+        if let (true, Some(initial)) = (call.raw.is_empty(), call.initial.take()) {
+            out.push(Event::ToolCallDelta { id: call.id.clone().unwrap_or_default(), delta: initial.clone() });
+            call.raw = initial;
+        }
         let raw = call.final_raw.take().unwrap_or_else(|| call.raw.clone());
         out.push(Event::ToolCallCompleted {
             id: call.id.clone().unwrap_or_default(),
@@ -182,7 +207,7 @@ impl Common {
         finish_reason: Option<&'static str>,
         raw_finish_reason: Option<String>,
         out: &mut Vec<CoreEvent>,
-    ) {
+    ) -> Result<(), CoreError> {
         self.flush_pending(out);
         for i in 0..self.calls.len() {
             if !self.calls[i].completed {
@@ -192,7 +217,7 @@ impl Common {
                         call.id = Some(format!("call_{}", call.key));
                     }
                     call.name.get_or_insert_with(String::new);
-                    self.maybe_start_call(i, out);
+                    self.maybe_start_call(i, out)?;
                 }
                 self.complete_call(i, out);
             }
@@ -200,14 +225,15 @@ impl Common {
         if !self.text.is_empty() {
             out.push(Event::TextCompleted { text: std::mem::take(&mut self.text) });
         }
-        if let Some(usage) = self.usage.take() {
+        if let Some(usage) = self.take_reported_usage() {
             out.push(Event::RawChunk(RawData::Usage(usage)));
         }
         out.push(Event::MessageCompleted {
             finish_reason: finish_reason.map(str::to_owned),
             raw_finish_reason,
-            metadata: Map::new(),
+            metadata: std::mem::take(&mut self.metadata),
         });
+        Ok(())
     }
 }
 
@@ -235,7 +261,7 @@ pub(crate) trait WireDecoder {
     fn before_error(&mut self, out: &mut Vec<CoreEvent>) {
         let common = self.common();
         common.flush_pending(out);
-        if let Some(u) = common.usage.take() {
+        if let Some(u) = common.take_reported_usage() {
             out.push(Event::RawChunk(RawData::Usage(u)));
         }
     }

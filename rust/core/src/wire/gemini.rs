@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::common::{Call, Common, WireDecoder};
 use super::json::parse_payload;
 use super::usage::count;
-use super::{canonical_dumps, provider_error};
+use super::{canonical_dumps, provider_error, redact};
 use crate::event::{CoreError, CoreEvent, Reasoning, Usage};
 use crate::lenient::{LArr, LBool, LObj, LStr};
 use crate::sse::SseEventRef;
@@ -132,11 +132,11 @@ impl Decoder {
             None | Some(Value::Null) => "{}".to_owned(),
             Some(args) => canonical_dumps(args),
         };
-        let mut call = Call { key: n as i64, id: Some(id), name: Some(name), ..Call::default() };
+        let mut call = Call { key: n as i128, id: Some(id), name: Some(name), ..Call::default() };
         if let Some(sig) = signature {
             call.metadata.insert("thought_signature".to_owned(), Value::String(sig.to_owned()));
         }
-        let i = self.c.new_call(call, out);
+        let i = self.c.new_call(call, out)?;
         self.c.call_delta(i, &raw, out)?;
         self.c.complete_call(i, out);
         Ok(())
@@ -160,7 +160,8 @@ impl WireDecoder for Decoder {
         let candidates = p.candidates.items();
         let Some(first) = candidates.first() else {
             if let Some(reason) = p.prompt_feedback.0.as_ref().and_then(|f| f.block_reason.as_deref()) {
-                return Err(CoreError::adapter("gemini", "content_filter", Some(format!("prompt blocked: {reason}"))));
+                let message = redact(&format!("prompt blocked: {reason}"));
+                return Err(CoreError::adapter("gemini", "content_filter", Some(message)));
             }
             return Ok(());
         };
@@ -174,7 +175,7 @@ impl WireDecoder for Decoder {
         }
         if let Some(raw) = candidate.finish_reason.as_deref() {
             let mapped = map_finish(raw, !self.c.calls.is_empty());
-            self.c.finish(Some(mapped), Some(raw.to_owned()), out);
+            self.c.finish(Some(mapped), Some(raw.to_owned()), out)?;
         }
         Ok(())
     }

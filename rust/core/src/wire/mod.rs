@@ -13,13 +13,15 @@ pub mod gemini;
 mod json;
 pub mod openai_chat;
 pub mod openai_responses;
+mod redact;
 mod usage;
 
 pub use canonical::{canonical_dumps, py_float_repr};
 pub use common::{msg_argument_limit, MSG_INCOMPLETE};
 pub(crate) use common::{Common, WireDecoder};
-pub use errors::provider_error;
+pub use errors::{provider_error, status_reason};
 pub use json::{normalize_negative_zero, parse_arguments, parse_json, MSG_MALFORMED, MSG_NOT_OBJECT};
+pub use redact::redact;
 
 /// The four wire formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,14 +1,17 @@
 //! OpenAI Chat Completions streams (also every OpenAI-compatible server).
 
+use std::collections::{BTreeMap, HashMap};
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::common::{Call, Common, WireDecoder, MSG_INCOMPLETE};
+use super::common::{check_args, Call, Common, WireDecoder, MSG_INCOMPLETE};
+use super::json::parse_arguments;
 use super::json::parse_payload;
 use super::provider_error;
 use super::usage::openai_usage;
 use crate::event::{CoreError, CoreEvent};
-use crate::lenient::{LArr, LInt, LObj, LStr};
+use crate::lenient::{LArr, LInt, LObj, LStr, LStrOrArr};
 use crate::sse::SseEventRef;
 
 #[derive(Deserialize, Default)]
@@ -38,6 +41,7 @@ struct LaterChunk<'a> {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Choice<'a> {
+    index: LInt,
     #[serde(borrow)]
     delta: LObj<Delta<'a>>,
     #[serde(borrow)]
@@ -48,13 +52,34 @@ struct Choice<'a> {
 #[serde(default)]
 struct Delta<'a> {
     #[serde(borrow)]
-    content: LStr<'a>,
+    content: LStrOrArr<'a, LObj<Part<'a>>>,
     #[serde(borrow)]
     reasoning_content: LStr<'a>,
     #[serde(borrow)]
     reasoning: LStr<'a>,
     #[serde(borrow)]
     tool_calls: LArr<LObj<ToolCallDelta<'a>>>,
+}
+
+/// A content part (Mistral): `text`, or `thinking` as a string or text parts.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Part<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: LStr<'a>,
+    #[serde(borrow)]
+    text: LStr<'a>,
+    #[serde(borrow)]
+    thinking: LStrOrArr<'a, LObj<TextPart<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TextPart<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: LStr<'a>,
+    #[serde(borrow)]
+    text: LStr<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -80,17 +105,157 @@ struct FunctionDelta<'a> {
 pub struct Decoder {
     pub(crate) c: Common,
     finish: Option<String>,
+    /// Choice 0's tool calls by `index`: the position in `c.calls`.
+    by_index: HashMap<i128, usize>,
+    /// Every other choice (n > 1), by its `index`.
+    others: BTreeMap<i128, Other>,
+}
+
+/// A choice other than 0, folded on its own.
+#[derive(Default)]
+struct Other {
+    text: String,
+    reasoning: String,
+    calls: Vec<OtherCall>,
+    by_index: HashMap<i128, usize>,
+    finish: Option<String>,
+}
+
+/// A tool call of another choice.
+struct OtherCall {
+    key: i128,
+    id: Option<String>,
+    name: Option<String>,
+    raw: String,
+}
+
+/// A piece of a delta, in wire order: reasoning first, then content.
+enum Piece<'p> {
+    Reasoning(&'p str),
+    Text(&'p str),
+}
+
+/// The reasoning and text pieces of a delta: `reasoning_content` (else
+/// `reasoning`), then `content` as a string or as text and thinking parts.
+fn pieces<'p>(delta: &'p Delta<'_>) -> Vec<Piece<'p>> {
+    let mut out = Vec::new();
+    if let Some(r) = delta.reasoning_content.non_empty().or_else(|| delta.reasoning.non_empty()) {
+        out.push(Piece::Reasoning(r));
+    }
+    match &delta.content {
+        LStrOrArr::Str(text) => out.push(Piece::Text(text)),
+        LStrOrArr::Arr(parts) => {
+            for part in parts.iter().filter_map(|p| p.0.as_ref()) {
+                match part.kind.as_deref() {
+                    Some("text") => out.extend(part.text.as_deref().map(Piece::Text)),
+                    Some("thinking") => match &part.thinking {
+                        LStrOrArr::Str(text) => out.push(Piece::Reasoning(text)),
+                        LStrOrArr::Arr(items) => out.extend(
+                            items
+                                .iter()
+                                .filter_map(|t| t.0.as_ref())
+                                .filter(|t| t.kind.as_deref() == Some("text"))
+                                .filter_map(|t| t.text.as_deref().map(Piece::Reasoning)),
+                        ),
+                        LStrOrArr::Neither => {}
+                    },
+                    _ => {}
+                }
+            }
+        }
+        LStrOrArr::Neither => {}
+    }
+    out
+}
+
+fn index_value(index: i128) -> Value {
+    i64::try_from(index).map(Value::from).unwrap_or_else(|_| Value::from(index as u64))
+}
+
+impl Other {
+    fn apply(&mut self, choice: &Choice<'_>, limit: Option<usize>) -> Result<(), CoreError> {
+        if let Some(delta) = &choice.delta.0 {
+            for piece in pieces(delta) {
+                match piece {
+                    Piece::Reasoning(r) => self.reasoning.push_str(r),
+                    Piece::Text(t) => self.text.push_str(t),
+                }
+            }
+            for (pos, tc) in delta.tool_calls.items().iter().enumerate() {
+                let Some(tc) = &tc.0 else { continue };
+                let key = tc.index.0.unwrap_or(pos as i128);
+                let calls = &mut self.calls;
+                let i = *self.by_index.entry(key).or_insert_with(|| {
+                    calls.push(OtherCall { key, id: None, name: None, raw: String::new() });
+                    calls.len() - 1
+                });
+                let call = &mut self.calls[i];
+                let function = tc.function.0.as_ref();
+                if call.id.is_none() {
+                    call.id = tc.id.non_empty().map(str::to_owned);
+                }
+                if call.name.is_none() {
+                    call.name = function.and_then(|f| f.name.non_empty()).map(str::to_owned);
+                }
+                if let Some(args) = function.and_then(|f| f.arguments.as_deref()) {
+                    check_args(limit, call.raw.len() + args.len())?;
+                    call.raw.push_str(args);
+                }
+            }
+        }
+        if let Some(reason) = choice.finish_reason.non_empty() {
+            self.finish = Some(reason.to_owned());
+        }
+        Ok(())
+    }
+
+    /// The choice as `message_completed.metadata["choices"]` lists it.
+    fn into_value(self, index: i128) -> Value {
+        let calls: Vec<Value> = self
+            .calls
+            .into_iter()
+            .map(|c| {
+                let mut m = Map::new();
+                m.insert("id".into(), Value::String(c.id.unwrap_or_else(|| format!("call_{}", c.key))));
+                m.insert("name".into(), Value::String(c.name.unwrap_or_default()));
+                m.insert("arguments".into(), Value::Object(parse_arguments(&c.raw)));
+                m.insert("raw_arguments".into(), Value::String(c.raw));
+                Value::Object(m)
+            })
+            .collect();
+        let opt = |s: Option<String>| s.map_or(Value::Null, Value::String);
+        let mut m = Map::new();
+        m.insert("index".into(), index_value(index));
+        m.insert("text".into(), Value::String(self.text));
+        m.insert(
+            "reasoning".into(),
+            if self.reasoning.is_empty() { Value::Null } else { Value::String(self.reasoning) },
+        );
+        m.insert("tool_calls".into(), Value::Array(calls));
+        m.insert("finish_reason".into(), opt(self.finish.as_deref().map(|r| map_finish(r).to_owned())));
+        m.insert("raw_finish_reason".into(), opt(self.finish));
+        Value::Object(m)
+    }
 }
 
 impl Decoder {
     pub fn new(max_argument_bytes: Option<usize>) -> Self {
-        Decoder { c: Common::new(max_argument_bytes, "openai"), finish: None }
+        Decoder {
+            c: Common::new(max_argument_bytes, "openai"),
+            finish: None,
+            by_index: HashMap::new(),
+            others: BTreeMap::new(),
+        }
     }
 
-    fn end(&mut self, out: &mut Vec<CoreEvent>) {
+    fn end(&mut self, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
         let raw = self.finish.take();
         let mapped = raw.as_deref().map(map_finish);
-        self.c.finish(mapped, raw, out);
+        if !self.others.is_empty() {
+            let choices = std::mem::take(&mut self.others).into_iter().map(|(i, o)| o.into_value(i)).collect();
+            self.c.metadata.insert("choices".to_owned(), Value::Array(choices));
+        }
+        self.c.finish(mapped, raw, out)
     }
 }
 
@@ -110,8 +275,7 @@ impl WireDecoder for Decoder {
         let data = event.data;
         if data == "[DONE]" {
             self.c.start(None, None, out);
-            self.end(out);
-            return Ok(());
+            return self.end(out);
         }
         let holder;
         if self.c.started {
@@ -126,8 +290,7 @@ impl WireDecoder for Decoder {
 
     fn on_close(&mut self, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
         if self.finish.is_some() {
-            self.end(out);
-            Ok(())
+            self.end(out)
         } else {
             Err(CoreError::stream("incomplete", MSG_INCOMPLETE))
         }
@@ -153,26 +316,33 @@ impl Decoder {
         if let Some(u) = usage {
             self.c.usage = Some(openai_usage(u, "prompt_tokens", "completion_tokens"));
         }
-        let Some(LObj(Some(choice))) = choices.items().first() else {
-            return Ok(());
-        };
-        if let Some(delta) = &choice.delta.0 {
-            if let Some(reasoning) = delta.reasoning_content.non_empty().or(delta.reasoning.as_deref()) {
-                self.c.reasoning_delta(reasoning, out);
+        for (pos, choice) in choices.items().iter().enumerate() {
+            let Some(choice) = &choice.0 else { continue };
+            match choice.index.0.unwrap_or(pos as i128) {
+                0 => self.on_choice(choice, out)?,
+                n => self.others.entry(n).or_default().apply(choice, self.c.max_argument_bytes)?,
             }
-            if let Some(text) = delta.content.as_deref() {
-                self.c.text_delta(text, out);
+        }
+        Ok(())
+    }
+
+    /// Choice 0: the events and the Response describe it.
+    fn on_choice(&mut self, choice: &Choice<'_>, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
+        if let Some(delta) = &choice.delta.0 {
+            for piece in pieces(delta) {
+                match piece {
+                    Piece::Reasoning(r) => self.c.reasoning_delta(r, out),
+                    Piece::Text(t) => self.c.text_delta(t, out),
+                }
             }
             for (pos, tc) in delta.tool_calls.items().iter().enumerate() {
                 let Some(tc) = &tc.0 else { continue };
-                let index = tc.index.0.unwrap_or(pos as i64);
-                let i = match self.c.calls.iter().position(|c| c.key == index) {
-                    Some(i) => i,
-                    None => {
-                        self.c.calls.push(Call { key: index, ..Call::default() });
-                        self.c.calls.len() - 1
-                    }
-                };
+                let key = tc.index.0.unwrap_or(pos as i128);
+                let calls = &mut self.c.calls;
+                let i = *self.by_index.entry(key).or_insert_with(|| {
+                    calls.push(Call { key, ..Call::default() });
+                    calls.len() - 1
+                });
                 let function = tc.function.0.as_ref();
                 {
                     let call = &mut self.c.calls[i];
@@ -183,7 +353,7 @@ impl Decoder {
                         call.name = function.and_then(|f| f.name.non_empty()).map(str::to_owned);
                     }
                 }
-                self.c.maybe_start_call(i, out);
+                self.c.maybe_start_call(i, out)?;
                 if let Some(args) = function.and_then(|f| f.arguments.as_deref()) {
                     self.c.call_delta(i, args, out)?;
                 }

@@ -1,5 +1,7 @@
 //! OpenAI Responses API streams (named events).
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -63,18 +65,17 @@ struct Summary<'a> {
 /// The openai-responses decoder.
 pub struct Decoder {
     pub(crate) c: Common,
-    /// `item.id` of each entry of `c.calls`.
-    items: Vec<String>,
+    /// The position in `c.calls` of each function_call `item.id`.
+    items: HashMap<String, usize>,
 }
 
 impl Decoder {
     pub fn new(max_argument_bytes: Option<usize>) -> Self {
-        Decoder { c: Common::new(max_argument_bytes, "openai"), items: Vec::new() }
+        Decoder { c: Common::new(max_argument_bytes, "openai"), items: HashMap::new() }
     }
 
     fn call_of(&self, item_id: Option<&str>) -> Option<usize> {
-        let item_id = item_id?;
-        self.items.iter().position(|x| x == item_id)
+        self.items.get(item_id?).copied()
     }
 
     /// A function_call item with a string id.
@@ -86,14 +87,15 @@ impl Decoder {
         Some((item, item.id.as_deref()?))
     }
 
-    fn track(&mut self, item: &Item<'_>, item_id: &str, out: &mut Vec<CoreEvent>) -> usize {
-        self.items.push(item_id.to_owned());
+    fn track(&mut self, item: &Item<'_>, item_id: &str, out: &mut Vec<CoreEvent>) -> Result<usize, CoreError> {
         let call = Call {
             id: Some(item.call_id.non_empty().unwrap_or(item_id).to_owned()),
             name: Some(item.name.as_deref().unwrap_or("").to_owned()),
             ..Call::default()
         };
-        self.c.new_call(call, out)
+        let i = self.c.new_call(call, out)?;
+        self.items.insert(item_id.to_owned(), i);
+        Ok(i)
     }
 
     /// A finished reasoning item: its summary text (the deltas, else the item's
@@ -148,7 +150,7 @@ impl WireDecoder for Decoder {
             "response.output_item.added" => {
                 if let Some((item, item_id)) = Self::function_item(&p.item) {
                     if self.call_of(Some(item_id)).is_none() {
-                        self.track(item, item_id, out);
+                        self.track(item, item_id, out)?;
                     }
                 }
             }
@@ -158,7 +160,7 @@ impl WireDecoder for Decoder {
                 } else if let Some((item, item_id)) = Self::function_item(&p.item) {
                     let i = match self.call_of(Some(item_id)) {
                         Some(i) => i,
-                        None => self.track(item, item_id, out),
+                        None => self.track(item, item_id, out)?,
                     };
                     self.set_final(i, item.arguments.as_deref())?;
                 }
@@ -179,7 +181,7 @@ impl WireDecoder for Decoder {
                 self.take_response_usage(response);
                 let finish = if self.c.calls.is_empty() { "stop" } else { "tool_calls" };
                 let raw = response.and_then(|r| string(r, "status")).map(str::to_owned);
-                self.c.finish(Some(finish), raw, out);
+                self.c.finish(Some(finish), raw, out)?;
             }
             "response.incomplete" => {
                 self.take_response_usage(response);
@@ -190,7 +192,7 @@ impl WireDecoder for Decoder {
                     _ => "other",
                 };
                 let raw = raw.map(str::to_owned);
-                self.c.finish(Some(finish), raw, out);
+                self.c.finish(Some(finish), raw, out)?;
             }
             "response.failed" => {
                 self.take_response_usage(response);
