@@ -7,12 +7,12 @@ import random
 import re
 from pathlib import Path
 
-from allm.decoding import WIRES
-
 from .harness import MODES, Case
 from .mutate import mutate
 
-__all__ = ["CORPUS", "load_corpus", "make_case"]
+__all__ = ["CORPUS", "WIRES", "load_corpus", "make_case"]
+
+WIRES = ("openai-chat", "openai-responses", "anthropic", "gemini")
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 LIMITS = ("max_line_bytes", "max_event_bytes", "max_argument_bytes")

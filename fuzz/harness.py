@@ -2,7 +2,7 @@
 
 A :class:`Case` is everything needed to replay an input: the wire, the API
 mode, the chunks, the decoder options and how the stream ends. :func:`run`
-drives ``allm.StreamDecoder`` / ``allm.collect`` / ``allm.sse.SSEDecoder``
+drives the public decoder classes (``StreamDecoder``, ``collect``, ``SSEDecoder``)
 with the backend chosen through ``allm._backend`` and records every
 observable result as a list of steps. :func:`judge` runs both backends and
 returns a :class:`Finding` for a foreign exception, a native panic, or any
@@ -151,7 +151,7 @@ def call(steps: list[tuple[Any, ...]], where: str, fn: Any, *args: Any, typed: b
 
 def run_decoder(case: Case, steps: list[tuple[Any, ...]]) -> None:
     quiet = case.mode == "quiet"
-    decoder = allm.StreamDecoder(case.wire, **case.options)
+    decoder = _backend.backend.StreamDecoder(case.wire, **case.options)
     feed = decoder.feed_quiet if quiet else decoder.feed
     for i, chunk in enumerate(case.chunks):
         if not call(steps, f"feed#{i}", feed, shaped(case, chunk), typed=case.chunk_type == "bytes"):
@@ -173,7 +173,7 @@ def run_decoder(case: Case, steps: list[tuple[Any, ...]]) -> None:
 
 def run_sse(case: Case, steps: list[tuple[Any, ...]]) -> None:
     limits = {k: v for k, v in case.options.items() if k in ("max_line_bytes", "max_event_bytes")}
-    decoder = allm.sse.SSEDecoder(**limits)
+    decoder = _backend.backend.SSEDecoder(**limits)
     for i, chunk in enumerate(case.chunks):
         if not call(steps, f"feed#{i}", decoder.feed, shaped(case, chunk), typed=case.chunk_type == "bytes"):
             return
@@ -185,7 +185,7 @@ def run_sse(case: Case, steps: list[tuple[Any, ...]]) -> None:
 def run_collect(case: Case, steps: list[tuple[Any, ...]]) -> None:
     limits = {k: v for k, v in case.options.items() if k.startswith("max_")}
     chunks = [shaped(case, c) for c in case.chunks]
-    collect = functools.partial(allm.collect, **limits)
+    collect = functools.partial(_backend.backend.collect, **limits)
     call(steps, "collect", collect, case.wire, chunks, typed=case.chunk_type == "bytes")
 
 

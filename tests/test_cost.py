@@ -160,3 +160,75 @@ def test_a_fake_chat_totals_its_steps(backend: object) -> None:
     )
     result = allm.chat(engine, [allm.user("hi")])
     assert result.usage.input_tokens == 3 and result.usage.output_tokens == 2
+
+
+def _looping_engine(usage: dict[str, int], model: str = "gpt-4o") -> allm.Engine:
+    def echo(args: dict[str, object]) -> str:
+        return "again"
+
+    turn = [
+        ("tool_call", {"id": "c", "name": "echo", "arguments": {}}),
+        ("usage", usage),
+        ("finish", "tool_calls"),
+    ]
+    return allm.Engine(
+        adapter=allm.providers.Fake,
+        model=model,
+        tools=[allm.tool("echo", "echo", {"type": "object"}, handler=echo)],
+        adapter_opts={"scripts": [turn] * 8},
+    )
+
+
+def test_a_token_budget_halts_the_chat(backend: object) -> None:
+    engine = _looping_engine({"input_tokens": 60, "output_tokens": 40})
+    result = allm.chat(engine, [allm.user("go")], max_total_tokens=250, max_turns=8)
+    assert result.halted_reason == "budget_exceeded"
+    assert len(result.steps) == 3
+    assert result.metadata["budget"]["total_tokens"] == 300
+
+
+def test_a_cost_budget_halts_the_chat(backend: object) -> None:
+    set_price("mine", Price(input=1_000_000, output=0))  # one USD per input token
+    engine = _looping_engine({"input_tokens": 2, "output_tokens": 1}, model="mine")
+    try:
+        result = allm.chat(engine, [allm.user("go")], max_cost=5)
+        assert result.halted_reason == "budget_exceeded"
+        assert len(result.steps) == 3
+        assert result.cost == Decimal(6)
+    finally:
+        set_price("mine", None)
+
+
+def test_a_chat_under_budget_is_not_halted_by_it(backend: object) -> None:
+    engine = _looping_engine({"input_tokens": 1, "output_tokens": 1})
+    result = allm.chat(engine, [allm.user("go")], max_total_tokens=10_000, max_turns=2)
+    assert result.halted_reason == "max_turns"
+
+
+@pytest.mark.parametrize(("name", "value"), [("max_cost", -1), ("max_cost", "lots"), ("max_total_tokens", 0)])
+def test_a_bad_budget_is_refused(name: str, value: object) -> None:
+    with pytest.raises(allm.errors.ValidationError):
+        allm.chat(_looping_engine({"input_tokens": 1}), [allm.user("go")], **{name: value})
+
+
+def test_a_session_totals_the_usage_and_cost_of_every_call(backend: object) -> None:
+    turn = [("text", "hi"), ("usage", {"input_tokens": 10, "output_tokens": 5}), ("finish", "stop")]
+    engine = allm.Engine(adapter=allm.providers.Fake, model="gpt-4o", adapter_opts={"scripts": [turn] * 2})
+    session, _ = allm.Session().start(engine, [allm.user("hi")])
+    session, _ = session.reply(engine, "again")
+    assert session.usage == Usage(input_tokens=20, output_tokens=10)
+    assert session.cost is None  # the Fake is no priced provider
+    restored = allm.from_json(allm.to_json(session))
+    assert restored.usage == session.usage and restored.spend == session.spend
+
+
+def test_a_session_cost_is_the_sum_of_its_calls_when_every_price_is_known(backend: object) -> None:
+    set_price("mine", Price(input=1_000_000, output=2_000_000))
+    turn = [("text", "hi"), ("usage", {"input_tokens": 1, "output_tokens": 1}), ("finish", "stop")]
+    engine = allm.Engine(adapter=allm.providers.Fake, model="mine", adapter_opts={"scripts": [turn] * 2})
+    try:
+        session, _ = allm.Session().start(engine, [allm.user("hi")])
+        session, _ = session.reply(engine, "again")
+        assert session.cost == Decimal(6)
+    finally:
+        set_price("mine", None)

@@ -10,13 +10,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from fuzz.cases import load_corpus, make_case
+from fuzz.cases import WIRES, load_corpus, make_case
 from fuzz.harness import Case, judge
 from fuzz.minimize import minimize
 from fuzz.runner import load_allowlist
 
 from allm import _pure
-from allm.decoding import WIRES
 from allm.events import TextDelta
 
 TERMINAL_ERRORS = {None, "rate_limited", "provider_unavailable", "content_filter"}

@@ -275,7 +275,7 @@ def _parts(message: Message) -> list[dict[str, Any]]:
         for part in message.content:
             if isinstance(part, TextPart):
                 parts.append({"type": "text", "content": part.text})
-            elif isinstance(part, ImagePart):
+            elif isinstance(part, ImagePart):  # pyright: ignore[reportUnnecessaryIsInstance] - parts grow
                 parts.append({"type": "uri", "modality": "image", "uri": part.url or "<inline image>"})
     if message.role == "tool":
         return [{"type": "tool_call_response", "id": message.tool_call_id, "response": message.text}]

@@ -17,8 +17,12 @@ A *chat* runs steps until a terminal condition and ends with one
 6. ``error``: finish reason error (a mid-stream failure, or a later step's pre-flight error);
 7. ``halt_when``: ``halt_when(step_result)`` returned true, or raised (then
    ``metadata["halt_when_exception"]`` says what it raised);
-8. ``max_turns``: that many steps ran (default 8; a non-positive value raises);
-9. ``completed``: the step gave the model nothing new to read (no tool results).
+8. ``budget_exceeded``: the chat's model calls reached ``max_cost`` (USD, from
+   :attr:`allm.Response.cost`; a call whose price is unknown adds nothing, and
+   ``metadata["budget"]["cost_unknown"]`` says so) or ``max_total_tokens``
+   (input plus output tokens); ``metadata["budget"]`` holds the totals;
+9. ``max_turns``: that many steps ran (default 8; a non-positive value raises);
+10. ``completed``: the step gave the model nothing new to read (no tool results).
 
 Otherwise the loop continues with the next step.
 
@@ -64,6 +68,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import aclosing, closing, contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from itertools import chain
 from typing import Any, Generic, TypeVar, cast
 
@@ -72,7 +77,7 @@ from ._collector import StepHalt, StepTools
 from ._constructors import user
 from ._engine import Engine
 from ._event_path import EventPath, stamp
-from ._execution import astream_generate, stream_generate
+from ._execution import REQUEST_FIELDS, STREAM_OPTIONS, astream_generate, check_call_options, stream_generate
 from ._messages import Message, Thread, ToolCall
 from ._options import StreamOptions
 from ._request import Request
@@ -100,7 +105,20 @@ DEFAULT_MAX_TURNS = 8
 DEFAULT_NUDGE = "Now provide your final structured response."
 _COMPLETED_FINISHES = frozenset({"stop", "length", "content_filter"})
 _FINALIZE_AFTER = frozenset({"completed", "max_turns", "halt_when"})
-_REQUEST_FIELDS = ("model", "tool_choice", "temperature", "max_tokens", "response_format")
+_LOOP_OPTIONS = (
+    "tools",
+    "mode",
+    "max_turns",
+    "max_cost",
+    "max_total_tokens",
+    "halt_when",
+    "on_tool_error",
+    "tool_timeout",
+    "structured_finalize",
+    "structured_finalize_nudge",
+    "session_id",
+    "context",
+)
 
 R = TypeVar("R", bound=StepResult | ChatResult)
 """What a loop stream folds to: a StepResult (one step) or a ChatResult (a chat)."""
@@ -127,13 +145,15 @@ class ChatOptions:
     nudge: str = DEFAULT_NUDGE
     session_id: str | None = None
     context: Mapping[str, Any] | None = None
+    max_cost: Decimal | None = None
+    max_total_tokens: int | None = None
     adapter_options: dict[str, Any] = field(default_factory=dict[str, Any])
 
     @classmethod
     def parse(cls, opts: dict[str, Any]) -> ChatOptions:
         """Split and check call options; raise ValidationError for unusable values."""
         stream_options, rest = StreamOptions.parse(opts)
-        fields = {name: rest.pop(name) for name in _REQUEST_FIELDS if name in rest}
+        fields = {name: rest.pop(name) for name in REQUEST_FIELDS if name in rest}
         values: dict[str, Any] = {
             "mode": rest.pop("mode", "auto"),
             "max_turns": rest.pop("max_turns", DEFAULT_MAX_TURNS),
@@ -144,6 +164,8 @@ class ChatOptions:
             "nudge": rest.pop("structured_finalize_nudge", DEFAULT_NUDGE),
             "session_id": rest.pop("session_id", None),
             "context": rest.pop("context", None),
+            "max_cost": rest.pop("max_cost", None),
+            "max_total_tokens": rest.pop("max_total_tokens", None),
         }
         tools = tuple(rest.pop("tools", ()) or ())
         _check(values, tools)
@@ -165,6 +187,17 @@ def _check(values: dict[str, Any], tools: tuple[Any, ...]) -> None:
         errors.append(("structured_finalize_nudge", "must be a string"))
     if values["context"] is not None and not isinstance(values["context"], Mapping):
         errors.append(("context", "must be a mapping"))
+    cost = values["max_cost"]
+    if cost is not None:
+        try:
+            values["max_cost"] = Decimal(str(cost))
+        except ArithmeticError:
+            values["max_cost"] = Decimal("NaN")
+        if isinstance(cost, bool) or not values["max_cost"].is_finite() or values["max_cost"] < 0:
+            errors.append(("max_cost", "must be a non-negative number of USD"))
+    tokens = values["max_total_tokens"]
+    if tokens is not None and (isinstance(tokens, bool) or not isinstance(tokens, int) or tokens <= 0):
+        errors.append(("max_total_tokens", "must be a positive integer"))
     if any(not isinstance(t, Tool) for t in tools):
         errors.append(("tools", "must be allm.Tool values"))
     if errors:
@@ -267,6 +300,8 @@ class _Loop:
         self.parent_span = _spans.current()  # the caller's (a session operation, say)
         self.chat_span: _spans.Span | None = None
         self.step_span: _spans.Span | None = None
+        accepted = (*STREAM_OPTIONS, *REQUEST_FIELDS, *_LOOP_OPTIONS)
+        check_call_options(engine.instance, self.options.adapter_options, accepted=accepted)
         self.first = self._model_call(final=False)  # opened by the stream itself, at call time
         self._first_taken = False
 
@@ -422,11 +457,38 @@ class _Loop:
             return "error"
         if self._halt_when(last):
             return "halt_when"
+        if self._over_budget():
+            return "budget_exceeded"
         if turn + 1 >= self.options.max_turns:
             return "max_turns"
         if not last.tool_results:
             return "completed"
         return None
+
+    def _spent(self) -> tuple[int, Decimal, bool]:
+        """(input + output tokens, known USD cost, whether any cost was unknown) of the steps so far."""
+        tokens, cost, unknown = 0, Decimal(0), False
+        for step in self.steps:
+            usage = step.response.usage
+            if usage is None:
+                continue
+            tokens += usage.input_tokens + usage.output_tokens
+            step_cost = step.response.cost
+            if step_cost is None:
+                unknown = True
+            else:
+                cost += step_cost
+        return tokens, cost, unknown
+
+    def _over_budget(self) -> bool:
+        """Whether the chat's model calls reached ``max_cost`` or ``max_total_tokens``."""
+        max_cost, max_tokens = self.options.max_cost, self.options.max_total_tokens
+        if max_cost is None and max_tokens is None:
+            return False
+        tokens, cost, _ = self._spent()
+        return (max_tokens is not None and tokens >= max_tokens) or (
+            max_cost is not None and cost >= max_cost
+        )
 
     def _halt_when(self, last: StepResult) -> bool:
         """``halt_when(last)``; a callback that raises halts too (what it raised is kept)."""
@@ -468,6 +530,9 @@ class _Loop:
             meta["error"] = error
         if reason == "max_turns":
             meta["max_turns"] = self.options.max_turns
+        if reason == "budget_exceeded":
+            tokens, cost, unknown = self._spent()
+            meta["budget"] = {"total_tokens": tokens, "cost_usd": str(cost), "cost_unknown": unknown}
         if reason == "halt_when" and self.halt_when_error is not None:
             meta["halt_when_exception"] = self.halt_when_error
         if self.pass_1_halted is not None:
@@ -515,7 +580,7 @@ class _Loop:
 
 
 @contextmanager
-def _ending(span: _spans.Span) -> Iterator[dict[str, Any]]:
+def _ending(span: _spans.Span) -> Generator[dict[str, Any], None, None]:
     """End ``span`` when the block ends: normally, stopped early (cancelled), or failing.
 
     It never makes the span current: the block may yield (the plans are generators).

@@ -80,7 +80,7 @@ _overrides: dict[str, Price] = {}
 
 def set_price(model: str, price: Price | None) -> None:
     """Use ``price`` for ``model`` from now on (``None`` goes back to the database)."""
-    if not isinstance(model, str) or not model:
+    if not model:
         raise ValueError("set_price needs a model name")
     with _lock:
         if price is None:

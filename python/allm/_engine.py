@@ -151,7 +151,7 @@ class Engine:
             return
         if not (isinstance(adapter, type) and issubclass(adapter, Adapter)):
             raise ValidationError("invalid_options", errors=[("adapter", "must be an allm adapter class")])
-        if not isinstance(self.drop_unsupported_params, bool):
+        if not isinstance(cast(object, self.drop_unsupported_params), bool):
             raise ValidationError("invalid_options", errors=[("drop_unsupported_params", "must be a bool")])
         if self.drop_unsupported_params and adapter.drops_unsupported_params:
             opts.setdefault("drop_unsupported_params", True)

@@ -53,4 +53,5 @@ class EventPath:
                 self._on_event(event)
         if self._filters is None:
             return batch
-        return _backend.backend.filter_events(batch, *self._filters)
+        kept: list[Event] = _backend.backend.filter_events(batch, *self._filters)
+        return kept

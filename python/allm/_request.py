@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from ._messages import Message
 from ._tool import Tool
@@ -50,15 +50,17 @@ class Request:
     seed: int | None = None
     parallel_tool_calls: bool | None = None
     reasoning: Reasoning | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-    metadata: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict[str, Any])
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
 
     def __post_init__(self) -> None:
         stop: Any = self.stop
         if isinstance(stop, str):
             object.__setattr__(self, "stop", (stop,))
         elif isinstance(stop, list):
-            object.__setattr__(self, "stop", tuple(stop))  # pyright: ignore[reportUnknownArgumentType]
+            object.__setattr__(self, "stop", tuple(cast("list[str]", stop)))
         reasoning: Any = self.reasoning
-        if isinstance(reasoning, Mapping) and set(reasoning) <= {"effort", "budget_tokens"}:
-            object.__setattr__(self, "reasoning", Reasoning(**reasoning))
+        if isinstance(reasoning, Mapping):
+            parts = cast("Mapping[str, Any]", reasoning)
+            if set(parts) <= {"effort", "budget_tokens"}:
+                object.__setattr__(self, "reasoning", Reasoning(**parts))

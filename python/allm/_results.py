@@ -117,6 +117,27 @@ class ChatResult:
         return total_cost(step.response for step in self.steps)
 
 
+@dataclass(frozen=True, slots=True)
+class Spend:
+    """What one model call used: its model, provider and usage (a Session keeps one per call)."""
+
+    model: str | None = None
+    provider: str | None = None
+    usage: Usage = field(default_factory=Usage)
+
+    @classmethod
+    def of(cls, response: Response) -> Spend | None:
+        """The spend of ``response`` (None when it reported no usage)."""
+        if response.usage is None:
+            return None
+        return cls(response.model, response.provider, response.usage)
+
+    @property
+    def cost(self) -> Decimal | None:
+        """The USD cost of this call; None when its price is unknown."""
+        return cost_of(self.usage, self.model, self.provider)
+
+
 def total_usage(responses: Iterable[Response]) -> Usage:
     """The usage of ``responses``, added up (a response without usage adds nothing)."""
     return sum((r.usage for r in responses if r.usage is not None), Usage())

@@ -69,7 +69,7 @@ from typing import Any, TypeAlias, TypeGuard, Union, cast
 
 from ._messages import ImagePart, Message, ReasoningPart, TextPart, Thread, ToolCall
 from ._request import Reasoning, Request
-from ._results import ChatResult, Response, StepResult
+from ._results import ChatResult, Response, Spend, StepResult
 from ._tool import Tool
 from ._usage import Usage
 from .errors import (
@@ -116,6 +116,7 @@ _REGISTRY: dict[str, type[Any]] = {
     "Response": Response,
     "StepResult": StepResult,
     "ChatResult": ChatResult,
+    "Spend": Spend,
     "AllmError": AllmError,
     "EngineError": EngineError,
     "AdapterError": AdapterError,

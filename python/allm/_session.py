@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any, Generic, Literal, cast
 
 from ._chat import AsyncChatStream, ChatStream, R, astream, astream_step, stream, stream_step
@@ -51,9 +52,10 @@ from ._constructors import user
 from ._engine import Engine
 from ._messages import Message, Thread, ToolCall
 from ._options import new_request_id
-from ._results import ChatResult, StepResult
+from ._results import ChatResult, Spend, StepResult
 from ._serialization import register
 from ._tool_runner import encode_result
+from ._usage import Usage
 from .errors import SessionError, ValidationError
 from .events import Event
 
@@ -101,7 +103,24 @@ class Session:
     pending_tool_call_id: str | None = None
     context: dict[str, Any] = field(default_factory=dict[str, Any])
     metadata: dict[str, Any] = field(default_factory=dict[str, Any])
+    spend: tuple[Spend, ...] = ()
     schema_version: int = SCHEMA_VERSION
+
+    @property
+    def usage(self) -> Usage:
+        """The token usage of every model call the session made, added up."""
+        return sum((s.usage for s in self.spend), Usage())
+
+    @property
+    def cost(self) -> Decimal | None:
+        """The USD cost of every model call the session made; None when any price is unknown."""
+        total: Decimal | None = None
+        for spend in self.spend:
+            cost = spend.cost
+            if cost is None:
+                return None
+            total = cost if total is None else total + cost
+        return total
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -369,6 +388,12 @@ class SessionReducer:
         return (_after_step(self.session, step_result) if self._finished else self.session), step_result
 
 
+def _spent(session: Session, steps: Sequence[StepResult]) -> Session:
+    """``session`` with the spend of the model calls of ``steps`` added."""
+    spends = tuple(s for s in (Spend.of(step.response) for step in steps) if s is not None)
+    return replace(session, spend=session.spend + spends) if spends else session
+
+
 def _settled(session: Session, thread: Thread, halted_reason: str | None) -> Session:
     metadata = {k: v for k, v in session.metadata.items() if k != "error"}
     metadata["halted_reason"] = halted_reason
@@ -384,6 +409,16 @@ def _settled(session: Session, thread: Thread, halted_reason: str | None) -> Ses
 
 
 def _after_chat(session: Session, result: ChatResult) -> Session:
+    """The session after a chat: its new status, and the chat's spend added."""
+    return _spent(_status_after_chat(session, result), result.steps)
+
+
+def _after_step(session: Session, result: StepResult) -> Session:
+    """The session after a step: its new status, and the step's spend added."""
+    return _spent(_status_after_step(session, result), (result,))
+
+
+def _status_after_chat(session: Session, result: ChatResult) -> Session:
     reason = result.halted_reason
     new = _settled(session, result.thread, reason)
     if reason == "ask_user":
@@ -401,7 +436,7 @@ def _after_chat(session: Session, result: ChatResult) -> Session:
     return new
 
 
-def _after_step(session: Session, result: StepResult) -> Session:
+def _status_after_step(session: Session, result: StepResult) -> Session:
     halt, manual = StepHalt.of(result), held_calls(result)
     if halt is not None and halt.reason == "ask_user":
         return replace(

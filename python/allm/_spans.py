@@ -44,7 +44,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
@@ -245,7 +245,7 @@ class Span:
         span.set_status(otel.trace.Status(otel.trace.StatusCode.ERROR, _error_text(error)))
 
     @contextmanager
-    def active(self) -> Iterator[Span]:
+    def active(self) -> Generator[Span, None, None]:
         """Make this span the parent of spans started inside the block (never across a yield)."""
         previous = _current.get()
         token = _current.set(self)
@@ -258,7 +258,7 @@ class Span:
                 _current.set(previous)
 
     @contextmanager
-    def attached(self) -> Iterator[Span]:
+    def attached(self) -> Generator[Span, None, None]:
         """Make this span current for allm and for OpenTelemetry (in a worker thread or task)."""
         otel = _otel()
         context = self.otel_context()

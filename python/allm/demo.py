@@ -85,6 +85,8 @@ def _tool_chat() -> None:
                 case allm.events.ChatCompleted(result=result):
                     roles = " / ".join(m.role for m in result.thread.messages)
                     print(f"\n\nchat halted: {result.halted_reason}; thread: {roles}")
+                case _:
+                    pass  # the other events (starts, completions, usage) are not shown
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ Neither view ever holds an API key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from typing import Any
 
@@ -32,7 +32,7 @@ __all__ = ["Handler", "add_handler", "capture_content", "content_captured", "emi
 
 
 @contextmanager
-def span(kind: str, name: str | None = None, **metadata: Any) -> Iterator[dict[str, Any]]:
+def span(kind: str, name: str | None = None, **metadata: Any) -> Generator[dict[str, Any], None, None]:
     """A span of ``kind`` around the block, current inside it; yields a dict merged into the stop payload."""
     current = start(kind, name or f"allm.{kind}", **metadata)
     with current.active():

@@ -27,8 +27,10 @@ request = allm.request([allm.system("Be brief."), allm.user("hi")], temperature=
 response = allm.generate(engine, request)
 assert_type(response, allm.Response)
 assert_type(response.output_text, str)
-assert_type(response.usage, allm.Usage)
-input_tokens: int = response.usage.input_tokens
+# usage is None when the provider never reported it (a stream cut before its usage chunk)
+assert_type(response.usage, allm.Usage | None)
+input_tokens: int = response.usage.input_tokens if response.usage is not None else 0
+cost = response.cost
 finish: str | None = response.finish_reason
 calls: tuple[allm.ToolCall, ...] = response.tool_calls
 
@@ -56,7 +58,8 @@ def show(ev: Event) -> str:
             return name
         case MessageCompleted(finish_reason=reason):
             return f"[{reason}]"
-    return ""
+        case _:
+            return ""
 
 
 result = allm.chat(engine, [allm.user("Weather?")], max_turns=3)

@@ -215,7 +215,14 @@ class Attempts:
         """The fold of the current attempt (an empty Response before the first)."""
         fold = _backend.backend.Fold() if self.decoder is None else self.decoder
         response: Response = fold.response()
+        self._scrub(response.error)
         return response
+
+    def _scrub(self, error: object) -> None:
+        """Blank the call's own key in an in-stream error the provider wrote (it may echo it)."""
+        secret = self._secret_text()
+        if secret and isinstance(error, AllmError) and secret in error.message:
+            error.message = redact(error.message, secret)
 
     # -- decoding ----------------------------------------------------------------------
 
@@ -240,6 +247,8 @@ class Attempts:
 
     def _decoded(self, events: list[Event]) -> list[Event]:
         """What the consumer may see after a decoder call: held back while nothing is visible."""
+        if events and events[-1].type == "error":  # terminal, so always last
+            self._scrub(events[-1].error)
         decoder = self.decoder
         if not self.shown:
             self.held += events

@@ -31,15 +31,16 @@ class Secret:
     """A secret string that never shows itself."""
 
     __slots__ = ("_value",)
+    _value: str
 
     def __init__(self, value: str) -> None:
-        if not isinstance(value, str):
+        if not isinstance(value, str):  # pyright: ignore[reportUnnecessaryIsInstance] - callers pass anything
             raise ValidationError("invalid_options", errors=[("api_key", "must be a string")])
         object.__setattr__(self, "_value", value)
 
     def reveal(self) -> str:
         """The secret value (call only where the header is built)."""
-        return self._value  # type: ignore[no-any-return]
+        return self._value
 
     def __bool__(self) -> bool:
         return bool(self._value)

@@ -22,7 +22,7 @@ list, ``stream``) cannot be overridden.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from .._request import Reasoning, Request
 from ..errors import ValidationError
@@ -55,7 +55,9 @@ def _put(*path: str) -> _Setter:
     *parents, key = path
 
     def put(body: dict[str, Any], value: Any) -> None:
-        _at(body, *parents)[key] = list(value) if isinstance(value, tuple) else value
+        _at(body, *parents)[key] = (
+            list(cast("tuple[object, ...]", value)) if isinstance(value, tuple) else value
+        )
 
     return put
 
@@ -170,8 +172,8 @@ def _deep_merge(into: dict[str, Any], extra: Mapping[str, Any]) -> None:
     for key, value in extra.items():
         current = into.get(key)
         if isinstance(current, dict) and isinstance(value, Mapping):
-            merged = dict(current)
-            _deep_merge(merged, value)
+            merged = dict(cast("dict[str, Any]", current))
+            _deep_merge(merged, cast("Mapping[str, Any]", value))
             into[key] = merged
         else:
             into[key] = value
