@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from .. import _build
 from .._messages import ImagePart, Message, ReasoningPart, TextPart
@@ -151,7 +151,7 @@ def _chat_content(message: Message) -> str | list[dict[str, Any]]:
     for part in message.content:
         if isinstance(part, TextPart):
             out.append({"type": "text", "text": part.text})
-        else:
+        elif isinstance(part, ImagePart):  # reasoning never goes to Chat Completions
             out.append({"type": "image_url", "image_url": {"url": data_url(part), "detail": part.detail}})
     return out
 
@@ -255,8 +255,10 @@ def request_encrypted_reasoning(body: dict[str, Any]) -> None:
     reasoning the next turn must echo (added to any ``include`` the options gave)."""
     if body.get("store") is not False:
         return
-    include = body.get("include")
-    items = list(include) if isinstance(include, (list, tuple)) else []
+    include: object = body.get("include")
+    items: list[object] = []
+    if isinstance(include, (list, tuple)):
+        items.extend(cast("list[object] | tuple[object, ...]", include))
     if _ENCRYPTED_REASONING not in items:
         items.append(_ENCRYPTED_REASONING)
     body["include"] = items

@@ -9,6 +9,7 @@ and tool-call accumulation (docs/internals.md §4, §6.3).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
 from ..._messages import ReasoningPart
@@ -42,7 +43,7 @@ __all__ = [
     "utf8_len",
 ]
 
-_new = tuple.__new__
+_new: Callable[[type[Any], tuple[Any, ...]], Any] = tuple[Any, ...].__new__  # an event from its fields
 
 
 def get_str(obj: dict[str, Any], key: str) -> str | None:
@@ -159,11 +160,11 @@ class WireDecoder:
                 self.fail(error, out)
             return
         try:
-            payload = loads(data)
+            payload = as_dict(loads(data))
         except JSONError:
             self.fail(StreamError("malformed_event", "event data is not valid JSON"), out)
             return
-        if not isinstance(payload, dict):
+        if payload is None:
             self.fail(StreamError("malformed_event", "event data is not a JSON object"), out)
             return
         if not self.started:

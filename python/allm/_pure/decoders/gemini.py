@@ -7,7 +7,7 @@ from typing import Any
 from ..._usage import Usage
 from ...errors import AdapterError
 from ...events import Event
-from ._base import WireDecoder, get_dict, get_list, get_str, get_token
+from ._base import WireDecoder, as_dict, dicts, get_dict, get_list, get_str, get_token
 from ._errors import provider_error
 from ._json import canonical_dumps
 from ._redact import redact_known
@@ -76,14 +76,12 @@ class GeminiDecoder(WireDecoder):
                 message = redact_known(f"prompt blocked: {block}")
                 self.fail(AdapterError("content_filter", message, provider=self.provider), out)
             return
-        candidate = candidates[0]
-        if not isinstance(candidate, dict):
+        candidate = as_dict(candidates[0])
+        if candidate is None:
             return
         content = get_dict(candidate, "content")
-        parts = get_list(content, "parts") if content is not None else None
-        for part in parts or ():
-            if isinstance(part, dict):
-                self.part(part, out)
+        for part in dicts(content.get("parts")) if content is not None else ():
+            self.part(part, out)
         finish = get_str(candidate, "finishReason")
         if finish is not None:
             self.finish(map_finish(finish, bool(self.calls)), finish, out)
