@@ -296,6 +296,21 @@ def test_whole_turn_inside_message_start(backend) -> None:
     )
 
 
+def test_whole_turn_redacted_and_unsigned_thinking_become_parts_in_order(backend) -> None:
+    content = [
+        {"type": "thinking", "thinking": "First."},
+        {"type": "redacted_thinking", "data": "opaque-own-1"},
+        {"type": "text", "text": "Done."},
+    ]
+    message = {"id": "m", "model": "c", "content": content, "stop_reason": "end_turn"}
+    _, response = run(backend, named({"type": "message_start", "message": message}, {"type": "message_stop"}))
+    assert response.message.content == (
+        ReasoningPart("First.", provider="anthropic"),
+        ReasoningPart(redacted="opaque-own-1", provider="anthropic"),
+        TextPart("Done."),
+    )
+
+
 def test_zero_placeholder_usage_before_a_failure_is_none(backend) -> None:
     events, response = run(backend, (OWN / "placeholder_usage_then_error.sse").read_bytes())
     assert [e.type for e in events] == ["message_started", "error"]
