@@ -6,6 +6,7 @@ Each test runs against its own FaultServer (a real HTTP/1.1 server on
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -281,3 +282,100 @@ async def test_the_async_body_iterator_is_closed_on_idle_timeout(backend, server
     assert (await allm.agenerate(engine, REQ)).error.reason == "timeout"
     assert body_iterators == [{"closed": True}]
     await engine.aclose()
+
+
+def _trickle(server: FaultServer, name: str) -> allm.Engine:
+    body = openai_chat_sse(["x" * 40] * 40)  # ~9 KB, 16 bytes every 10 ms: about six seconds
+    server.script(name, [Reply(chunks=[body[i : i + 16] for i in range(0, len(body), 16)], delay=0.01)])
+    return allm.Engine(
+        adapter=OpenAI,
+        model="gpt-4o-mini",
+        retry=False,
+        adapter_opts={"api_key": "test-key-0123456789", "base_url": server.url(name, "/v1"), "deadline": 0.5},
+    )
+
+
+def test_a_trickle_does_not_outlive_the_deadline(backend: object) -> None:
+    with FaultServer() as server:
+        engine = _trickle(server, "trickle")
+        response = allm.generate(engine, allm.request([allm.user("hi")]))
+        engine.close()
+    assert response.finish_reason == "error"
+    assert response.error.reason == "timeout" and "deadline" in response.error.message
+    assert 0 < len(response.output_text) < 40 * 40
+
+
+def test_an_async_trickle_does_not_outlive_the_deadline(backend: object) -> None:
+    async def run(server: FaultServer) -> allm.Response:
+        engine = _trickle(server, "atrickle")
+        try:
+            return await allm.agenerate(engine, allm.request([allm.user("hi")]))
+        finally:
+            await engine.aclose()
+
+    with FaultServer() as server:
+        response = asyncio.run(run(server))
+    assert response.error is not None and response.error.reason == "timeout"
+    assert "deadline" in response.error.message
+
+
+def test_the_deadline_must_be_positive() -> None:
+    with pytest.raises(allm.errors.ValidationError):
+        allm.Engine(adapter=OpenAI, adapter_opts={"api_key": "k", "deadline": 0})
+
+
+COMPLETION = {
+    "id": "chatcmpl-json",
+    "object": "chat.completion",
+    "model": "gpt-4o-mini",
+    "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "whole answer"}, "finish_reason": "stop"}
+    ],
+    "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
+}
+
+
+def _json_server_engine(server: FaultServer, name: str, body: dict[str, Any] = COMPLETION) -> allm.Engine:
+    server.script(name, [Reply.json(200, body), Reply.json(200, body)])
+    return allm.Engine(
+        adapter=OpenAI,
+        model="gpt-4o-mini",
+        retry=False,
+        adapter_opts={"api_key": "test-key-0123456789", "base_url": server.url(name, "/v1")},
+    )
+
+
+def test_a_json_reply_to_a_stream_request_is_an_answer(backend: object) -> None:
+    with FaultServer() as server:
+        engine = _json_server_engine(server, "json")
+        response = allm.generate(engine, allm.request([allm.user("hi")]))
+        with allm.stream_generate(engine, allm.request([allm.user("hi")])) as stream:
+            events = list(stream)
+            streamed = stream.get_final_response()
+        engine.close()
+    assert (response.output_text, response.finish_reason) == ("whole answer", "stop")
+    assert response.usage is not None and response.usage.input_tokens == 5
+    assert response.metadata["non_streaming"] is True
+    assert [e.type for e in events] == [
+        "message_started",
+        "text_delta",
+        "text_completed",
+        "raw_chunk",  # usage, which every stream keeps
+        "message_completed",
+    ]
+    assert streamed.output_text == response.output_text and streamed.id == "chatcmpl-json"
+
+
+def test_a_json_reply_keeps_its_reasoning_as_a_part_in_both_paths(backend: object) -> None:
+    message = {"role": "assistant", "content": "whole answer", "reasoning_content": "Think first."}
+    body = {**COMPLETION, "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
+    with FaultServer() as server:
+        engine = _json_server_engine(server, "json-reasoning", body)
+        response = allm.generate(engine, allm.request([allm.user("hi")]))
+        with allm.stream_generate(engine, allm.request([allm.user("hi")])) as stream:
+            kinds = [e.kind for e in stream if e.type == "raw_chunk"]
+            streamed = stream.get_final_response()
+        engine.close()
+    parts = (allm.ReasoningPart("Think first.", provider="openai"), allm.TextPart("whole answer"))
+    assert response.message.content == parts and streamed.message.content == parts
+    assert kinds == ["reasoning", "usage"]

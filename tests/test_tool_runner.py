@@ -234,3 +234,48 @@ async def test_async_timeout_cancels_the_coroutine(backend):
 def test_handler_with_no_arguments_is_an_error(backend):
     tool = allm.tool("zero", "", None, lambda: "x")
     assert '"reason":"invalid_return"' in last(run([tool], calls(("c1", "zero", {})))).content
+
+
+def _counting_tools(n: int) -> tuple[dict[str, allm.Tool], list[int], list[allm.ToolCall]]:
+    import threading
+    import time as _time
+
+    active, peak, lock = [0], [0], threading.Lock()
+
+    def slow(args: dict[str, Any]) -> str:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        _time.sleep(0.02)
+        with lock:
+            active[0] -= 1
+        return "ok"
+
+    tools = {"slow": allm.tool("slow", "", {"type": "object"}, handler=slow)}
+    calls = [allm.ToolCall(id=f"c{i}", name="slow") for i in range(n)]
+    return tools, peak, calls
+
+
+def test_max_tool_concurrency_caps_the_tools_running_at_once(backend: object) -> None:
+    tools, peak, calls = _counting_tools(6)
+    runner = ToolRunner(tools, max_concurrency=2)
+    batches = list(runner.run(calls))
+    assert len(batches) == 6 and peak[0] == 2
+
+
+def test_without_a_cap_every_tool_of_a_step_runs_at_once(backend: object) -> None:
+    tools, peak, calls = _counting_tools(4)
+    list(ToolRunner(tools).run(calls))
+    assert peak[0] == 4
+
+
+async def test_max_tool_concurrency_caps_async_runs_too(backend: object) -> None:
+    tools, peak, calls = _counting_tools(6)
+    batches = [batch async for batch in ToolRunner(tools, max_concurrency=3).arun(calls)]
+    assert len(batches) == 6 and peak[0] == 3
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_a_bad_max_tool_concurrency_is_refused(bad: object) -> None:
+    with pytest.raises(allm.errors.ValidationError):
+        ToolRunner({}, max_concurrency=bad)  # type: ignore[arg-type]

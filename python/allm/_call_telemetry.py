@@ -83,7 +83,7 @@ class ModelCallTelemetry:
             "generate",
             f"chat {request.model}" if request.model else "chat",
             client=True,
-            attributes=attributes,
+            attributes=attributes if _spans.tracing() else None,
             parent=parent,
             request_id=request_id,
             adapter=provider,
@@ -122,6 +122,14 @@ class ModelCallTelemetry:
         error = response.error
         self.span.extra["finish_reason"] = response.finish_reason
         self.span.extra["response"] = response
+        if self.span.recording:
+            self._record_response(response)
+        if error is not None:
+            self.span.fail(error)
+        self._record_metrics(response)
+        self.span.end()
+
+    def _record_response(self, response: Response) -> None:
         usage = response.usage
         cost = response.cost
         self.span.set_attributes(
@@ -138,12 +146,8 @@ class ModelCallTelemetry:
                 "allm.cost_usd": float(cost) if cost is not None else None,
             }
         )
-        if _spans.content_captured() and self.span.recording:
+        if _spans.content_captured():
             self.span.set_attributes(_output_content(response))
-        if error is not None:
-            self.span.fail(error)
-        self._record_metrics(response)
-        self.span.end()
 
     def abandon(self) -> None:
         """The consumer stopped early: end the span, marked as cancelled."""

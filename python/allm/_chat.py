@@ -46,7 +46,9 @@ Options (keywords of every function here):
 * request fields: ``model``, ``tools`` (added to the engine's; same name replaces),
   ``tool_choice``, ``temperature``, ``max_tokens``, ``response_format``;
 * loop: ``mode`` (``"auto"``/``"manual"``), ``max_turns``, ``halt_when``,
-  ``on_tool_error``, ``tool_timeout``, ``structured_finalize``,
+  ``on_tool_error``, ``tool_timeout``, ``max_tool_concurrency`` (how many tools of
+  one step run at once; None, the default, runs them all together), ``max_cost``,
+  ``max_total_tokens``, ``structured_finalize``,
   ``structured_finalize_nudge``, ``session_id``, ``context``;
 * stream: ``emit_text_deltas``, ``emit_tool_deltas``, ``include_raw_chunks``,
   ``on_event``, ``request_id`` (one id for every model call and tool of the chat);
@@ -84,7 +86,14 @@ from ._request import Request
 from ._results import ChatResult, Response, StepResult
 from ._stream import AsyncEventStream, EventStream
 from ._tool import Tool
-from ._tool_runner import DEFAULT_TOOL_TIMEOUT, OnToolError, ToolRunner, check_on_tool_error, check_timeout
+from ._tool_runner import (
+    DEFAULT_TOOL_TIMEOUT,
+    OnToolError,
+    ToolRunner,
+    check_concurrency,
+    check_on_tool_error,
+    check_timeout,
+)
 from .errors import AllmError, ValidationError
 from .events import ChatCompleted, ErrorEvent, Event, StepCompleted
 
@@ -114,6 +123,7 @@ _LOOP_OPTIONS = (
     "halt_when",
     "on_tool_error",
     "tool_timeout",
+    "max_tool_concurrency",
     "structured_finalize",
     "structured_finalize_nudge",
     "session_id",
@@ -147,6 +157,7 @@ class ChatOptions:
     context: Mapping[str, Any] | None = None
     max_cost: Decimal | None = None
     max_total_tokens: int | None = None
+    max_tool_concurrency: int | None = None
     adapter_options: dict[str, Any] = field(default_factory=dict[str, Any])
 
     @classmethod
@@ -166,6 +177,7 @@ class ChatOptions:
             "context": rest.pop("context", None),
             "max_cost": rest.pop("max_cost", None),
             "max_total_tokens": rest.pop("max_total_tokens", None),
+            "max_tool_concurrency": check_concurrency(rest.pop("max_tool_concurrency", None)),
         }
         tools = tuple(rest.pop("tools", ()) or ())
         _check(values, tools)
@@ -442,6 +454,7 @@ class _Loop:
             context=self.context,
             engine=self.engine,
             parent=self.step_span,
+            max_concurrency=self.options.max_tool_concurrency,
         )
 
     def _halted(self, last: StepResult, turn: int) -> str | None:

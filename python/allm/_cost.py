@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from ._usage import Usage
@@ -104,32 +105,45 @@ def _database_cost(
     usage: Usage, model: str, provider: str | None, reasoning_in_output: bool
 ) -> Decimal | None:
     database = _price_database()
-    if database is None:
+    found = _find_model(model, provider) if database is not None else None
+    if database is None or found is None:
         return None
-    calc, genai_usage = database
+    found_provider, found_model = found
     output = usage.output_tokens if reasoning_in_output else usage.output_tokens + usage.reasoning_tokens
-    try:
-        priced = calc(
-            genai_usage(
-                input_tokens=usage.input_tokens,
-                cache_read_tokens=usage.cached_input_tokens,
-                cache_write_tokens=usage.cache_write_input_tokens,
-                output_tokens=output,
-            ),
-            model,
-            provider_id=provider,
-        )
-    except LookupError:
-        return None
+    priced = found_model.calc_price(
+        database.Usage(
+            input_tokens=usage.input_tokens,
+            cache_read_tokens=usage.cached_input_tokens,
+            cache_write_tokens=usage.cache_write_input_tokens,
+            output_tokens=output,
+        ),
+        found_provider,
+        genai_request_timestamp=datetime.now(tz=timezone.utc),
+    )
     return Decimal(priced.total_price)
 
 
-@cache
-def _price_database() -> tuple[Any, Any] | None:
-    """genai-prices' ``calc_price`` and ``Usage``; None without genai-prices (imported on first use)."""
+@lru_cache(maxsize=4096)
+def _find_model(model: str, provider: str | None) -> tuple[Any, Any] | None:
+    """genai-prices' (provider, model) for a model name, matched once per name (the slow part)."""
+    database = _price_database()
+    if database is None:
+        return None
     try:
-        from genai_prices import Usage as GenaiUsage
-        from genai_prices import calc_price
+        found: tuple[Any, Any] = database.data_snapshot.get_snapshot().find_provider_model(
+            model, None, provider, None
+        )
+    except LookupError:
+        return None
+    return found
+
+
+@cache
+def _price_database() -> Any:
+    """The genai_prices module; None without it (imported on first use)."""
+    try:
+        import genai_prices
+        import genai_prices.data_snapshot
     except ImportError:
         return None
-    return calc_price, GenaiUsage
+    return genai_prices

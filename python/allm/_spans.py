@@ -58,8 +58,10 @@ __all__ = [
     "current",
     "emit",
     "enabled",
+    "metrics",
     "remove_handler",
     "start",
+    "tracing",
 ]
 
 Handler = Callable[[str, dict[str, Any]], None]
@@ -125,6 +127,8 @@ class _Otel:
 
         self.trace = trace
         self.context = context
+        self._meter_provider = metrics.get_meter_provider
+        self._tracer_provider = trace.get_tracer_provider
         self.tracer = trace.get_tracer("allm", __version__)
         meter = metrics.get_meter("allm", __version__)
         self.token_usage = meter.create_histogram(
@@ -284,11 +288,11 @@ def _error_text(error: BaseException) -> str:
 
 
 def enabled() -> bool:
-    """Whether anyone listens: a callback handler, or an installed OpenTelemetry API.
+    """Whether anyone listens: a callback handler, a tracer provider or a meter provider.
 
     Callers skip building telemetry entirely when nobody does.
     """
-    return bool(_handlers) or _otel() is not None
+    return bool(_handlers) or tracing() is not None or metrics() is not None
 
 
 def current() -> Span | None:
@@ -307,7 +311,7 @@ def start(
 ) -> Span:
     """Start a span of ``kind``; its parent is ``parent``, else the current allm span."""
     parent = parent if parent is not None else _current.get()
-    otel = _otel()
+    otel = tracing()
     otel_span = None
     if otel is not None:
         context = parent.otel_context() if parent is not None else None
@@ -323,9 +327,28 @@ def start(
     return span
 
 
+_NO_METRICS = frozenset({"_ProxyMeterProvider", "NoOpMeterProvider"})
+_NO_TRACING = frozenset({"ProxyTracerProvider", "NoOpTracerProvider"})
+
+
+def _configured(provider: Callable[[], object], placeholders: frozenset[str]) -> _Otel | None:
+    otel = _otel()
+    if otel is None or type(provider()).__name__ in placeholders:
+        return None
+    return otel
+
+
+def tracing() -> _Otel | None:
+    """The OpenTelemetry bridge while a tracer provider is set, else None (spans would be no-ops)."""
+    otel = _otel()
+    return None if otel is None else _configured(otel._tracer_provider, _NO_TRACING)
+
+
 def metrics() -> _Otel | None:
-    """The metric instruments, or None without OpenTelemetry."""
-    return _otel()
+    """The metric instruments, or None without OpenTelemetry or while no meter provider is set
+    (recording into the API's no-op instruments would only cost time)."""
+    otel = _otel()
+    return None if otel is None else _configured(otel._meter_provider, _NO_METRICS)
 
 
 def content_json(value: Any) -> str:

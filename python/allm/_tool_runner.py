@@ -11,9 +11,8 @@ its thread is abandoned (it is a daemon thread and never blocks interpreter exit
 and its eventual result is ignored.
 
 Before a handler runs, its arguments are checked against the tool's JSON schema
-with the ``jsonschema`` library. When ``jsonschema`` is not installed that check
-is skipped (arguments that are not valid JSON are still rejected); install
-``allm-engine[schema]`` to get it.
+with the ``jsonschema`` library (a required dependency, imported on first use;
+a schema's validator is built once and reused).
 
 What a handler returns decides the outcome:
 
@@ -46,6 +45,7 @@ model asked for them.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import inspect
 import json
@@ -55,6 +55,7 @@ import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, cast
 
 from ._aio import within
@@ -72,13 +73,6 @@ from .events import (
     ToolResultEncoded,
 )
 
-try:  # optional: argument validation against the tool's JSON schema
-    import jsonschema  # type: ignore[import-untyped,unused-ignore]
-    from jsonschema import validators as _validators  # type: ignore[import-untyped,unused-ignore]
-except ImportError:  # pragma: no cover - exercised only without the optional dependency
-    jsonschema = None
-    _validators = None
-
 __all__ = [
     "AWAITING_USER",
     "DEFAULT_TOOL_TIMEOUT",
@@ -88,6 +82,7 @@ __all__ = [
     "ToolContext",
     "ToolRunner",
     "ask_user",
+    "check_concurrency",
     "encode_result",
     "halt",
 ]
@@ -284,6 +279,15 @@ def _timeout_error(call: ToolCall, timeout: float) -> ToolError:
     )
 
 
+def check_concurrency(value: object) -> int | None:
+    """A ``max_tool_concurrency``: a positive int, or None for no cap; ValidationError otherwise."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        return value
+    raise ValidationError(
+        "invalid_options", errors=[("max_tool_concurrency", "must be a positive integer or None")]
+    )
+
+
 def _end_all(spans: Mapping[int, Span]) -> None:
     """End the spans of calls that never finished (the run was stopped early); no-op for the rest."""
     for span in spans.values():
@@ -309,8 +313,10 @@ class ToolRunner:
         context: Mapping[str, Any] | None = None,
         engine: Any = None,
         parent: Span | None = None,
+        max_concurrency: int | None = None,
     ) -> None:
         self.tools = dict(tools)
+        self.max_concurrency = check_concurrency(max_concurrency)
         self.parent = parent
         self.on_tool_error = check_on_tool_error(on_tool_error)
         self.tool_timeout = check_timeout(tool_timeout)
@@ -362,21 +368,31 @@ class ToolRunner:
         done: queue.Queue[tuple[int, Any]] = queue.Queue()
         deadlines: dict[int, float] = {}
         spans: dict[int, Span] = {}
+        waiting: collections.deque[int] = collections.deque()
         for index, call in enumerate(calls):
             spans[index] = self._span(call)
             error = self._precheck(call)
-            if error is not None:
+            if error is None:
+                waiting.append(index)
+            else:
                 done.put((index, error))
-                continue
-            deadlines[index] = time.monotonic() + self.tool_timeout if self.tool_timeout else float("inf")
-            self._start_thread(index, call, done, spans[index])
         finished: set[int] = set()
+
+        def launch() -> None:  # start waiting calls while fewer than max_concurrency run
+            cap = self.max_concurrency
+            while waiting and (cap is None or len(deadlines) - len(finished & deadlines.keys()) < cap):
+                index = waiting.popleft()
+                deadlines[index] = time.monotonic() + self.tool_timeout if self.tool_timeout else float("inf")
+                self._start_thread(index, calls[index], done, spans[index])
+
         try:
+            launch()
             while len(finished) < len(calls):
                 index, outcome = self._next_outcome(done, deadlines, finished, calls)
                 if index in finished:
                     continue  # a late result of a call that already timed out
                 finished.add(index)
+                launch()
                 yield self._finish(calls[index], outcome, spans[index])
         finally:
             _end_all(spans)
@@ -424,10 +440,11 @@ class ToolRunner:
     async def arun(self, calls: Sequence[ToolCall]) -> AsyncGenerator[list[Event], None]:
         """Async twin of :meth:`run`: coroutine handlers as tasks, plain ones in threads."""
         spans = {index: self._span(call) for index, call in enumerate(calls)}
+        slots = asyncio.Semaphore(self.max_concurrency or len(calls) or 1)
         tasks: list[asyncio.Future[tuple[int, Any]]] = []
         for index, call in enumerate(calls):
             with spans[index].attached():  # the task (and any thread it starts) copies this context
-                tasks.append(asyncio.ensure_future(self._one_async(index, call)))
+                tasks.append(asyncio.ensure_future(self._one_async(index, call, slots)))
         try:
             for next_done in asyncio.as_completed(tasks):
                 index, outcome = await next_done
@@ -437,7 +454,11 @@ class ToolRunner:
                 task.cancel()
             _end_all(spans)
 
-    async def _one_async(self, index: int, call: ToolCall) -> tuple[int, Any]:
+    async def _one_async(self, index: int, call: ToolCall, slots: asyncio.Semaphore) -> tuple[int, Any]:
+        async with slots:
+            return await self._one_async_now(index, call)
+
+    async def _one_async_now(self, index: int, call: ToolCall) -> tuple[int, Any]:
         error = self._precheck(call)
         if error is not None:
             return index, error
@@ -565,6 +586,17 @@ def _encode_halt_result(result: Any) -> str:
         return reprlib.repr(result)
 
 
+@lru_cache(maxsize=512)
+def _validator(schema_text: str) -> Any:
+    """The jsonschema validator of a schema (given as canonical JSON text, so it can be cached)."""
+    from jsonschema import validators  # type: ignore[import-untyped,unused-ignore]
+
+    schema = json.loads(schema_text)
+    cls = validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
 def _argument_problem(tool: Tool, call: ToolCall) -> str | None:
     """Why ``call``'s arguments are unacceptable for ``tool``, or None."""
     if not call.arguments and call.raw_arguments.strip():
@@ -576,15 +608,14 @@ def _argument_problem(tool: Tool, call: ToolCall) -> str | None:
             return f"the arguments are not valid JSON: {call.raw_arguments[:200]!r}"
         if not isinstance(parsed, dict):
             return "the arguments must be a JSON object"
-    if jsonschema is None or _validators is None:
-        return None
+    import jsonschema  # type: ignore[import-untyped,unused-ignore]  # on first use: a fifth of import time
+
     try:
-        cls = _validators.validator_for(tool.schema)
-        cls.check_schema(tool.schema)
+        validator = _validator(json.dumps(tool.schema, sort_keys=True))
     except jsonschema.SchemaError as exc:
         return f"the tool's schema is invalid: {exc.message}"
     try:
-        problems = sorted(cls(tool.schema).iter_errors(call.arguments), key=lambda e: list(map(str, e.path)))
+        problems = sorted(validator.iter_errors(call.arguments), key=lambda e: list(map(str, e.path)))
     except RecursionError:
         return "the arguments are nested too deeply to validate"
     if not problems:

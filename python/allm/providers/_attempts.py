@@ -33,6 +33,7 @@ Thread safety: one Attempts object serves one call, driven by one thread or task
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -53,6 +54,7 @@ from ._clients import Prepared
 if TYPE_CHECKING:
     from .._call_telemetry import CallTrace
 from ._errors import from_body_error, from_exception, from_status, html_page_error, request_id_of
+from ._json_reply import reply_events
 from ._redact import redact
 
 __all__ = ["ERROR_BODY_LIMIT", "TAIL_LIMIT", "AttemptConfig", "Attempts"]
@@ -79,6 +81,9 @@ class AttemptConfig:
     limits: Mapping[str, int | None]
     timeout: httpx.Timeout
     auth_headers: Callable[[str], dict[str, str]]
+    deadline: float | None = None
+    parse_body: Callable[[dict[str, Any]], Response] | None = None
+    """The wire's non-streaming parser, for a server that answers a stream request with JSON."""
 
 
 class Attempts:
@@ -91,6 +96,8 @@ class Attempts:
         self.prepared = prepared
         self.request_id = request_id
         self.trace = trace
+        self.started_at: float | None = None  # the first attempt's start: the deadline counts from it
+        self._reply_fold: Any = None  # the fold of a complete JSON reply (no stream to decode)
         self.quiet = False
         self.attempt = 0
         self.delay: float | None = None
@@ -115,12 +122,15 @@ class Attempts:
             return False
         self.attempt += 1
         self.delay = None
+        if self.started_at is None:
+            self.started_at = time.monotonic()
         self.decoder = _backend.backend.StreamDecoder(
             self.prepared.wire, include_raw_chunks=True, **self.config.limits
         )
         self.held = []
         self.shown = False
         self.head_checked = False  # whether the body's first bytes were checked for an HTML page
+        self._reply_fold = None
         self.reading = True
         self._mode = _STREAM
         self._answer = None
@@ -160,6 +170,8 @@ class Attempts:
     def chunk(self, data: bytes) -> list[Event]:
         """One network chunk of the body."""
         if self._mode == _STREAM:
+            if self._deadline_left() == 0.0:  # a trickle keeps the idle timer quiet, not the deadline
+                return self.idle_expired()
             return self._feed(data)
         self._body += data
         limit = TAIL_LIMIT if self._mode == _TAIL else ERROR_BODY_LIMIT
@@ -196,24 +208,32 @@ class Attempts:
         """No real event arrived for ``idle`` seconds (pings and comments do not count)."""
         if self._mode != _STREAM:
             return self._body_done()
-        error = AdapterError(
-            "timeout",
-            f"no event arrived for {self.config.idle:g} s (idle_timeout)",
-            provider=self.config.provider,
-            metadata={"phase": "stream"},
-        )
+        deadline = self.config.deadline
+        if deadline is not None and self._deadline_left() == 0.0:
+            what = f"the call took longer than its {deadline:g} s deadline"
+        else:
+            what = f"no event arrived for {self.config.idle:g} s (idle_timeout)"
+        error = AdapterError("timeout", what, provider=self.config.provider, metadata={"phase": "stream"})
         return self._fail(error, False)
 
     def idle_left(self) -> float | None:
-        """Seconds until the idle deadline (0 when it passed), or None without one."""
+        """Seconds until the idle timer or the call's deadline runs out (0 when one did), or None."""
         idle = self.config.idle
-        if idle is None:
+        left = None if idle is None else max(0.0, idle - (time.monotonic() - self.last_event))
+        deadline = self._deadline_left()
+        if deadline is None:
+            return left
+        return deadline if left is None else min(left, deadline)
+
+    def _deadline_left(self) -> float | None:
+        deadline = self.config.deadline
+        if deadline is None or self.started_at is None:
             return None
-        return max(0.0, idle - (time.monotonic() - self.last_event))
+        return max(0.0, deadline - (time.monotonic() - self.started_at))
 
     def response(self) -> Response:
         """The fold of the current attempt (an empty Response before the first)."""
-        fold = _backend.backend.Fold() if self.decoder is None else self.decoder
+        fold = self._reply_fold or (_backend.backend.Fold() if self.decoder is None else self.decoder)
         response: Response = fold.response()
         self._scrub(response.error)
         return response
@@ -263,7 +283,7 @@ class Attempts:
 
     def _idle_check(self) -> list[Event]:
         idle = self.config.idle
-        if idle is not None and time.monotonic() - self.last_event > idle:
+        if (idle is not None and time.monotonic() - self.last_event > idle) or self._deadline_left() == 0.0:
             return self.idle_expired()
         return []
 
@@ -343,6 +363,9 @@ class Attempts:
         error = from_body_error(
             provider, response.status_code, response.headers, body, secret=self._secret_text()
         )
+        reply = self._json_reply(response, body) if error is None else None
+        if reply is not None:
+            return reply
         if error is None:
             ctype = response.headers.get("content-type", "")
             error = AdapterError(
@@ -353,6 +376,30 @@ class Attempts:
                 request_id=request_id_of(provider, response.headers),
             )
         return self._fail(error, error.reason in _RETRY_IN_STREAM)
+
+    def _json_reply(self, response: httpx.Response, body: bytes) -> list[Event] | None:
+        """The events of a complete JSON answer to the stream request, or None when it is not one."""
+        parse = self.config.parse_body
+        if parse is None or not 200 <= response.status_code < 300:
+            return None
+        try:
+            document = json.loads(body)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(document, dict):
+            return None
+        try:
+            parsed = parse(document)
+        except (AllmError, LookupError, TypeError, ValueError, AttributeError):
+            return None
+        if parsed.finish_reason is None and not parsed.output_text and not parsed.tool_calls:
+            return None
+        events = reply_events(parsed)
+        fold = _backend.backend.Fold()
+        fold.apply_many(events)
+        self._reply_fold = fold
+        self.shown = True
+        return events
 
     def _secret_text(self) -> str | None:
         """The key, revealed only for redaction (never stored in plain form)."""

@@ -41,6 +41,7 @@ COMMON_OPTIONS = (
     "http_client",
     "max_retries",
     "drop_unsupported_params",
+    "deadline",
     *LIMIT_OPTIONS,
 )
 
@@ -76,6 +77,7 @@ class HttpOptions:
     policy: RetryPolicy
     client: httpx.Client | httpx.AsyncClient | None = field(repr=False)
     drop_unsupported_params: bool = False
+    deadline: float | None = None
 
     @classmethod
     def parse(
@@ -102,10 +104,11 @@ class HttpOptions:
             raise ValidationError("invalid_options", errors=[("drop_unsupported_params", "must be a bool")])
         return cls(
             drop_unsupported_params=drop,
+            deadline=_seconds_option("deadline", opts.get("deadline")),
             key=key if isinstance(key, Secret) or key is None else Secret(key),
             base=check_base_url(opts.get("base_url"), default_base_url),
             timeout=_timeout_option(opts.get("timeout")),
-            idle=_idle_option(opts.get("idle_timeout", DEFAULT_IDLE_TIMEOUT)),
+            idle=_seconds_option("idle_timeout", opts.get("idle_timeout", DEFAULT_IDLE_TIMEOUT)),
             limits=check_limits(opts),
             policy=RetryPolicy.from_option(retry, opts.get("max_retries")),
             client=client,
@@ -133,14 +136,13 @@ def _timeout_option(value: Any) -> httpx.Timeout:
     )
 
 
-def _idle_option(value: Any) -> float | None:
+def _seconds_option(name: str, value: Any) -> float | None:
+    """An optional positive duration option (``idle_timeout``, ``deadline``)."""
     if value is None:
         return None
     if _positive_seconds(value):
         return float(value)
-    raise ValidationError(
-        "invalid_options", errors=[("idle_timeout", "must be a positive number of seconds or None")]
-    )
+    raise ValidationError("invalid_options", errors=[(name, "must be a positive number of seconds or None")])
 
 
 def _positive_seconds(value: Any) -> bool:

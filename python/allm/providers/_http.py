@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import httpx
 
 from .._request import Request
+from .._results import Response
 from .._retry import RetryPolicy
 from .._source import AsyncSource, Call, Source
 from ._attempts import AttemptConfig, Attempts
@@ -52,6 +53,8 @@ class HttpAdapter(Adapter):
             provider=self.provider,
             policy=self.options.policy,
             idle=self.options.idle,
+            deadline=self.options.deadline,
+            parse_body=self.parse_body,
             limits=self.options.limits,
             timeout=self.options.request_timeout(),
             auth_headers=self.auth_headers,
@@ -77,6 +80,10 @@ class HttpAdapter(Adapter):
     @abstractmethod
     def auth_headers(self, key: str) -> dict[str, str]:
         """The credential header(s) for ``key``."""
+
+    @abstractmethod
+    def parse_body(self, body: dict[str, Any]) -> Response:
+        """The wire's non-streaming parser (a server may answer a stream request with JSON)."""
 
     @property
     def base_url(self) -> str:

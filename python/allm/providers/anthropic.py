@@ -82,6 +82,10 @@ class Anthropic(HttpAdapter):
     default_base_url: ClassVar[str] = "https://api.anthropic.com"
     env_var: ClassVar[str] = "ANTHROPIC_API_KEY"
 
+    def parse_body(self, body: dict[str, Any]) -> Response:
+        """A complete JSON reply, by the non-streaming parser."""
+        return parse_response(body)
+
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"x-api-key": key}
 

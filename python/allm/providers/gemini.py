@@ -75,6 +75,10 @@ class Gemini(HttpAdapter):
     default_base_url: ClassVar[str] = "https://generativelanguage.googleapis.com"
     env_var: ClassVar[str] = "GEMINI_API_KEY"
 
+    def parse_body(self, body: dict[str, Any]) -> Response:
+        """A complete JSON reply, by the non-streaming parser."""
+        return parse_response(body)
+
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"x-goog-api-key": key}
 

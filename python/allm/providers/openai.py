@@ -98,6 +98,10 @@ class OpenAI(HttpAdapter):
             raise ValidationError("invalid_options", errors=[("endpoint", "must be 'chat' or 'responses'")])
         return super().parse_options(retry, opts)
 
+    def parse_body(self, body: dict[str, Any]) -> Response:
+        """A complete JSON reply, by the non-streaming parser."""
+        return parse_response(body)
+
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"authorization": f"Bearer {key}"}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 _orjson: Any
@@ -65,26 +66,44 @@ def _has_surrogate(value: Any) -> bool:
     return False
 
 
-def _depth(value: Any) -> int:
-    deepest = 0
-    stack = [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict):
+def _checked_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's members, every one checked for lone surrogates (a later duplicate key
+    must not hide an earlier value from the check: the native parser sees them all)."""
+    for key, value in pairs:
+        if _has_surrogate(key) or _has_surrogate(value):
+            raise JSONError("lone surrogate escape")
+    return dict(pairs)
+
+
+_checking_decoder = json.JSONDecoder(
+    parse_float=_parse_float,
+    parse_int=_parse_int,
+    parse_constant=_parse_constant,
+    object_pairs_hook=_checked_pairs,
+)
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _text_depth(text: str) -> int:
+    """The deepest nesting of containers in JSON ``text`` (strings skipped), in one pass."""
+    deepest = level = 0
+    for match in _BRACKET.finditer(_STRING.sub("", text)):
+        if match.group() in "[{":
+            level += 1
             deepest = max(deepest, level)
-            stack.extend((v, level + 1) for v in item.values())
-        elif isinstance(item, list):
-            deepest = max(deepest, level)
-            stack.extend((v, level + 1) for v in item)
+        else:
+            level -= 1
     return deepest
 
 
 def _stdlib_loads(text: str) -> Any:
+    escapes = "\\u" in text or "\\U" in text
     try:
-        value = _decoder.decode(text)
+        value = (_checking_decoder if escapes else _decoder).decode(text)
     except (ValueError, RecursionError) as exc:
         raise JSONError(str(exc)) from None
-    if ("\\u" in text or "\\U" in text) and _has_surrogate(value):
+    if escapes and _has_surrogate(value):
         raise JSONError("lone surrogate escape")
     return value
 
@@ -98,7 +117,7 @@ def loads(text: str) -> Any:
             value = _stdlib_loads(text)  # the hooks decide (big ints, and to give the same errors)
     else:
         value = _stdlib_loads(text)
-    if text.count("[") + text.count("{") > _MAX_DEPTH and _depth(value) > _MAX_DEPTH:
+    if text.count("[") + text.count("{") > _MAX_DEPTH and _text_depth(text) > _MAX_DEPTH:
         raise JSONError("nesting too deep")
     return value
 
