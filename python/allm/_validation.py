@@ -9,7 +9,14 @@ listing EVERY problem found (not just the first), with paths such as
 ``"messages[2].role"``, ``"tools[0].name"`` or ``"temperature"``.
 ``request_errors``, ``message_errors`` and ``tool_errors`` return the same
 list without raising.
+
+The values checked here come from users and from loaded JSON, so their static
+types cannot be trusted: the checks are deliberately "unnecessary" for a type
+checker, and the values they walk are of unknown type.
 """
+
+# pyright: reportUnnecessaryIsInstance=false, reportUnknownVariableType=false
+# pyright: reportUnknownArgumentType=false, reportUnknownMemberType=false
 
 from __future__ import annotations
 
