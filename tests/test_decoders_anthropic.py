@@ -7,6 +7,7 @@ from types import ModuleType
 
 import pytest
 
+from allm import ReasoningPart, TextPart
 from allm._usage import Usage
 from allm.errors import AdapterError, StreamError
 from allm.events import (
@@ -83,7 +84,7 @@ def test_thinking_deltas_become_reasoning(backend, shared_fixtures) -> None:
         "Let me consider the question. ",
         "The user wants a greeting.",
     ]
-    assert response.metadata == {"reasoning": "Let me consider the question. The user wants a greeting."}
+    assert response.reasoning == "Let me consider the question. The user wants a greeting."
     assert response.output_text == "hi there"
 
 
@@ -133,7 +134,7 @@ def test_thinking_text_and_tool_with_thinking_tokens(backend) -> None:
     assert [(c.id, c.arguments, c.raw_arguments) for c in response.tool_calls] == [
         ("toolu_own", {"city": "Oslo"}, '{"city": "Oslo"}')
     ]
-    assert (response.output_text, response.metadata["reasoning"]) == ("One moment.", "User wants weather.")
+    assert (response.output_text, response.reasoning) == ("One moment.", "User wants weather.")
 
 
 def test_empty_partial_json_gives_no_delta(backend) -> None:
@@ -275,6 +276,7 @@ def test_whole_turn_inside_message_start(backend) -> None:
     assert [e.type for e in events] == [
         "message_started",
         "raw_chunk",
+        "raw_chunk",
         "text_delta",
         "tool_call_started",
         "tool_call_delta",
@@ -288,7 +290,25 @@ def test_whole_turn_inside_message_start(backend) -> None:
         ("toolu_own_whole1", "get_weather", {"city": "Oslo"})
     ]
     assert (response.finish_reason, response.raw_finish_reason) == ("tool_calls", "tool_use")
-    assert response.metadata["reasoning"] == "Need the weather."
+    assert response.message.content == (
+        ReasoningPart("Need the weather.", signature="sig-own-1", provider="anthropic"),
+        TextPart("Let me check."),
+    )
+
+
+def test_whole_turn_redacted_and_unsigned_thinking_become_parts_in_order(backend) -> None:
+    content = [
+        {"type": "thinking", "thinking": "First."},
+        {"type": "redacted_thinking", "data": "opaque-own-1"},
+        {"type": "text", "text": "Done."},
+    ]
+    message = {"id": "m", "model": "c", "content": content, "stop_reason": "end_turn"}
+    _, response = run(backend, named({"type": "message_start", "message": message}, {"type": "message_stop"}))
+    assert response.message.content == (
+        ReasoningPart("First.", provider="anthropic"),
+        ReasoningPart(redacted="opaque-own-1", provider="anthropic"),
+        TextPart("Done."),
+    )
 
 
 def test_zero_placeholder_usage_before_a_failure_is_none(backend) -> None:
@@ -334,20 +354,3 @@ def test_two_tool_use_blocks_sharing_an_id_are_reported(backend) -> None:
     assert events[-1] == ErrorEvent(
         StreamError("malformed_event", "two tool calls in one message share an id")
     )
-
-
-def test_thinking_signature_and_redacted_thinking_are_kept_in_order(backend) -> None:
-    _, response = run(backend, (OWN / "thinking_signature_redacted.sse").read_bytes())
-    assert response.metadata["reasoning_parts"] == [
-        {
-            "type": "thinking",
-            "thinking": "Need the forecast.",
-            "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds",
-        },
-        {
-            "type": "redacted_thinking",
-            "data": "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP",
-        },
-    ]
-    assert response.metadata["reasoning"] == "Need the forecast."
-    assert [(c.id, c.arguments) for c in response.tool_calls] == [("toolu_own_sig1", {"city": "Bern"})]

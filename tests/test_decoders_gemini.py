@@ -82,9 +82,9 @@ def test_thought_part_signature_and_generated_call_id(backend) -> None:
         )
         in events
     )
-    assert (response.output_text, response.metadata, response.finish_reason) == (
+    assert (response.output_text, response.reasoning, response.finish_reason) == (
         "Let me check.",
-        {"reasoning": "Need the weather."},
+        "Need the weather.",
         "tool_calls",
     )
 
@@ -239,15 +239,4 @@ def test_key_echoed_in_an_error_payload_is_redacted(backend) -> None:
     events, _ = run(backend, sse({"error": error}))
     assert events[-1] == ErrorEvent(
         AdapterError("authentication_failed", "key [redacted] is blocked", provider="gemini")
-    )
-
-
-def test_thought_signature_on_a_text_part_is_kept(backend) -> None:
-    _, response = run(backend, (OWN / "thought_signature_text.sse").read_bytes())
-    assert response.metadata["reasoning_parts"] == [
-        {"type": "thought_signature", "signature": "CiIB0e2Kb-own-signature"}
-    ]
-    assert (response.output_text, response.metadata["reasoning"]) == (
-        "Cross at the lights.",
-        "Plan the answer.",
     )

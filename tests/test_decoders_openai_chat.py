@@ -8,6 +8,7 @@ from types import ModuleType
 
 import pytest
 
+from allm import ReasoningPart, TextPart
 from allm._usage import Usage
 from allm.errors import AdapterError, StreamError
 from allm.events import (
@@ -383,14 +384,14 @@ def test_reasoning_deltas_are_surfaced_like_the_other_wires(
     events, response = run(backend, own(name))
     deltas = [e.data for e in events if e.type == "raw_chunk" and e.kind == "reasoning_delta"]
     assert "".join(deltas) == reasoning
-    assert (response.metadata["reasoning"], response.output_text) == (reasoning, text)
+    assert response.message.content == (ReasoningPart(reasoning, provider="openai"), TextPart(text))
 
 
 def test_content_as_a_list_of_text_and_thinking_parts(backend) -> None:
     events, response = run(backend, own("content_parts.sse"))
     assert [e.delta for e in events if e.type == "text_delta"] == ["Look left, ", "then right."]
     assert response.output_text == "Look left, then right."
-    assert response.metadata["reasoning"] == "Look both ways."
+    assert response.message.content[0] == ReasoningPart("Look both ways.", provider="openai")
 
 
 @pytest.mark.parametrize(

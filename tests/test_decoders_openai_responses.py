@@ -76,19 +76,19 @@ def test_function_call_lifecycle_prefers_the_final_arguments(backend) -> None:
     assert (response.finish_reason, response.raw_finish_reason) == ("tool_calls", "completed")
 
 
-def test_reasoning_summary_goes_to_raw_chunks_and_metadata(backend) -> None:
+def test_reasoning_summary_goes_to_raw_chunks_and_the_reasoning_part(backend) -> None:
     events, response = run(backend, (OWN / "reasoning_tool_usage.sse").read_bytes())
     assert [e for e in events if e.type == "raw_chunk" and e.kind == "reasoning_delta"] == [
         RawChunk("reasoning_delta", "Look it "),
         RawChunk("reasoning_delta", "up."),
     ]
-    assert response.metadata == {"reasoning": "Look it up."}
+    assert (response.reasoning, response.metadata) == ("Look it up.", {})
     assert response.output_text == "Checking…"
 
 
 def test_legacy_reasoning_summary_delta_name_is_accepted(backend, shared_fixtures) -> None:
     _, response = run(backend, (shared_fixtures / "openai/responses/reasoning_stream.sse").read_bytes())
-    assert response.metadata == {"reasoning": "Thinking carefully."}
+    assert response.reasoning == "Thinking carefully."
     assert response.output_text == "Final answer."
 
 
@@ -261,16 +261,3 @@ def test_two_function_call_items_sharing_a_call_id_are_reported(backend) -> None
     assert events[-1] == ErrorEvent(
         StreamError("malformed_event", "two tool calls in one message share an id")
     )
-
-
-def test_reasoning_item_id_encrypted_content_and_summary_are_kept(backend) -> None:
-    _, response = run(backend, (OWN / "reasoning_item_encrypted.sse").read_bytes())
-    assert response.metadata["reasoning_parts"] == [
-        {
-            "type": "reasoning",
-            "id": "rs_own_enc1",
-            "encrypted_content": "gAAAAABo-own-final==",
-            "summary": ["Checking units."],
-        }
-    ]
-    assert (response.metadata["reasoning"], response.output_text) == ("Checking units.", "12 km")

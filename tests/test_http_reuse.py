@@ -335,8 +335,8 @@ COMPLETION = {
 }
 
 
-def _json_server_engine(server: FaultServer, name: str) -> allm.Engine:
-    server.script(name, [Reply.json(200, COMPLETION), Reply.json(200, COMPLETION)])
+def _json_server_engine(server: FaultServer, name: str, body: dict[str, Any] = COMPLETION) -> allm.Engine:
+    server.script(name, [Reply.json(200, body), Reply.json(200, body)])
     return allm.Engine(
         adapter=OpenAI,
         model="gpt-4o-mini",
@@ -364,3 +364,18 @@ def test_a_json_reply_to_a_stream_request_is_an_answer(backend: object) -> None:
         "message_completed",
     ]
     assert streamed.output_text == response.output_text and streamed.id == "chatcmpl-json"
+
+
+def test_a_json_reply_keeps_its_reasoning_as_a_part_in_both_paths(backend: object) -> None:
+    message = {"role": "assistant", "content": "whole answer", "reasoning_content": "Think first."}
+    body = {**COMPLETION, "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
+    with FaultServer() as server:
+        engine = _json_server_engine(server, "json-reasoning", body)
+        response = allm.generate(engine, allm.request([allm.user("hi")]))
+        with allm.stream_generate(engine, allm.request([allm.user("hi")])) as stream:
+            kinds = [e.kind for e in stream if e.type == "raw_chunk"]
+            streamed = stream.get_final_response()
+        engine.close()
+    parts = (allm.ReasoningPart("Think first.", provider="openai"), allm.TextPart("whole answer"))
+    assert response.message.content == parts and streamed.message.content == parts
+    assert kinds == ["reasoning", "usage"]

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from allm import _pure
+from allm._messages import ReasoningPart
 from allm._usage import Usage
 from allm.errors import AdapterError, StreamError
 from allm.events import (
@@ -155,6 +156,11 @@ events = st.one_of(
     ),
     st.builds(RawChunk, st.just("usage"), usages),
     st.builds(RawChunk, st.just("reasoning_delta"), texts),
+    st.builds(
+        RawChunk,
+        st.just("reasoning"),
+        st.builds(ReasoningPart, texts, st.none() | texts, provider=st.sampled_from(["anthropic", "gemini"])),
+    ),
     st.builds(ErrorEvent, errors),
     st.builds(ToolExecutionStarted, ids, st.just("f"), small_json),
 )

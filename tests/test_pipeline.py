@@ -31,10 +31,9 @@ def test_unknown_wire_is_a_value_error(backend: ModuleType) -> None:
         backend.StreamDecoder("openai-completions")
 
 
-def test_default_options_drop_only_non_usage_raw_chunks(backend: ModuleType) -> None:
+def test_default_options_drop_only_reasoning_deltas(backend: ModuleType) -> None:
     events = feed_all(backend.StreamDecoder("openai-responses"), REASONING.read_bytes())
-    assert not any(e.type == "raw_chunk" and e.kind != "usage" for e in events)
-    assert any(e.type == "raw_chunk" and e.kind == "usage" for e in events)
+    assert {e.kind for e in events if e.type == "raw_chunk"} == {"usage", "reasoning"}
     assert any(e.type == "text_delta" for e in events)
 
 

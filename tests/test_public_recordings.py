@@ -6,9 +6,9 @@ seeded random pieces; the Response must give the recorded text, tool calls
 ``expected``). Reasoning is checked where the stream carries it: against
 ``expected["reasoning"]`` where the SDK computed it, and for Chat Completions
 (whose SDK ignores it) against the ``delta.reasoning_content`` /
-``delta.reasoning`` text and thinking parts of choice 0. A stream that ends in
-an error surfaces its reasoning as ``reasoning_delta`` raw chunks (the
-Response keeps ``metadata["reasoning"]`` for completed messages).
+``delta.reasoning`` text and thinking parts of choice 0. The reasoning is the
+text of the Response's ``ReasoningPart``s (``response.reasoning``), also when
+the stream ends in an error.
 """
 
 from __future__ import annotations
@@ -76,20 +76,17 @@ def _usage(usage: Any) -> dict[str, Any] | None:
 
 
 def _observed(backend: ModuleType, wire: str, body: bytes, feed: str, seed: str) -> dict[str, Any]:
-    decoder = backend.StreamDecoder(wire, include_raw_chunks=True)
-    events = [e for piece in _pieces(body, feed, seed) for e in decoder.feed(piece)]
-    events += decoder.close()
+    decoder = backend.StreamDecoder(wire)
+    for piece in _pieces(body, feed, seed):
+        decoder.feed(piece)
+    decoder.close()
     response = decoder.response()
-    reasoning = response.metadata.get("reasoning")
-    if response.finish_reason == "error":
-        deltas = [e.data for e in events if e.type == "raw_chunk" and e.kind == "reasoning_delta"]
-        reasoning = "".join(deltas) or None
     return {
         "text": response.output_text,
         "tool_calls": [(c.name, c.arguments) for c in response.tool_calls],
         "usage": _usage(response.usage),
         "finish": response.finish_reason,
-        "reasoning": reasoning,
+        "reasoning": response.reasoning or None,
     }
 
 

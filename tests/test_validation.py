@@ -113,7 +113,7 @@ def test_non_message_in_messages_is_refused():
 
 def test_content_of_the_wrong_type_is_refused():
     assert problems(req([Message("user", 5)])) == [  # type: ignore[arg-type]
-        ("messages[0].content", "must be a str or a tuple/list of TextPart/ImagePart")
+        ("messages[0].content", "must be a str or a tuple/list of TextPart/ImagePart/ReasoningPart")
     ]
 
 

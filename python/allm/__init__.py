@@ -25,7 +25,7 @@ from ._cost import Price, set_price
 from ._decoding import StreamDecoder, collect
 from ._engine import Engine
 from ._execution import agenerate, astream_generate, generate, stream_generate
-from ._messages import ImagePart, Message, TextPart, Thread, ToolCall
+from ._messages import ImagePart, Message, ReasoningPart, TextPart, Thread, ToolCall
 from ._output import StructuredOutput
 from ._request import Reasoning, Request
 from ._results import ChatResult, Response, StepResult
@@ -53,6 +53,7 @@ __all__ = [
     "Message",
     "Price",
     "Reasoning",
+    "ReasoningPart",
     "Request",
     "Response",
     "Session",

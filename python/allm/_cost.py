@@ -143,7 +143,8 @@ def _price_database() -> Any:
     """The genai_prices module; None without it (imported on first use)."""
     try:
         import genai_prices
-        import genai_prices.data_snapshot
+        from genai_prices import data_snapshot
     except ImportError:
         return None
+    assert genai_prices.data_snapshot is data_snapshot  # the submodule _find_model uses is loaded
     return genai_prices

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-__all__ = ["ImagePart", "Message", "Part", "Role", "TextPart", "Thread", "ToolCall"]
+__all__ = ["ImagePart", "Message", "Part", "ReasoningPart", "Role", "TextPart", "Thread", "ToolCall"]
 
 Role = Literal["system", "user", "assistant", "tool"]
 ROLES: frozenset[str] = frozenset({"system", "user", "assistant", "tool"})
@@ -16,7 +16,7 @@ class TextPart:
     """A piece of text inside a multi-part message."""
 
     text: str
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +27,32 @@ class ImagePart:
     data: str | None = None
     media_type: str | None = None
     detail: Literal["auto", "low", "high"] = "auto"
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
-Part = TextPart | ImagePart
+@dataclass(frozen=True, slots=True)
+class ReasoningPart:
+    """The model's reasoning, as one part of an assistant message.
+
+    ``text`` is the reasoning the provider showed (a summary on some; ``""``
+    when hidden). The other fields are the provider's opaque tokens, kept so the
+    part can be sent back unchanged on the next turn: ``signature`` (Anthropic
+    thinking signature, Gemini ``thoughtSignature``), ``redacted`` (Anthropic
+    ``redacted_thinking`` data), ``id`` and ``encrypted_content`` (an OpenAI
+    Responses reasoning item). ``provider`` ("anthropic", "openai", "gemini")
+    says whose tokens they are; other providers never receive them.
+    """
+
+    text: str = ""
+    signature: str | None = None
+    redacted: str | None = None
+    id: str | None = None
+    encrypted_content: str | None = None
+    provider: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
+
+
+Part = TextPart | ImagePart | ReasoningPart
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +65,9 @@ class ToolCall:
 
     id: str
     name: str
-    arguments: dict[str, Any] = field(default_factory=dict)
+    arguments: dict[str, Any] = field(default_factory=dict[str, Any])
     raw_arguments: str = ""
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +75,9 @@ class Message:
     """One turn of a conversation.
 
     ``content`` is a string or a tuple of parts. Assistant messages carry the
-    model's ``tool_calls``; tool messages carry the ``tool_call_id`` they answer.
+    model's ``tool_calls`` (after the content, in the provider's order) and, when
+    the model reasoned, ``ReasoningPart``s in the content, where the provider put
+    them relative to the text; tool messages carry the ``tool_call_id`` they answer.
     """
 
     role: Role
@@ -61,7 +85,7 @@ class Message:
     name: str | None = None
     tool_call_id: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
 
     @property
     def text(self) -> str:
@@ -70,13 +94,20 @@ class Message:
             return self.content
         return "".join(p.text for p in self.content if isinstance(p, TextPart))
 
+    @property
+    def reasoning(self) -> str:
+        """The text of the message's reasoning parts, joined ("" when it has none)."""
+        if isinstance(self.content, str):
+            return ""
+        return "".join(p.text for p in self.content if isinstance(p, ReasoningPart))
+
 
 @dataclass(frozen=True, slots=True)
 class Thread:
     """An ordered, immutable list of messages."""
 
     messages: tuple[Message, ...] = ()
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
 
     @classmethod
     def of(cls, messages: Thread | list[Message] | tuple[Message, ...]) -> Thread:

@@ -48,7 +48,10 @@ class Response(Generic[OutT]):
     """One model reply, folded from its event stream.
 
     A mid-stream failure gives ``finish_reason == "error"`` with the error in
-    ``metadata["error"]``; partial text and usage are kept. With an output type
+    ``metadata["error"]``; partial text and usage are kept. A message with tool
+    calls finishes ``"tool_calls"`` when the provider said nothing or ``"stop"``
+    (``raw_finish_reason`` keeps what it said). The model's reasoning is part of
+    ``message.content`` (``ReasoningPart``); ``reasoning`` is its text. With an output type
     (``allm.request(..., output_type=T)``), ``output`` holds the structured
     answer: ``parsed`` is the validated ``T``, ``parse_error`` why it failed.
 
@@ -72,6 +75,12 @@ class Response(Generic[OutT]):
     metadata: dict[str, Any] = field(default_factory=dict[str, Any])
     provider: str | None = None
     output: StructuredOutput | None = field(default=None, repr=False)
+
+    @property
+    def reasoning(self) -> str:
+        """The reasoning text the model showed: its message's ``ReasoningPart``
+        texts joined (``""`` when there were none)."""
+        return self.message.reasoning
 
     @property
     def error(self) -> Any:

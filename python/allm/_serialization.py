@@ -67,7 +67,7 @@ import typing
 from collections.abc import Iterable
 from typing import Any, TypeAlias, TypeGuard, Union, cast
 
-from ._messages import ImagePart, Message, TextPart, Thread, ToolCall
+from ._messages import ImagePart, Message, ReasoningPart, TextPart, Thread, ToolCall
 from ._output import StructuredOutput
 from ._request import Reasoning, Request
 from ._results import ChatResult, Response, Spend, StepResult
@@ -106,6 +106,7 @@ _PSEUDO_TAGS = frozenset({_TUPLE_TAG, _DICT_TAG})
 _REGISTRY: dict[str, type[Any]] = {
     "TextPart": TextPart,
     "ImagePart": ImagePart,
+    "ReasoningPart": ReasoningPart,
     "ToolCall": ToolCall,
     "Message": Message,
     "Thread": Thread,

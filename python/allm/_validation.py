@@ -9,7 +9,14 @@ listing EVERY problem found (not just the first), with paths such as
 ``"messages[2].role"``, ``"tools[0].name"`` or ``"temperature"``.
 ``request_errors``, ``message_errors`` and ``tool_errors`` return the same
 list without raising.
+
+The values checked here come from users and from loaded JSON, so their static
+types cannot be trusted: the checks are deliberately "unnecessary" for a type
+checker, and the values they walk are of unknown type.
 """
+
+# pyright: reportUnnecessaryIsInstance=false, reportUnknownVariableType=false
+# pyright: reportUnknownArgumentType=false, reportUnknownMemberType=false
 
 from __future__ import annotations
 
@@ -18,7 +25,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from ._messages import ROLES, ImagePart, Message, TextPart, ToolCall
+from ._messages import ROLES, ImagePart, Message, ReasoningPart, TextPart, ToolCall
 from ._request import REASONING_EFFORTS, Reasoning, Request
 from ._tool import Tool
 from .errors import ValidationError
@@ -106,7 +113,7 @@ def _check_content(content: Any, path: str, errors: Errors) -> None:
     if isinstance(content, str):
         return
     if not isinstance(content, (tuple, list)):
-        errors.append((path, "must be a str or a tuple/list of TextPart/ImagePart"))
+        errors.append((path, "must be a str or a tuple/list of TextPart/ImagePart/ReasoningPart"))
         return
     for j, part in enumerate(content):
         ppath = f"{path}[{j}]"
@@ -115,8 +122,21 @@ def _check_content(content: Any, path: str, errors: Errors) -> None:
                 errors.append((f"{ppath}.text", "must be a string"))
         elif isinstance(part, ImagePart):
             _check_image(part, ppath, errors)
+        elif isinstance(part, ReasoningPart):
+            _check_reasoning_part(part, ppath, errors)
         else:
-            errors.append((ppath, f"must be a TextPart or ImagePart, got {type(part).__name__}"))
+            errors.append(
+                (ppath, f"must be a TextPart, ImagePart or ReasoningPart, got {type(part).__name__}")
+            )
+
+
+def _check_reasoning_part(part: ReasoningPart, path: str, errors: Errors) -> None:
+    if not isinstance(part.text, str):
+        errors.append((f"{path}.text", "must be a string"))
+    for name in ("signature", "redacted", "id", "encrypted_content", "provider"):
+        value = getattr(part, name)
+        if value is not None and not isinstance(value, str):
+            errors.append((f"{path}.{name}", "must be a string or None"))
 
 
 def _check_image(part: ImagePart, path: str, errors: Errors) -> None:

@@ -257,7 +257,12 @@ class ChatCompleted(BaseEvent):
 
 
 class RawChunk(BaseEvent):
-    """Provider data with no event of its own; ``kind == "usage"`` carries Usage."""
+    """Provider data with no event of its own.
+
+    ``kind == "usage"`` carries Usage; ``"reasoning_delta"`` a piece of reasoning
+    text; ``"reasoning"`` a finished ``ReasoningPart`` (usage and reasoning parts
+    pass every stream filter).
+    """
 
     type: ClassVar[Literal["raw_chunk"]] = "raw_chunk"
     kind: str

@@ -6,9 +6,12 @@ from ..events import Event
 
 __all__ = ["filter_events", "keeps"]
 
+_ALWAYS = ("usage", "reasoning")
+"""Raw-chunk kinds every consumer sees: the final usage and whole reasoning parts."""
+
 
 def keeps(event: Event, emit_text_deltas: bool, emit_tool_deltas: bool, include_raw_chunks: bool) -> bool:
-    """Whether the stream options let ``event`` through (usage chunks always pass).
+    """Whether the stream options let ``event`` through (usage and reasoning-part chunks always pass).
 
     Partial objects follow the text deltas they are built from.
     """
@@ -18,7 +21,7 @@ def keeps(event: Event, emit_text_deltas: bool, emit_tool_deltas: bool, include_
     if kind == "tool_call_delta":
         return emit_tool_deltas
     if kind == "raw_chunk":
-        return include_raw_chunks or getattr(event, "kind", None) == "usage"
+        return include_raw_chunks or getattr(event, "kind", None) in _ALWAYS
     return True
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import _build
+from .._messages import ReasoningPart
 from .._results import Response
 from .._usage import Usage
 from ..errors import AllmError
@@ -28,6 +29,7 @@ class Fold:
     """Folds message-level events into the state behind a Response."""
 
     __slots__ = (
+        "_chars",
         "_handlers",
         "_pieces",
         "calls",
@@ -37,11 +39,14 @@ class Fold:
         "metadata",
         "model",
         "raw_finish_reason",
+        "reasoning",
         "usage",
     )
 
     def __init__(self) -> None:
         self._pieces: list[str] = []
+        self._chars = 0
+        self.reasoning: list[tuple[int, ReasoningPart]] = []
         self.calls: dict[str, _Call] = {}
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
@@ -88,6 +93,7 @@ class Fold:
             self.usage,
             self.metadata,
             self.error,
+            self.reasoning,
         )
 
     def _message_started(self, event: Any) -> None:
@@ -98,9 +104,11 @@ class Fold:
 
     def _text_delta(self, event: Any) -> None:
         self._pieces.append(event.delta)
+        self._chars += len(event.delta)
 
     def _text_completed(self, event: Any) -> None:
         self._pieces = [event.text]
+        self._chars = len(event.text)
 
     def _call(self, call_id: str) -> _Call:
         call = self.calls.get(call_id)
@@ -132,6 +140,8 @@ class Fold:
     def _raw_chunk(self, event: Any) -> None:
         if event.kind == "usage":
             self.usage = event.data
+        elif event.kind == "reasoning":
+            self.reasoning.append((self._chars, event.data))
 
     def _error(self, event: Any) -> None:
         self.error = event.error

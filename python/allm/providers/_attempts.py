@@ -38,7 +38,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
@@ -389,7 +389,7 @@ class Attempts:
         if not isinstance(document, dict):
             return None
         try:
-            parsed = parse(document)
+            parsed = parse(cast("dict[str, Any]", document))
         except (AllmError, LookupError, TypeError, ValueError, AttributeError):
             return None
         if parsed.finish_reason is None and not parsed.output_text and not parsed.tool_calls:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, cast
 
-from .._messages import ImagePart, Message, TextPart, ToolCall
+from .._messages import ImagePart, Message, Part, ReasoningPart, TextPart, ToolCall
 from ..errors import ValidationError
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "json_list",
     "json_object",
     "json_text",
+    "own_reasoning",
     "parts",
     "split_data_url",
     "tool_choice_name",
@@ -35,11 +36,16 @@ def json_text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def parts(message: Message) -> tuple[TextPart | ImagePart, ...]:
+def parts(message: Message) -> tuple[Part, ...]:
     """A message's content as parts (a string becomes one TextPart; empty gives none)."""
     if isinstance(message.content, str):
         return (TextPart(message.content),) if message.content else ()
     return tuple(message.content)
+
+
+def own_reasoning(part: Part, provider: str) -> ReasoningPart | None:
+    """``part`` if it is reasoning that ``provider`` produced (whose tokens it can read)."""
+    return part if isinstance(part, ReasoningPart) and part.provider == provider else None
 
 
 def arguments_json(call: ToolCall) -> str:

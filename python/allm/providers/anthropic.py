@@ -15,6 +15,11 @@ Request translation:
 * user / assistant messages become content blocks; assistant tool calls become
   ``tool_use`` blocks; consecutive tool messages become one user message of
   ``tool_result`` blocks;
+* an assistant message's Anthropic reasoning parts go back unchanged, in their
+  place among the text blocks and before the ``tool_use`` blocks: ``thinking``
+  blocks with their ``signature``, ``redacted_thinking`` blocks with their
+  ``data`` (extended thinking with tools needs them on the next turn); reasoning
+  without a signature, or from another provider, is not sent;
 * image parts → ``image`` blocks with a ``url`` or ``base64`` source (``detail`` is dropped);
 * tools → ``{"name", "description", "input_schema"}``; ``tool_choice`` "auto" →
   ``{"type": "auto"}``, "none" → ``{"type": "none"}``, "required" →
@@ -39,7 +44,7 @@ import json
 from typing import Any, ClassVar
 
 from .. import _build
-from .._messages import ImagePart, Message, TextPart
+from .._messages import ImagePart, Message, Part, ReasoningPart, TextPart
 from .._request import Request
 from .._results import Response
 from .._source import Call
@@ -50,7 +55,15 @@ from ._http import HttpAdapter
 from ._keys import Secret
 from ._output_schema import anthropic_schema
 from ._params import apply_common_params, merge_options
-from ._translate import json_list, json_object, json_text, parts, split_data_url, tool_choice_name
+from ._translate import (
+    json_list,
+    json_object,
+    json_text,
+    own_reasoning,
+    parts,
+    split_data_url,
+    tool_choice_name,
+)
 
 __all__ = ["Anthropic", "parse_response"]
 
@@ -112,15 +125,27 @@ def _image_block(part: ImagePart) -> dict[str, Any]:
     raise ValidationError("invalid_message", errors=[("content", "an image part needs a url or data")])
 
 
+def _thinking_block(part: ReasoningPart) -> dict[str, Any] | None:
+    """The block an Anthropic reasoning part came from (None if it cannot go back)."""
+    if part.redacted is not None:
+        return {"type": "redacted_thinking", "data": part.redacted}
+    if part.signature is not None:
+        return {"type": "thinking", "thinking": part.text, "signature": part.signature}
+    return None
+
+
+def _block(part: Part, assistant: bool) -> dict[str, Any] | None:
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text} if part.text else None
+    if isinstance(part, ImagePart):
+        return _image_block(part)
+    reasoning = own_reasoning(part, "anthropic") if assistant else None
+    return None if reasoning is None else _thinking_block(reasoning)
+
+
 def _blocks(message: Message) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for part in parts(message):
-        if isinstance(part, TextPart):
-            if part.text:
-                out.append({"type": "text", "text": part.text})
-        else:
-            out.append(_image_block(part))
-    return out
+    assistant = message.role == "assistant"
+    return [block for part in parts(message) if (block := _block(part, assistant)) is not None]
 
 
 def _tool_input(call: Any) -> dict[str, Any]:
@@ -231,23 +256,22 @@ def parse_response(body: dict[str, Any]) -> Response:
         return _build.response(None, None, "", [], "error", None, None, {}, err)
     text: list[str] = []
     calls: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = []
-    reasoning: list[str] = []
+    reasoning: list[tuple[int, ReasoningPart]] = []
+    chars = 0
     for item in json_list(body.get("content")):
         block = json_object(item)
         kind = block.get("type")
         if kind == "text" and isinstance(block.get("text"), str):
             text.append(json_text(block["text"]))
+            chars += len(block["text"])
         elif kind == "tool_use":
             args = json_object(block.get("input"))
             raw = canonical_dumps(args)
             calls.append((json_text(block.get("id")), json_text(block.get("name")), args, raw, {}))
-        elif kind == "thinking" and isinstance(block.get("thinking"), str):
-            reasoning.append(json_text(block["thinking"]))
+        elif kind in ("thinking", "redacted_thinking"):
+            reasoning.append((chars, _reasoning_part(block)))
     raw_stop = body.get("stop_reason")
     finish = None if raw_stop is None else map_stop(raw_stop)
-    if finish == "stop" and calls:
-        finish = "tool_calls"
-    metadata: dict[str, Any] = {"reasoning": "".join(reasoning)} if reasoning else {}
     usage = usage_from(json_object(body["usage"])) if isinstance(body.get("usage"), dict) else None
     return _build.response(
         body.get("id"),
@@ -257,6 +281,20 @@ def parse_response(body: dict[str, Any]) -> Response:
         finish,
         raw_stop,
         usage,
-        metadata,
+        {},
         None,
+        reasoning,
+    )
+
+
+def _reasoning_part(block: dict[str, Any]) -> ReasoningPart:
+    """A non-streaming ``thinking`` / ``redacted_thinking`` block as a reasoning part."""
+    from .._pure.decoders._base import get_token
+
+    text = block.get("thinking")
+    return ReasoningPart(
+        text if isinstance(text, str) else "",
+        signature=get_token(block, "signature"),
+        redacted=get_token(block, "data") if block.get("type") == "redacted_thinking" else None,
+        provider="anthropic",
     )

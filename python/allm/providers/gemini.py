@@ -16,7 +16,10 @@ Request translation:
 
 * system messages → ``systemInstruction``; user → role ``user``; assistant →
   role ``model`` (tool calls → ``functionCall`` parts, echoing a
-  ``thought_signature`` kept in the ToolCall's metadata); tool messages →
+  ``thought_signature`` kept in the ToolCall's metadata; Gemini reasoning parts
+  that carry a ``thoughtSignature`` go back where they were: a thought part with
+  its text, or the signature on the text part that follows it; unsigned thought
+  summaries and other providers' reasoning are not sent); tool messages →
   ``functionResponse`` parts (the function name is taken from the matching
   earlier tool call; JSON-object content is sent as the response, other
   content as ``{"result": text}``);
@@ -38,7 +41,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from .. import _build
-from .._messages import Message, TextPart
+from .._messages import Message, ReasoningPart, TextPart
 from .._request import Request
 from .._results import Response
 from .._source import Call
@@ -48,7 +51,14 @@ from ._errors import from_status
 from ._http import HttpAdapter
 from ._keys import Secret
 from ._params import apply_common_params, merge_options
-from ._translate import json_list, json_object, json_text, parts, split_data_url, tool_choice_name
+from ._translate import (
+    json_list,
+    json_object,
+    own_reasoning,
+    parts,
+    split_data_url,
+    tool_choice_name,
+)
 
 __all__ = ["Gemini", "parse_response"]
 
@@ -91,10 +101,21 @@ class Gemini(HttpAdapter):
 
 def _parts(message: Message) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
+    signature: str | None = None
+    """A signature waiting for the text part that follows it."""
     for part in parts(message):
-        if isinstance(part, TextPart):
+        if isinstance(part, ReasoningPart):
+            reasoning = own_reasoning(part, "gemini") if message.role == "assistant" else None
+            if reasoning is None or reasoning.signature is None:
+                continue
+            if reasoning.text:
+                out.append({"text": reasoning.text, "thought": True, "thoughtSignature": reasoning.signature})
+            else:
+                signature = reasoning.signature
+        elif isinstance(part, TextPart):
             if part.text:
-                out.append({"text": part.text})
+                out.append(_signed({"text": part.text}, signature))
+                signature = None
         elif part.data:
             out.append({"inlineData": {"mimeType": part.media_type or "image/png", "data": part.data}})
         elif part.url:
@@ -110,7 +131,15 @@ def _parts(message: Message) -> list[dict[str, Any]]:
             raise ValidationError(
                 "invalid_message", errors=[("content", "an image part needs a url or data")]
             )
+    if signature is not None:
+        out.append({"text": "", "thoughtSignature": signature})
     return out
+
+
+def _signed(part: dict[str, Any], signature: str | None) -> dict[str, Any]:
+    if signature is not None:
+        part["thoughtSignature"] = signature
+    return part
 
 
 def _response_value(text: str) -> dict[str, Any]:
@@ -221,8 +250,7 @@ def parse_response(body: dict[str, Any]) -> Response:
     The finish-reason map, usage and canonical arguments text come from the pure stream
     decoder (imported on first use, so ``import allm`` does not load the pure backend).
     """
-    from .._pure.decoders._json import canonical_dumps
-    from .._pure.decoders.gemini import map_finish, usage_from
+    from .._pure.decoders.gemini import usage_from
 
     rid, model = body.get("responseId"), body.get("modelVersion")
     usage = (
@@ -241,23 +269,21 @@ def parse_response(body: dict[str, Any]) -> Response:
         else:
             err = AdapterError("malformed_response", "no candidates in the response", provider="gemini")
         return _build.response(rid, model, "", [], "error", None, usage, {}, err)
-    candidate = json_object(candidates[0])
-    text: list[str] = []
-    reasoning: list[str] = []
-    calls: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = []
-    for item in json_list(json_object(candidate.get("content")).get("parts")):
-        part = json_object(item)
-        if isinstance(part.get("text"), str):
-            (reasoning if part.get("thought") is True else text).append(json_text(part["text"]))
-        if isinstance(part.get("functionCall"), dict):
-            fn = json_object(part["functionCall"])
-            args = json_object(fn.get("args"))
-            signature = part.get("thoughtSignature")
-            meta: dict[str, Any] = {"thought_signature": signature} if isinstance(signature, str) else {}
-            call_id = json_text(fn.get("id")) or f"call_{len(calls)}"
-            raw = canonical_dumps(args)
-            calls.append((call_id, json_text(fn.get("name")), args, raw, meta))
-    raw_finish = candidate.get("finishReason")
-    finish = None if raw_finish is None else map_finish(raw_finish, bool(calls))
-    metadata: dict[str, Any] = {"reasoning": "".join(reasoning)} if reasoning else {}
-    return _build.response(rid, model, "".join(text), calls, finish, raw_finish, usage, metadata, None)
+    return _parts_response(body)
+
+
+def _parts_response(body: dict[str, Any]) -> Response:
+    """A body with candidates, decoded as a one-payload stream (text, reasoning, calls,
+    usage and finish exactly as the stream decoder reads them)."""
+    from .._pure.decoders.gemini import GeminiDecoder
+    from .._pure.fold import Fold
+
+    decoder = GeminiDecoder(None)
+    out: list[Any] = []
+    decoder.start(out, body.get("responseId"), body.get("modelVersion"))
+    decoder.payload(body, "", out)
+    if not decoder.done:
+        decoder.finish(None, None, out)
+    fold = Fold()
+    fold.apply_many(out)
+    return fold.response()

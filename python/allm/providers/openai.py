@@ -21,6 +21,12 @@ Request translation (Chat Completions / Responses):
 * system, user, assistant and tool messages → ``messages`` / ``input`` items
   (assistant tool calls → ``tool_calls`` / ``function_call`` items; tool
   results → ``tool`` messages / ``function_call_output`` items);
+* reasoning: Chat Completions never gets reasoning back (DeepSeek rejects
+  ``reasoning_content`` in input); Responses gets each OpenAI reasoning part that
+  has an item id back as a ``reasoning`` input item (its summary text and
+  ``encrypted_content``), in its place before the turn's text and function calls.
+  When ``store`` is false (``options={"store": False}``), the request asks for
+  ``include: ["reasoning.encrypted_content"]`` so the next turn can echo it;
 * image parts → ``image_url`` / ``input_image`` (URL or base64 data URL, with ``detail``);
 * tools → ``{"type": "function", "function": {...}}`` / flat function tools;
   ``tool_choice`` "auto" / "none" / "required" / a tool name / a dict;
@@ -38,10 +44,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from .. import _build
-from .._messages import Message, TextPart
+from .._messages import ImagePart, Message, ReasoningPart, TextPart
 from .._request import Request
 from .._results import Response
 from .._source import Call
@@ -51,7 +57,16 @@ from ._errors import from_status
 from ._http import HttpAdapter
 from ._keys import Secret
 from ._params import apply_common_params, merge_options
-from ._translate import arguments_json, data_url, json_list, json_object, json_text, parts, tool_choice_name
+from ._translate import (
+    arguments_json,
+    data_url,
+    json_list,
+    json_object,
+    json_text,
+    own_reasoning,
+    parts,
+    tool_choice_name,
+)
 
 __all__ = ["OpenAI", "parse_response"]
 
@@ -125,6 +140,8 @@ class OpenAI(HttpAdapter):
             drop_unsupported=self.options.drop_unsupported_params,
         )
         merge_options(body, request.options, owned=owned, provider=self.provider)
+        if endpoint == "responses":
+            request_encrypted_reasoning(body)
         return Prepared(url=self.base_url + path, body=encode_json(body), wire=wire, secret=secret)
 
 
@@ -138,7 +155,7 @@ def _chat_content(message: Message) -> str | list[dict[str, Any]]:
     for part in message.content:
         if isinstance(part, TextPart):
             out.append({"type": "text", "text": part.text})
-        else:
+        elif isinstance(part, ImagePart):  # reasoning never goes to Chat Completions
             out.append({"type": "image_url", "image_url": {"url": data_url(part), "detail": part.detail}})
     return out
 
@@ -234,6 +251,54 @@ def chat_body(request: Request, *, compatible: bool = False) -> dict[str, Any]:
 # -- Responses -------------------------------------------------------------------------
 
 
+_ENCRYPTED_REASONING = "reasoning.encrypted_content"
+
+
+def request_encrypted_reasoning(body: dict[str, Any]) -> None:
+    """With ``store: false`` nothing is kept server-side, so ask for the encrypted
+    reasoning the next turn must echo (added to any ``include`` the options gave)."""
+    if body.get("store") is not False:
+        return
+    include: object = body.get("include")
+    items: list[object] = []
+    if isinstance(include, (list, tuple)):
+        items.extend(cast("list[object] | tuple[object, ...]", include))
+    if _ENCRYPTED_REASONING not in items:
+        items.append(_ENCRYPTED_REASONING)
+    body["include"] = items
+
+
+def _reasoning_item(part: ReasoningPart) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "type": "reasoning",
+        "id": part.id,
+        "summary": [{"type": "summary_text", "text": part.text}] if part.text else [],
+    }
+    if part.encrypted_content is not None:
+        item["encrypted_content"] = part.encrypted_content
+    return item
+
+
+def _assistant_items(message: Message) -> list[dict[str, Any]]:
+    """An assistant turn as Responses items: its text and reasoning items in content
+    order (reasoning items only for OpenAI parts with an id), then function calls."""
+    out: list[dict[str, Any]] = []
+    text: list[str] = []
+    for part in parts(message):
+        if isinstance(part, TextPart):
+            text.append(part.text)
+            continue
+        reasoning = own_reasoning(part, "openai")
+        if reasoning is not None and reasoning.id is not None:
+            if any(text):
+                out.append({"role": "assistant", "content": "".join(text)})
+            text = []
+            out.append(_reasoning_item(reasoning))
+    if any(text):
+        out.append({"role": "assistant", "content": "".join(text)})
+    return out
+
+
 def responses_input(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
     """Messages as Responses ``input`` items."""
     out: list[dict[str, Any]] = []
@@ -241,8 +306,7 @@ def responses_input(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
         if m.role == "tool":
             out.append({"type": "function_call_output", "call_id": m.tool_call_id, "output": m.text})
         elif m.role == "assistant":
-            if m.text:
-                out.append({"role": "assistant", "content": m.text})
+            out.extend(_assistant_items(m))
             for c in m.tool_calls:
                 out.append(
                     {"type": "function_call", "call_id": c.id, "name": c.name, "arguments": arguments_json(c)}
@@ -254,7 +318,7 @@ def responses_input(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
             for part in parts(m):
                 if isinstance(part, TextPart):
                     content.append({"type": "input_text", "text": part.text})
-                else:
+                elif isinstance(part, ImagePart):
                     content.append(
                         {"type": "input_image", "image_url": data_url(part), "detail": part.detail}
                     )
@@ -318,24 +382,47 @@ def parse_chat_response(body: dict[str, Any]) -> Response:
     finish = None if raw_finish is None else map_finish(raw_finish)
     usage = usage_from(json_object(body["usage"])) if isinstance(body.get("usage"), dict) else None
     return _build.response(
-        body.get("id"), body.get("model"), text, calls, finish, raw_finish, usage, {}, None
+        body.get("id"),
+        body.get("model"),
+        text,
+        calls,
+        finish,
+        raw_finish,
+        usage,
+        {},
+        None,
+        _chat_reasoning(message),
     )
+
+
+def _chat_reasoning(message: dict[str, Any]) -> list[tuple[int, ReasoningPart]]:
+    """``reasoning_content`` (else ``reasoning``) of a Chat Completions message, before its text."""
+    for key in ("reasoning_content", "reasoning"):
+        value = message.get(key)
+        if isinstance(value, str) and value:
+            return [(0, ReasoningPart(value, provider="openai"))]
+    return []
 
 
 def parse_responses_response(body: dict[str, Any]) -> Response:
     """A non-streaming Responses body as a Response."""
     from .._pure.decoders._json import parse_arguments
-    from .._pure.decoders.openai_responses import map_incomplete, usage_from
+    from .._pure.decoders.openai_responses import map_incomplete, reasoning_part, usage_from
 
     text_parts: list[str] = []
     calls: list[tuple[str, str, dict[str, Any], str, dict[str, Any]]] = []
+    reasoning: list[tuple[int, ReasoningPart]] = []
+    chars = 0
     for entry in json_list(body.get("output")):
         item = json_object(entry)
-        if item.get("type") == "message":
+        if item.get("type") == "reasoning":
+            reasoning.append((chars, reasoning_part(item)))
+        elif item.get("type") == "message":
             for part in json_list(item.get("content")):
                 content = json_object(part)
                 if content.get("type") == "output_text" and isinstance(content.get("text"), str):
                     text_parts.append(json_text(content["text"]))
+                    chars += len(content["text"])
         elif item.get("type") == "function_call":
             raw = json_text(item.get("arguments"))
             call_id = json_text(item.get("call_id")) or json_text(item.get("id"))
@@ -358,7 +445,7 @@ def parse_responses_response(body: dict[str, Any]) -> Response:
     else:
         finish = None
     return _build.response(
-        body.get("id"), body.get("model"), text, calls, finish, raw_finish, usage, {}, error
+        body.get("id"), body.get("model"), text, calls, finish, raw_finish, usage, {}, error, reasoning
     )
 
 

@@ -22,6 +22,8 @@ pub trait Types {
     type Usage;
     /// An error value.
     type Error;
+    /// A finished reasoning part, as carried by a `raw_chunk` of kind "reasoning".
+    type Part;
     /// Accumulated text.
     type Text: Default;
     /// Accumulated message metadata.
@@ -33,8 +35,21 @@ pub trait Types {
     fn text_set(acc: &mut Self::Text, text: Self::Str);
     fn is_empty(s: &Self::Str) -> bool;
     fn meta_update(acc: &mut Self::MetaAcc, meta: Self::Meta);
-    /// The usage a raw chunk carries, if its kind is "usage".
-    fn raw_usage(raw: Self::Raw) -> Option<Self::Usage>;
+    /// What a raw chunk carries that the fold keeps: usage or a reasoning part.
+    fn raw_kind(raw: Self::Raw) -> RawKind<Self::Usage, Self::Part>;
+    /// Where a reasoning part goes in the message: the length of text before it
+    /// (in the unit the response builder converts to characters).
+    fn anchor(part: &Self::Part, text: &Self::Text) -> usize;
+}
+
+/// The raw chunks the fold keeps.
+pub enum RawKind<U, P> {
+    /// kind "usage".
+    Usage(U),
+    /// kind "reasoning".
+    Reasoning(P),
+    /// Any other kind (ignored).
+    Other,
 }
 
 /// One message-level event (the ones the fold and the wire decoders know).
@@ -119,6 +134,27 @@ pub enum RawData {
     Usage(Usage),
     /// kind "reasoning_delta": a piece of reasoning text.
     ReasoningDelta(String),
+    /// kind "reasoning": a finished reasoning part.
+    Reasoning(Reasoning),
+}
+
+/// A finished reasoning part (`allm.ReasoningPart`): the text the provider showed
+/// and its opaque tokens, to be sent back on the next turn.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reasoning {
+    /// Bytes of message text decoded before this part (its place in the content).
+    pub at: usize,
+    pub text: String,
+    /// Anthropic thinking signature; Gemini thoughtSignature.
+    pub signature: Option<String>,
+    /// Anthropic redacted_thinking data.
+    pub redacted: Option<String>,
+    /// Responses reasoning item id.
+    pub id: Option<String>,
+    /// Responses reasoning item encrypted_content.
+    pub encrypted_content: Option<String>,
+    /// "anthropic", "openai" or "gemini".
+    pub provider: &'static str,
 }
 
 impl RawData {
@@ -126,6 +162,7 @@ impl RawData {
         match self {
             RawData::Usage(_) => "usage",
             RawData::ReasoningDelta(_) => "reasoning_delta",
+            RawData::Reasoning(_) => "reasoning",
         }
     }
 }
@@ -175,6 +212,7 @@ impl Types for Core {
     type Raw = RawData;
     type Usage = Usage;
     type Error = CoreError;
+    type Part = Reasoning;
     type Text = String;
     type MetaAcc = Map<String, Value>;
 
@@ -199,11 +237,15 @@ impl Types for Core {
             acc.insert(k, v);
         }
     }
-    fn raw_usage(raw: RawData) -> Option<Usage> {
+    fn raw_kind(raw: RawData) -> RawKind<Usage, Reasoning> {
         match raw {
-            RawData::Usage(u) => Some(u),
-            RawData::ReasoningDelta(_) => None,
+            RawData::Usage(u) => RawKind::Usage(u),
+            RawData::Reasoning(r) => RawKind::Reasoning(r),
+            RawData::ReasoningDelta(_) => RawKind::Other,
         }
+    }
+    fn anchor(part: &Reasoning, _text: &String) -> usize {
+        part.at
     }
 }
 

@@ -1,4 +1,4 @@
-//! Stream-option filtering (usage raw chunks always pass).
+//! Stream-option filtering (usage and reasoning-part raw chunks always pass).
 
 use crate::event::{CoreEvent, Event, RawData};
 
@@ -50,7 +50,7 @@ impl Filter {
         self.keeps_kind(match event {
             Event::TextDelta { .. } => Kind::TextDelta,
             Event::ToolCallDelta { .. } => Kind::ToolCallDelta,
-            Event::RawChunk(RawData::Usage(_)) => Kind::RawUsage,
+            Event::RawChunk(RawData::Usage(_) | RawData::Reasoning(_)) => Kind::RawUsage,
             Event::RawChunk(_) => Kind::RawOther,
             _ => Kind::Other,
         })
@@ -70,6 +70,7 @@ mod tests {
         assert!(f.keeps(&Event::ToolCallDelta { id: "a".into(), delta: "x".into() }));
         assert!(f.keeps(&Event::RawChunk(RawData::Usage(Usage::default()))));
         assert!(!f.keeps(&Event::RawChunk(RawData::ReasoningDelta("r".into()))));
+        assert!(f.keeps(&Event::RawChunk(RawData::Reasoning(crate::event::Reasoning::default()))));
         assert!(!f.keeps_all());
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::event::{Event, Types};
+use crate::event::{Event, RawKind, Types};
 
 /// One tool call's state.
 pub struct CallState<T: Types> {
@@ -31,6 +31,8 @@ pub struct Fold<T: Types> {
     pub raw_finish_reason: Option<T::Str>,
     pub error: Option<T::Error>,
     pub metadata: T::MetaAcc,
+    /// Reasoning parts with their anchors ([`Types::anchor`]), in stream order.
+    pub reasoning: Vec<(usize, T::Part)>,
 }
 
 /// The folded finish reason: one taken from an event, or "error".
@@ -53,6 +55,7 @@ impl<T: Types> Default for Fold<T> {
             raw_finish_reason: None,
             error: None,
             metadata: T::MetaAcc::default(),
+            reasoning: Vec::new(),
         }
     }
 }
@@ -123,11 +126,14 @@ impl<T: Types> Fold<T> {
                 }
                 T::meta_update(&mut self.metadata, metadata);
             }
-            Event::RawChunk(raw) => {
-                if let Some(usage) = T::raw_usage(raw) {
-                    self.usage = Some(usage);
+            Event::RawChunk(raw) => match T::raw_kind(raw) {
+                RawKind::Usage(usage) => self.usage = Some(usage),
+                RawKind::Reasoning(part) => {
+                    let at = T::anchor(&part, &self.text);
+                    self.reasoning.push((at, part));
                 }
-            }
+                RawKind::Other => {}
+            },
             Event::Error(error) => {
                 self.error = Some(error);
                 self.finish_reason = Some(FinishReason::Error);
@@ -140,7 +146,7 @@ impl<T: Types> Fold<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Core, CoreError, RawData, Usage};
+    use crate::event::{Core, CoreError, RawData, Reasoning, Usage};
     use serde_json::{json, Map, Value};
 
     fn meta(v: Value) -> Map<String, Value> {
@@ -169,6 +175,7 @@ mod tests {
         });
         f.apply(Event::TextCompleted { text: "whole".into() });
         f.apply(Event::RawChunk(RawData::ReasoningDelta("r".into())));
+        f.apply(Event::RawChunk(RawData::Reasoning(Reasoning { at: 3, text: "r".into(), ..Reasoning::default() })));
         f.apply(Event::RawChunk(RawData::Usage(Usage { input_tokens: 3, ..Usage::default() })));
         f.apply(Event::MessageCompleted {
             finish_reason: Some("stop".into()),
@@ -189,6 +196,8 @@ mod tests {
         assert!(matches!(f.finish_reason, Some(FinishReason::Given(ref s)) if s == "stop"));
         assert_eq!(f.raw_finish_reason.as_deref(), Some("end"));
         assert_eq!(f.metadata, meta(json!({"reasoning": "r"})));
+        assert_eq!(f.reasoning.len(), 1);
+        assert_eq!((f.reasoning[0].0, f.reasoning[0].1.text.as_str()), (3, "r"));
     }
 
     #[test]

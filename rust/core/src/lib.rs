@@ -16,7 +16,7 @@ pub mod pipeline;
 pub mod sse;
 pub mod wire;
 
-pub use event::{Core, CoreError, CoreEvent, ErrorClass, Event, RawData, Types, Usage};
+pub use event::{Core, CoreError, CoreEvent, ErrorClass, Event, RawData, RawKind, Reasoning, Types, Usage};
 pub use filter::Filter;
 pub use fold::Fold;
 pub use pipeline::{collect, Limits, Pipeline, DEFAULT_LIMIT, DEFAULT_RESPONSE_LIMIT};

@@ -1,6 +1,6 @@
 //! Bytes in, core events out: the SSE decoder feeding a wire decoder.
 
-use crate::event::{CoreError, CoreEvent, Event, RawData};
+use crate::event::{CoreError, CoreEvent, Event};
 use crate::fold::Fold;
 use crate::sse::SseDecoder;
 use crate::wire::{AnyDecoder, Wire, WireDecoder};
@@ -116,9 +116,7 @@ impl Pipeline {
                     }
                 }
                 Err(err) => {
-                    if let Some(u) = decoder.take_usage() {
-                        out.push(Event::RawChunk(RawData::Usage(u)));
-                    }
+                    decoder.before_error(out);
                     out.push(Event::Error(err));
                     *done = true;
                 }
@@ -159,11 +157,9 @@ impl Pipeline {
         self.started = true;
     }
 
-    /// The usage so far (if any), then the error.
+    /// The pending reasoning part and the usage so far (if any), then the error.
     fn terminal_error(&mut self, error: CoreError, out: &mut Vec<CoreEvent>) {
-        if let Some(u) = self.decoder.take_usage() {
-            out.push(Event::RawChunk(RawData::Usage(u)));
-        }
+        self.decoder.before_error(out);
         out.push(Event::Error(error));
         self.done = true;
     }

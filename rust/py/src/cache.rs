@@ -24,6 +24,7 @@ pub(crate) struct Cache {
     pub(crate) stream_error: Py<PyAny>,
     pub(crate) adapter_error: Py<PyAny>,
     pub(crate) build_response: Py<PyAny>,
+    pub(crate) reasoning_part: Py<PyAny>,
     pub(crate) server_sent_event: Py<PyAny>,
     /// `allm._limits.check_limits`: one limit rule for both backends.
     pub(crate) check_limits: Py<PyAny>,
@@ -32,6 +33,7 @@ pub(crate) struct Cache {
     pub(crate) concurrent_use: Py<PyAny>,
     pub(crate) s_usage: Py<PyString>,
     pub(crate) s_reasoning_delta: Py<PyString>,
+    pub(crate) s_reasoning: Py<PyString>,
     pub(crate) s_error: Py<PyString>,
     pub(crate) s_empty: Py<PyString>,
 }
@@ -59,12 +61,14 @@ pub(crate) fn cache(py: Python<'_>) -> PyResult<&Cache> {
             stream_error: errors.getattr("StreamError")?.unbind(),
             adapter_error: errors.getattr("AdapterError")?.unbind(),
             build_response: py.import("allm._build")?.getattr("response")?.unbind(),
+            reasoning_part: py.import("allm._messages")?.getattr("ReasoningPart")?.unbind(),
             server_sent_event: py.import("allm._sse_event")?.getattr("ServerSentEvent")?.unbind(),
             check_limits: py.import("allm._limits")?.getattr("check_limits")?.unbind(),
             bad_chunk: py.import("allm._boundary")?.getattr("bad_chunk")?.unbind(),
             concurrent_use: py.import("allm._boundary")?.getattr("concurrent_use")?.unbind(),
             s_usage: PyString::intern(py, "usage").unbind(),
             s_reasoning_delta: PyString::intern(py, "reasoning_delta").unbind(),
+            s_reasoning: PyString::intern(py, "reasoning").unbind(),
             s_error: PyString::intern(py, "error").unbind(),
             s_empty: PyString::intern(py, "").unbind(),
         };

@@ -1,7 +1,7 @@
 //! Core values to Python objects (events, usage, Responses) and chunk bytes in.
 
 use allm_core::fold::FinishReason;
-use allm_core::{Core, CoreEvent, Event, Fold, RawData, Usage};
+use allm_core::{Core, CoreEvent, Event, Fold, RawData, Reasoning, Usage};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyList, PyMemoryView, PyString, PyTuple};
@@ -60,6 +60,19 @@ pub(crate) fn opt_str<'py>(py: Python<'py>, s: Option<&str>) -> Bound<'py, PyAny
         Some(s) => PyString::new(py, s).into_any(),
         None => py.None().into_bound(py),
     }
+}
+
+/// An `allm.ReasoningPart` for a core reasoning part.
+pub(crate) fn py_reasoning<'py>(py: Python<'py>, c: &Cache, r: &Reasoning) -> PyResult<Bound<'py, PyAny>> {
+    let args = [
+        PyString::new(py, &r.text).into_any(),
+        opt_str(py, r.signature.as_deref()),
+        opt_str(py, r.redacted.as_deref()),
+        opt_str(py, r.id.as_deref()),
+        opt_str(py, r.encrypted_content.as_deref()),
+        PyString::new(py, r.provider).into_any(),
+    ];
+    c.reasoning_part.bind(py).call1(PyTuple::new(py, args)?)
 }
 
 /// The Python string of the last tool-call id, reused while the id repeats
@@ -128,6 +141,9 @@ pub(crate) fn py_event(
         Event::RawChunk(RawData::ReasoningDelta(text)) => {
             new_event(py, c, &c.raw_chunk, [c.s_reasoning_delta.bind(py).clone().into_any(), s(text)])
         }
+        Event::RawChunk(RawData::Reasoning(r)) => {
+            new_event(py, c, &c.raw_chunk, [c.s_reasoning.bind(py).clone().into_any(), py_reasoning(py, c, r)?])
+        }
         Event::Error(err) => new_event(py, c, &c.error_event, [py_error(py, err, external)?.into_bound(py)]),
         Event::Other => Ok(py.None()),
     }
@@ -170,6 +186,12 @@ pub(crate) fn core_response(py: Python<'_>, f: &Fold<Core>, external: Option<&Py
         Some(e) => py_error(py, e, external)?.into_bound(py),
         None => py.None().into_bound(py),
     };
+    let reasoning = PyList::empty(py);
+    for (at, part) in &f.reasoning {
+        // Anchors are byte offsets into the text; the builder counts characters.
+        let before = f.text.get(..*at).unwrap_or(&f.text);
+        reasoning.append((before.chars().count(), py_reasoning(py, c, part)?))?;
+    }
     let args = PyTuple::new(
         py,
         [
@@ -182,6 +204,7 @@ pub(crate) fn core_response(py: Python<'_>, f: &Fold<Core>, external: Option<&Py
             usage,
             py_dict(py, &f.metadata)?.into_any(),
             error,
+            reasoning.into_any(),
         ],
     )?;
     c.build_response.call1(py, args)

@@ -6,9 +6,10 @@ use pyo3::types::PyList;
 
 use crate::cache::cache;
 use crate::errors::guard;
-use crate::fold::{field, tag_of, Tag};
+use crate::fold::{field, kept_kind, tag_of, Tag};
 
-/// The events the stream options let through, in order (usage chunks always pass).
+/// The events the stream options let through, in order (usage and reasoning-part
+/// chunks always pass).
 #[pyfunction]
 pub(crate) fn filter_events<'py>(
     py: Python<'py>,
@@ -38,7 +39,7 @@ pub(crate) fn filter_events<'py>(
                 Tag::RawChunk => {
                     filter.include_raw_chunks || {
                         let kind = if exact { field(&ev, true, 0, "kind")? } else { ev.get_item(0)? };
-                        kind.eq("usage")?
+                        kept_kind(&kind).is_some()
                     }
                 }
                 _ => true,

@@ -1,6 +1,6 @@
 //! `Fold`: the message-level collector fold over Python event objects.
 
-use allm_core::event::Types;
+use allm_core::event::{RawKind, Types};
 use allm_core::fold::FinishReason;
 use allm_core::{Event, Fold};
 use pyo3::prelude::*;
@@ -11,6 +11,17 @@ use crate::errors::guard;
 
 /// Payload types for folding Python event objects.
 pub(crate) struct PyT;
+
+/// Accumulated text: its pieces and their length in characters.
+#[derive(Default)]
+pub(crate) struct PyText {
+    pieces: Vec<Py<PyAny>>,
+    chars: usize,
+}
+
+fn char_len(piece: &Py<PyAny>) -> usize {
+    Python::attach(|py| piece.bind(py).len().unwrap_or(0))
+}
 
 /// A Python tool-call id with its dict key.
 pub(crate) struct PyId {
@@ -23,21 +34,24 @@ impl Types for PyT {
     type Id = PyId;
     type Args = Py<PyAny>;
     type Meta = Py<PyAny>;
-    type Raw = Option<Py<PyAny>>;
+    type Raw = RawKind<Py<PyAny>, Py<PyAny>>;
     type Usage = Py<PyAny>;
     type Error = Py<PyAny>;
-    type Text = Vec<Py<PyAny>>;
+    type Part = Py<PyAny>;
+    type Text = PyText;
     type MetaAcc = Vec<Py<PyAny>>;
 
     fn key(id: &PyId) -> &str {
         &id.key
     }
-    fn text_push(acc: &mut Vec<Py<PyAny>>, piece: Py<PyAny>) {
-        acc.push(piece);
+    fn text_push(acc: &mut PyText, piece: Py<PyAny>) {
+        acc.chars += char_len(&piece);
+        acc.pieces.push(piece);
     }
-    fn text_set(acc: &mut Vec<Py<PyAny>>, text: Py<PyAny>) {
-        acc.clear();
-        acc.push(text);
+    fn text_set(acc: &mut PyText, text: Py<PyAny>) {
+        acc.chars = char_len(&text);
+        acc.pieces.clear();
+        acc.pieces.push(text);
     }
     fn is_empty(s: &Py<PyAny>) -> bool {
         Python::attach(|py| !s.bind(py).is_truthy().unwrap_or(true))
@@ -45,8 +59,11 @@ impl Types for PyT {
     fn meta_update(acc: &mut Vec<Py<PyAny>>, meta: Py<PyAny>) {
         acc.push(meta);
     }
-    fn raw_usage(raw: Option<Py<PyAny>>) -> Option<Py<PyAny>> {
+    fn raw_kind(raw: RawKind<Py<PyAny>, Py<PyAny>>) -> RawKind<Py<PyAny>, Py<PyAny>> {
         raw
+    }
+    fn anchor(_part: &Py<PyAny>, text: &PyText) -> usize {
+        text.chars
     }
 }
 
@@ -129,8 +146,13 @@ pub(crate) fn field<'py>(ev: &Bound<'py, PyAny>, exact: bool, i: usize, name: &s
     }
 }
 
-pub(crate) fn is_usage_kind(kind: &Bound<'_, PyAny>) -> bool {
-    kind.cast::<PyString>().ok().and_then(|s| s.to_str().ok()) == Some("usage")
+/// The raw-chunk kinds the fold keeps ("usage", "reasoning"); any other is None.
+pub(crate) fn kept_kind(kind: &Bound<'_, PyAny>) -> Option<&'static str> {
+    match kind.cast::<PyString>().ok().and_then(|s| s.to_str().ok()) {
+        Some("usage") => Some("usage"),
+        Some("reasoning") => Some("reasoning"),
+        _ => None,
+    }
 }
 
 pub(crate) fn py_to_event(py: Python<'_>, c: &Cache, ev: &Bound<'_, PyAny>) -> PyResult<Event<PyT>> {
@@ -160,10 +182,10 @@ pub(crate) fn py_to_event(py: Python<'_>, c: &Cache, ev: &Bound<'_, PyAny>) -> P
         },
         Tag::RawChunk => {
             let kind = f(0, "kind")?;
-            if is_usage_kind(&kind) {
-                Event::RawChunk(Some(f(1, "data")?.unbind()))
-            } else {
-                Event::Other
+            match kept_kind(&kind) {
+                Some("usage") => Event::RawChunk(RawKind::Usage(f(1, "data")?.unbind())),
+                Some(_) => Event::RawChunk(RawKind::Reasoning(f(1, "data")?.unbind())),
+                None => Event::Other,
             }
         }
         Tag::Error => Event::Error(f(0, "error")?.unbind()),
@@ -253,7 +275,13 @@ impl PyFold {
                 };
                 calls.append(PyTuple::new(
                     py,
-                    [call.id.obj.bind(py).clone(), name, args, join(py, c, &call.raw_arguments)?.into_bound(py), meta],
+                    [
+                        call.id.obj.bind(py).clone(),
+                        name,
+                        args,
+                        join(py, c, &call.raw_arguments.pieces)?.into_bound(py),
+                        meta,
+                    ],
                 )?)?;
             }
             let opt = |o: &Option<Py<PyAny>>| match o {
@@ -265,6 +293,10 @@ impl PyFold {
                 Some(FinishReason::Error) => c.s_error.bind(py).clone().into_any(),
                 Some(FinishReason::Given(s)) => s.bind(py).clone(),
             };
+            let reasoning = PyList::empty(py);
+            for (at, part) in &f.reasoning {
+                reasoning.append((*at, part.bind(py)))?;
+            }
             let metadata = PyDict::new(py);
             for m in &f.metadata {
                 metadata.call_method1("update", (m.bind(py),))?;
@@ -274,13 +306,14 @@ impl PyFold {
                 [
                     opt(&f.id),
                     opt(&f.model),
-                    join(py, c, &f.text)?.into_bound(py),
+                    join(py, c, &f.text.pieces)?.into_bound(py),
                     calls.into_any(),
                     finish,
                     opt(&f.raw_finish_reason),
                     opt(&f.usage),
                     metadata.into_any(),
                     opt(&f.error),
+                    reasoning.into_any(),
                 ],
             )?;
             c.build_response.call1(py, args)

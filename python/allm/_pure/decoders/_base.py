@@ -9,8 +9,10 @@ and tool-call accumulation (docs/internals.md §4, §6.3).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
+from ..._messages import ReasoningPart
 from ..._usage import Usage
 from ...errors import AllmError, StreamError
 from ...events import (
@@ -37,15 +39,22 @@ __all__ = [
     "get_dict",
     "get_list",
     "get_str",
+    "get_token",
     "utf8_len",
 ]
 
-_new = tuple.__new__
+_new: Callable[[type[Any], tuple[Any, ...]], Any] = tuple[Any, ...].__new__  # an event from its fields
 
 
 def get_str(obj: dict[str, Any], key: str) -> str | None:
     value = obj.get(key)
     return value if isinstance(value, str) else None
+
+
+def get_token(obj: dict[str, Any], key: str) -> str | None:
+    """A provider token (signature, id, ...): a non-empty string, else None."""
+    value = obj.get(key)
+    return value if isinstance(value, str) and value else None
 
 
 def get_dict(obj: dict[str, Any], key: str) -> dict[str, Any] | None:
@@ -138,7 +147,6 @@ class WireDecoder:
         self.calls: list[ToolCall] = []
         self.call_ids: set[str] = set()
         self.metadata: dict[str, Any] = {}  # wire-specific entries of message_completed.metadata
-        self.reasoning_parts: list[dict[str, Any]] = []  # opaque reasoning tokens, in stream order
 
     # -- entry points (the pipeline calls these) -------------------------
 
@@ -152,11 +160,11 @@ class WireDecoder:
                 self.fail(error, out)
             return
         try:
-            payload = loads(data)
+            payload = as_dict(loads(data))
         except JSONError:
             self.fail(StreamError("malformed_event", "event data is not valid JSON"), out)
             return
-        if not isinstance(payload, dict):
+        if payload is None:
             self.fail(StreamError("malformed_event", "event data is not a JSON object"), out)
             return
         if not self.started:
@@ -171,7 +179,9 @@ class WireDecoder:
         self.fail(StreamError("incomplete", "stream ended before the provider's terminal event"), out)
 
     def fail(self, error: AllmError, out: list[Event]) -> None:
-        """Terminal error: the usage so far (if any was counted), then the error."""
+        """Terminal error: the pending reasoning part and the usage so far (if any was
+        counted), then the error."""
+        self.flush_pending(out)
         usage = _counted(self.usage)
         if usage is not None:
             out.append(_new(RawChunk, ("usage", usage)))
@@ -195,6 +205,7 @@ class WireDecoder:
 
     def emit_text(self, text: Any, out: list[Event]) -> None:
         if isinstance(text, str) and text:
+            self.flush_pending(out)
             self.text.append(text)
             out.append(_new(TextDelta, (text, None)))
 
@@ -203,8 +214,31 @@ class WireDecoder:
             self.reasoning.append(text)
             out.append(_new(RawChunk, ("reasoning_delta", text)))
 
+    def flush_reasoning(
+        self,
+        out: list[Event],
+        *,
+        fallback: str = "",
+        signature: str | None = None,
+        redacted: str | None = None,
+        id: str | None = None,
+        encrypted_content: str | None = None,
+    ) -> None:
+        """End the current reasoning part: ``RawChunk("reasoning", ReasoningPart)`` with
+        the reasoning text since the last part (``fallback`` when there is none)."""
+        text = "".join(self.reasoning) or fallback
+        self.reasoning = []
+        part = ReasoningPart(text, signature, redacted, id, encrypted_content, self.provider)
+        out.append(_new(RawChunk, ("reasoning", part)))
+
+    def flush_pending(self, out: list[Event]) -> None:
+        """Reasoning text not yet in a part becomes one (text, a tool call or the end follows)."""
+        if self.reasoning:
+            self.flush_reasoning(out)
+
     def finish(self, finish_reason: str | None, raw_finish_reason: str | None, out: list[Event]) -> None:
-        """End of message: pending calls, text_completed, usage, message_completed."""
+        """End of message: pending reasoning and calls, text_completed, usage, message_completed."""
+        self.flush_pending(out)
         for call in self.calls:
             if not call.completed:
                 if not call.started:
@@ -219,12 +253,7 @@ class WireDecoder:
         usage = _counted(self.usage)
         if usage is not None:
             out.append(_new(RawChunk, ("usage", usage)))
-        metadata = self.metadata
-        if self.reasoning_parts:
-            metadata["reasoning_parts"] = self.reasoning_parts
-        if self.reasoning:
-            metadata["reasoning"] = "".join(self.reasoning)
-        out.append(_new(MessageCompleted, (finish_reason, raw_finish_reason, metadata)))
+        out.append(_new(MessageCompleted, (finish_reason, raw_finish_reason, self.metadata)))
         self.done = True
 
     # -- tool calls ---------------------------------------------------------
@@ -243,6 +272,7 @@ class WireDecoder:
         if call.id in self.call_ids:
             raise StreamError("malformed_event", "two tool calls in one message share an id")
         self.call_ids.add(call.id)  # type: ignore[arg-type]
+        self.flush_pending(out)
         call.started = True
         out.append(_new(ToolCallStarted, (call.id, call.name)))
         for part in call.parts:

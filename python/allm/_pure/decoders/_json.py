@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Any, cast
 
 _orjson: Any
 try:  # optional fast path; results are the same
@@ -52,17 +52,18 @@ _decoder = json.JSONDecoder(parse_float=_parse_float, parse_int=_parse_int, pars
 
 
 def _has_surrogate(value: Any) -> bool:
-    stack = [value]
+    stack: list[object] = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             if any(0xD800 <= ord(ch) <= 0xDFFF for ch in item):
                 return True
         elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            members = cast("dict[object, object]", item)
+            stack.extend(members.keys())
+            stack.extend(members.values())
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend(cast("list[object]", item))
     return False
 
 
@@ -130,7 +131,7 @@ def parse_arguments(raw: str) -> dict[str, Any]:
         value = loads(raw)
     except JSONError:
         return {}
-    return value if isinstance(value, dict) else {}
+    return cast("dict[str, Any]", value) if isinstance(value, dict) else {}
 
 
 def canonical_dumps(value: Any) -> str:

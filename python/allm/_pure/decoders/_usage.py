@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from ..._usage import Usage
 
@@ -22,7 +22,7 @@ def count(obj: dict[str, Any], key: str) -> int | None:
 def nested_count(obj: dict[str, Any], outer: str, key: str) -> int | None:
     """``obj[outer][key]`` as a token count, else None."""
     inner = obj.get(outer)
-    return count(inner, key) if isinstance(inner, dict) else None
+    return count(cast("dict[str, Any]", inner), key) if isinstance(inner, dict) else None
 
 
 def openai_usage(obj: dict[str, Any], input_key: str, output_key: str) -> Usage:

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..._usage import Usage
 from ...events import Event
-from ._base import ToolCall, WireDecoder, dicts, get_dict, get_str, utf8_len
+from ._base import ToolCall, WireDecoder, dicts, get_dict, get_str, get_token, utf8_len
 from ._errors import provider_error
 from ._json import canonical_dumps
 from ._usage import count, nested_count
@@ -60,27 +60,6 @@ def usage_from(obj: dict[str, Any]) -> Usage:
     return _usage(_counts(obj))
 
 
-class _Thinking:
-    """A thinking block: its text and signature grow with deltas."""
-
-    __slots__ = ("signature", "text")
-
-    def __init__(self, text: Any, signature: Any) -> None:
-        self.text: list[str] = [text] if isinstance(text, str) else []
-        self.signature: list[str] = [signature] if isinstance(signature, str) else []
-
-    def part(self) -> dict[str, Any] | None:
-        """The reasoning part; None without a signature (it could not be sent back)."""
-        signature = "".join(self.signature)
-        if not signature:
-            return None
-        return {"type": "thinking", "thinking": "".join(self.text), "signature": signature}
-
-
-def _redacted(block: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "redacted_thinking", "data": get_str(block, "data") or ""}
-
-
 class AnthropicDecoder(WireDecoder):
     provider = "anthropic"
 
@@ -89,8 +68,9 @@ class AnthropicDecoder(WireDecoder):
         self.counts: dict[str, int] = {}
         self.stop_reason: str | None = None
         self.tool_blocks: dict[int, ToolCall] = {}
-        self.reasoning_blocks: list[_Thinking | dict[str, Any]] = []  # in stream order
-        self.thinking_blocks: dict[int, _Thinking] = {}
+        self.thinking_blocks: dict[int, list[str]] = {}
+        """Signature pieces of each open ``thinking`` block, by index."""
+        self.redacted_blocks: dict[int, str | None] = {}
         self.handlers = {
             "message_start": self.message_start,
             "content_block_start": self.block_start,
@@ -138,9 +118,10 @@ class AnthropicDecoder(WireDecoder):
                 self.emit_text(block.get("text"), out)
             elif kind == "thinking":
                 self.emit_reasoning(block.get("thinking"), out)
-                self.reasoning_blocks.append(_Thinking(block.get("thinking"), block.get("signature")))
+                self.flush_reasoning(out, signature=get_token(block, "signature"))
             elif kind == "redacted_thinking":
-                self.reasoning_blocks.append(_redacted(block))
+                self.flush_pending(out)
+                self.flush_reasoning(out, redacted=get_token(block, "data"))
             elif kind == "tool_use":
                 call = self._tool_use(None, block)
                 self.start_call(call, out)
@@ -164,17 +145,14 @@ class AnthropicDecoder(WireDecoder):
         kind = block.get("type")
         if kind == "thinking":
             self.emit_reasoning(block.get("thinking"), out)
-            thinking = self.thinking_blocks[index] = _Thinking(block.get("thinking"), block.get("signature"))
-            self.reasoning_blocks.append(thinking)
-            return
-        if kind == "redacted_thinking":
-            self.reasoning_blocks.append(_redacted(block))
-            return
-        if kind != "tool_use":
-            return
-        call = self._tool_use(index, block)
-        self.tool_blocks[index] = call
-        self.start_call(call, out)
+            signature = get_token(block, "signature")
+            self.thinking_blocks[index] = [] if signature is None else [signature]
+        elif kind == "redacted_thinking":
+            self.redacted_blocks[index] = get_token(block, "data")
+        elif kind == "tool_use":
+            call = self._tool_use(index, block)
+            self.tool_blocks[index] = call
+            self.start_call(call, out)
 
     def block_delta(self, payload: dict[str, Any], out: list[Event]) -> None:
         delta = get_dict(payload, "delta")
@@ -188,26 +166,26 @@ class AnthropicDecoder(WireDecoder):
             if call is not None and not call.completed:
                 self.add_arguments(call, delta.get("partial_json"), out)
         elif kind == "thinking_delta":
-            text = delta.get("thinking")
-            self.emit_reasoning(text, out)
-            thinking = self._thinking_block(payload)
-            if thinking is not None and isinstance(text, str):
-                thinking.text.append(text)
+            self.emit_reasoning(delta.get("thinking"), out)
         elif kind == "signature_delta":
+            index = payload.get("index")
+            pieces = self.thinking_blocks.get(index) if type(index) is int else None
             signature = delta.get("signature")
-            thinking = self._thinking_block(payload)
-            if thinking is not None and isinstance(signature, str):
-                thinking.signature.append(signature)
-
-    def _thinking_block(self, payload: dict[str, Any]) -> _Thinking | None:
-        index = payload.get("index")
-        return self.thinking_blocks.get(index) if type(index) is int else None
+            if pieces is not None and isinstance(signature, str):
+                pieces.append(signature)
 
     def _block_call(self, payload: dict[str, Any]) -> ToolCall | None:
         index = payload.get("index")
         return self.tool_blocks.get(index) if type(index) is int else None
 
     def block_stop(self, payload: dict[str, Any], out: list[Event]) -> None:
+        index = payload.get("index")
+        if type(index) is int and index in self.thinking_blocks:
+            signature = "".join(self.thinking_blocks.pop(index))
+            self.flush_reasoning(out, signature=signature or None)
+        elif type(index) is int and index in self.redacted_blocks:
+            self.flush_pending(out)
+            self.flush_reasoning(out, redacted=self.redacted_blocks.pop(index))
         call = self._block_call(payload)
         if call is not None and not call.completed:
             self.complete_call(call, out)
@@ -221,10 +199,6 @@ class AnthropicDecoder(WireDecoder):
         self._merge_usage(get_dict(payload, "usage"))
 
     def message_stop(self, payload: dict[str, Any], out: list[Event]) -> None:
-        for block in self.reasoning_blocks:
-            part = block.part() if isinstance(block, _Thinking) else block
-            if part is not None:
-                self.reasoning_parts.append(part)
         stop = self.stop_reason
         self.finish(None if stop is None else map_stop(stop), stop, out)
 

@@ -7,7 +7,7 @@ from typing import Any
 from ..._usage import Usage
 from ...errors import AdapterError
 from ...events import Event
-from ._base import WireDecoder, get_dict, get_list, get_str
+from ._base import WireDecoder, as_dict, dicts, get_dict, get_list, get_str, get_token
 from ._errors import provider_error
 from ._json import canonical_dumps
 from ._redact import redact_known
@@ -76,36 +76,36 @@ class GeminiDecoder(WireDecoder):
                 message = redact_known(f"prompt blocked: {block}")
                 self.fail(AdapterError("content_filter", message, provider=self.provider), out)
             return
-        candidate = candidates[0]
-        if not isinstance(candidate, dict):
+        candidate = as_dict(candidates[0])
+        if candidate is None:
             return
         content = get_dict(candidate, "content")
-        parts = get_list(content, "parts") if content is not None else None
-        for part in parts or ():
-            if isinstance(part, dict):
-                self.part(part, out)
+        for part in dicts(content.get("parts")) if content is not None else ():
+            self.part(part, out)
         finish = get_str(candidate, "finishReason")
         if finish is not None:
             self.finish(map_finish(finish, bool(self.calls)), finish, out)
 
     def part(self, part: dict[str, Any], out: list[Event]) -> None:
         text = part.get("text")
+        signature = get_token(part, "thoughtSignature")
+        function = get_dict(part, "functionCall")
         if part.get("thought") is True:
             self.emit_reasoning(text, out)
-        else:
-            self.emit_text(text, out)
-        function = get_dict(part, "functionCall")
-        if function is None:
-            signature = get_str(part, "thoughtSignature")
             if signature is not None:
-                self.reasoning_parts.append({"type": "thought_signature", "signature": signature})
+                self.flush_reasoning(out, signature=signature)
+        else:
+            if signature is not None and function is None:
+                self.flush_pending(out)
+                self.flush_reasoning(out, signature=signature)
+            self.emit_text(text, out)
+        if function is None:
             return
         call_id = get_str(function, "id") or f"call_{len(self.calls)}"
         call = self.new_call(len(self.calls), call_id, get_str(function, "name") or "")
         args = function.get("args")
         if args is None:
             args = {}
-        signature = get_str(part, "thoughtSignature")
         if signature is not None:
             call.metadata = {"thought_signature": signature}
         self.start_call(call, out)

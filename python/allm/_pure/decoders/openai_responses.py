@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..._messages import ReasoningPart
 from ..._usage import Usage
 from ...events import Event
-from ._base import ToolCall, WireDecoder, dicts, get_dict, get_str
+from ._base import ToolCall, WireDecoder, dicts, get_dict, get_str, get_token
 from ._errors import provider_error
 from ._usage import openai_usage
 
-__all__ = ["OpenAIResponsesDecoder", "map_incomplete", "usage_from"]
+__all__ = ["OpenAIResponsesDecoder", "map_incomplete", "reasoning_part", "usage_from"]
 
 _INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
@@ -25,19 +26,19 @@ def usage_from(obj: dict[str, Any]) -> Usage:
     return openai_usage(obj, "input_tokens", "output_tokens")
 
 
-def _reasoning_item(item: dict[str, Any]) -> dict[str, Any]:
-    """A finished reasoning item as a reasoning part: its id, encrypted content and summary texts."""
-    summary = [
-        p["text"]
-        for p in dicts(item.get("summary"))
-        if p.get("type") == "summary_text" and isinstance(p.get("text"), str)
-    ]
-    return {
-        "type": "reasoning",
-        "id": get_str(item, "id"),
-        "encrypted_content": get_str(item, "encrypted_content"),
-        "summary": summary,
-    }
+def summary_text(item: dict[str, Any]) -> str:
+    """A reasoning item's ``summary`` texts, joined."""
+    return "".join(text for s in dicts(item.get("summary")) if isinstance(text := s.get("text"), str))
+
+
+def reasoning_part(item: dict[str, Any]) -> ReasoningPart:
+    """A whole reasoning item (non-streaming body) as a reasoning part."""
+    return ReasoningPart(
+        summary_text(item),
+        id=get_token(item, "id"),
+        encrypted_content=get_token(item, "encrypted_content"),
+        provider="openai",
+    )
 
 
 class OpenAIResponsesDecoder(WireDecoder):
@@ -99,13 +100,24 @@ class OpenAIResponsesDecoder(WireDecoder):
     def item_done(self, payload: dict[str, Any], out: list[Event]) -> None:
         item = get_dict(payload, "item")
         if item is not None and item.get("type") == "reasoning":
-            self.reasoning_parts.append(_reasoning_item(item))
+            self.reasoning_item(item, out)
+            return
         found = self._function_item(payload)
         if found is None:
             return
         item, item_id = found
         call = self.by_item.get(item_id) or self._track(item, item_id, out)
         self.set_final_arguments(call, item.get("arguments"))
+
+    def reasoning_item(self, item: dict[str, Any], out: list[Event]) -> None:
+        """A finished reasoning item: its summary text (the deltas, else the item's
+        ``summary`` texts), id and encrypted content become one reasoning part."""
+        self.flush_reasoning(
+            out,
+            fallback=summary_text(item),
+            id=get_token(item, "id"),
+            encrypted_content=get_token(item, "encrypted_content"),
+        )
 
     def arguments_delta(self, payload: dict[str, Any], out: list[Event]) -> None:
         call = self.by_item.get(get_str(payload, "item_id"))  # type: ignore[arg-type]

@@ -6,11 +6,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::canonical_dumps;
-use super::common::{obj, reasoning_part, string, Call, Common, WireDecoder};
+use super::common::{obj, string, Call, Common, WireDecoder};
 use super::json::parse_payload;
 use super::provider_error;
 use super::usage::{count, nested_count};
-use crate::event::{CoreError, CoreEvent, Usage};
+use crate::event::{CoreError, CoreEvent, Reasoning, Usage};
 use crate::lenient::{LInt, LObj, LStr};
 use crate::sse::SseEventRef;
 
@@ -85,25 +85,6 @@ struct TurnBlock<'a> {
     data: LStr<'a>,
 }
 
-/// A reasoning block, in stream order: thinking (text and signature grow with
-/// deltas; kept when it has a signature) or redacted_thinking (its data).
-enum Reasoning {
-    Thinking { text: String, signature: String },
-    Redacted(String),
-}
-
-impl Reasoning {
-    fn into_part(self) -> Option<Value> {
-        match self {
-            Reasoning::Thinking { signature, .. } if signature.is_empty() => None,
-            Reasoning::Thinking { text, signature } => Some(reasoning_part(
-                "thinking",
-                vec![("thinking", Value::String(text)), ("signature", Value::String(signature))],
-            )),
-            Reasoning::Redacted(data) => Some(reasoning_part("redacted_thinking", vec![("data", Value::String(data))])),
-        }
-    }
-}
 #[derive(Default)]
 struct Counts {
     input: Option<i64>,
@@ -118,11 +99,12 @@ pub struct Decoder {
     pub(crate) c: Common,
     /// Tool-use blocks by `index`: the call position.
     tool_blocks: HashMap<i128, usize>,
+    /// Open `thinking` blocks by `index`: their signature so far.
+    thinking_blocks: HashMap<i128, String>,
+    /// Open `redacted_thinking` blocks by `index`: their data.
+    redacted_blocks: HashMap<i128, Option<String>>,
     counts: Counts,
     stop_reason: Option<String>,
-    /// Reasoning blocks in stream order, and thinking blocks by `index`.
-    reasoning: Vec<Reasoning>,
-    thinking_blocks: HashMap<i128, usize>,
 }
 
 /// Maps an Anthropic stop_reason.
@@ -139,18 +121,13 @@ pub fn map_stop(raw: &str) -> &'static str {
 impl Decoder {
     pub fn new(max_argument_bytes: Option<usize>) -> Self {
         Decoder {
-            c: Common::new(max_argument_bytes),
+            c: Common::new(max_argument_bytes, "anthropic"),
             tool_blocks: HashMap::new(),
+            thinking_blocks: HashMap::new(),
+            redacted_blocks: HashMap::new(),
             counts: Counts::default(),
             stop_reason: None,
-            reasoning: Vec::new(),
-            thinking_blocks: HashMap::new(),
         }
-    }
-
-    fn thinking_block(&mut self, index: Option<i128>) -> Option<&mut Reasoning> {
-        let at = *self.thinking_blocks.get(&index?)?;
-        self.reasoning.get_mut(at)
     }
 
     fn block_call(&self, index: Option<i128>) -> Option<usize> {
@@ -193,13 +170,14 @@ impl Decoder {
             match block.kind.as_deref() {
                 Some("text") => self.c.text_delta(block.text.as_deref().unwrap_or(""), out),
                 Some("thinking") => {
-                    let text = block.thinking.as_deref().unwrap_or("");
-                    self.c.reasoning_delta(text, out);
-                    let signature = block.signature.as_deref().unwrap_or("").to_owned();
-                    self.reasoning.push(Reasoning::Thinking { text: text.to_owned(), signature });
+                    self.c.reasoning_delta(block.thinking.as_deref().unwrap_or(""), out);
+                    let signature = block.signature.non_empty().map(str::to_owned);
+                    self.c.flush_reasoning("", Reasoning { signature, ..Reasoning::default() }, out);
                 }
                 Some("redacted_thinking") => {
-                    self.reasoning.push(Reasoning::Redacted(block.data.as_deref().unwrap_or("").to_owned()))
+                    let redacted = block.data.non_empty().map(str::to_owned);
+                    self.c.flush_pending(out);
+                    self.c.flush_reasoning("", Reasoning { redacted, ..Reasoning::default() }, out);
                 }
                 Some("tool_use") => {
                     let call = self.tool_use(&block.id, &block.name, &block.input)?;
@@ -210,6 +188,39 @@ impl Decoder {
             }
         }
         Ok(())
+    }
+
+    fn block_start(&mut self, index: i128, block: &Block<'_>, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
+        match block.kind.as_deref() {
+            Some("thinking") => {
+                self.c.reasoning_delta(block.thinking.as_deref().unwrap_or(""), out);
+                let signature = block.signature.non_empty().unwrap_or("").to_owned();
+                self.thinking_blocks.insert(index, signature);
+            }
+            Some("redacted_thinking") => {
+                self.redacted_blocks.insert(index, block.data.non_empty().map(str::to_owned));
+            }
+            Some("tool_use") => {
+                let call = self.tool_use(&block.id, &block.name, &block.input)?;
+                let i = self.c.new_call(call, out)?;
+                self.tool_blocks.insert(index, i);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn block_stop(&mut self, index: Option<i128>, out: &mut Vec<CoreEvent>) {
+        if let Some(signature) = index.and_then(|i| self.thinking_blocks.remove(&i)) {
+            let signature = (!signature.is_empty()).then_some(signature);
+            self.c.flush_reasoning("", Reasoning { signature, ..Reasoning::default() }, out);
+        } else if let Some(redacted) = index.and_then(|i| self.redacted_blocks.remove(&i)) {
+            self.c.flush_pending(out);
+            self.c.flush_reasoning("", Reasoning { redacted, ..Reasoning::default() }, out);
+        }
+        if let Some(i) = self.block_call(index) {
+            self.c.complete_call(i, out);
+        }
     }
 
     /// A count present in the newer usage replaces the older one; never summed.
@@ -266,26 +277,9 @@ impl WireDecoder for Decoder {
                 }
             }
             "content_block_start" => {
-                let (Some(index), Some(block)) = (p.index.0, &p.content_block.0) else { return Ok(()) };
-                match block.kind.as_deref() {
-                    Some("thinking") => {
-                        let text = block.thinking.as_deref().unwrap_or("");
-                        self.c.reasoning_delta(text, out);
-                        let signature = block.signature.as_deref().unwrap_or("").to_owned();
-                        self.thinking_blocks.insert(index, self.reasoning.len());
-                        self.reasoning.push(Reasoning::Thinking { text: text.to_owned(), signature });
-                        return Ok(());
-                    }
-                    Some("redacted_thinking") => {
-                        self.reasoning.push(Reasoning::Redacted(block.data.as_deref().unwrap_or("").to_owned()));
-                        return Ok(());
-                    }
-                    Some("tool_use") => {}
-                    _ => return Ok(()),
+                if let (Some(index), Some(block)) = (p.index.0, &p.content_block.0) {
+                    self.block_start(index, block, out)?;
                 }
-                let call = self.tool_use(&block.id, &block.name, &block.input)?;
-                let i = self.c.new_call(call, out)?;
-                self.tool_blocks.insert(index, i);
             }
             "content_block_delta" => {
                 let Some(delta) = &p.delta.0 else { return Ok(()) };
@@ -307,26 +301,18 @@ impl WireDecoder for Decoder {
                     Some("thinking_delta") => {
                         if let Some(t) = delta.thinking.as_deref() {
                             self.c.reasoning_delta(t, out);
-                            if let Some(Reasoning::Thinking { text, .. }) = self.thinking_block(p.index.0) {
-                                text.push_str(t);
-                            }
                         }
                     }
                     Some("signature_delta") => {
-                        if let (Some(sig), Some(Reasoning::Thinking { signature, .. })) =
-                            (delta.signature.as_deref(), self.thinking_block(p.index.0))
-                        {
-                            signature.push_str(sig);
+                        let open = p.index.0.and_then(|index| self.thinking_blocks.get_mut(&index));
+                        if let (Some(signature), Some(piece)) = (open, delta.signature.as_deref()) {
+                            signature.push_str(piece);
                         }
                     }
                     _ => {}
                 }
             }
-            "content_block_stop" => {
-                if let Some(i) = self.block_call(p.index.0) {
-                    self.c.complete_call(i, out);
-                }
-            }
+            "content_block_stop" => self.block_stop(p.index.0, out),
             "message_delta" => {
                 if let Some(reason) = p.delta.0.as_ref().and_then(|d| d.stop_reason.as_deref()) {
                     self.stop_reason = Some(reason.to_owned());
@@ -336,8 +322,6 @@ impl WireDecoder for Decoder {
             "message_stop" => {
                 let raw = self.stop_reason.take();
                 let mapped = raw.as_deref().map(map_stop);
-                let parts = std::mem::take(&mut self.reasoning).into_iter().filter_map(Reasoning::into_part);
-                self.c.reasoning_parts.extend(parts);
                 self.c.finish(mapped, raw, out)?;
             }
             "error" => return Err(provider_error(Some(p.error.0.as_deref().unwrap_or(&Map::new())), "anthropic")),
@@ -365,7 +349,11 @@ mod tests {
             "event: ping\ndata: {\"type\": \"ping\"}\n\n",
             "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}\n\n",
             "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hm\"}}\n\n",
+            "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"signature_delta\",\"signature\":\"si\"}}\n\n",
+            "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"signature_delta\",\"signature\":\"g\"}}\n\n",
             "data: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+            "data: {\"type\":\"content_block_start\",\"index\":3,\"content_block\":{\"type\":\"redacted_thinking\",\"data\":\"opaque\"}}\n\n",
+            "data: {\"type\":\"content_block_stop\",\"index\":3}\n\n",
             "data: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
             "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"ok\"}}\n\n",
             "data: {\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"f\",\"input\":{}}}\n\n",
@@ -377,13 +365,22 @@ mod tests {
         let events = run("anthropic", body.as_bytes());
         let mut extra = Map::new();
         extra.insert("uncached_input_tokens".into(), json!(10));
-        let mut meta = Map::new();
-        meta.insert("reasoning".into(), json!("hm"));
+        let part = |text: &str, signature: Option<&str>, redacted: Option<&str>| {
+            Event::RawChunk(RawData::Reasoning(Reasoning {
+                text: text.into(),
+                signature: signature.map(Into::into),
+                redacted: redacted.map(Into::into),
+                provider: "anthropic",
+                ..Reasoning::default()
+            }))
+        };
         assert_eq!(
             events,
             vec![
                 Event::MessageStarted { id: Some("m1".into()), model: Some("claude".into()) },
                 Event::RawChunk(RawData::ReasoningDelta("hm".into())),
+                part("hm", Some("sig"), None),
+                part("", None, Some("opaque")),
                 Event::TextDelta { delta: "ok".into() },
                 Event::ToolCallStarted { id: "t1".into(), name: "f".into() },
                 Event::ToolCallDelta { id: "t1".into(), delta: "[1]".into() },
@@ -406,7 +403,7 @@ mod tests {
                 Event::MessageCompleted {
                     finish_reason: Some("tool_calls".into()),
                     raw_finish_reason: Some("tool_use".into()),
-                    metadata: meta
+                    metadata: Map::new()
                 },
             ]
         );

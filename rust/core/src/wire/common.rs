@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use super::json::parse_arguments;
-use crate::event::{CoreError, CoreEvent, Event, RawData, Usage};
+use crate::event::{CoreError, CoreEvent, Event, RawData, Reasoning, Usage};
 use crate::sse::SseEventRef;
 
 /// Message text of the shared stream errors (docs/internals.md §6).
@@ -22,15 +22,15 @@ pub(crate) struct Common {
     pub started: bool,
     pub text: String,
     pub usage: Option<Usage>,
+    /// Reasoning text not yet in a part.
     pub reasoning: Option<String>,
+    /// Whose reasoning tokens these are ("anthropic", "openai", "gemini").
+    pub provider: &'static str,
     pub calls: Vec<Call>,
     /// The ids of the calls started so far (two calls may not share one).
     ids: HashSet<String>,
     /// Wire-specific entries of the final `message_completed.metadata`.
     pub metadata: Map<String, Value>,
-    /// The provider's opaque reasoning tokens, in stream order
-    /// (`message_completed.metadata["reasoning_parts"]`).
-    pub reasoning_parts: Vec<Value>,
     pub max_argument_bytes: Option<usize>,
     /// Fold-only mode (the `collect` path): text and reasoning deltas are
     /// accumulated here but not emitted as events; the pipeline hands the
@@ -58,8 +58,8 @@ pub(crate) struct Call {
 }
 
 impl Common {
-    pub fn new(max_argument_bytes: Option<usize>) -> Self {
-        Common { max_argument_bytes, ..Default::default() }
+    pub fn new(max_argument_bytes: Option<usize>, provider: &'static str) -> Self {
+        Common { max_argument_bytes, provider, ..Default::default() }
     }
 
     pub fn start(&mut self, id: Option<&str>, model: Option<&str>, out: &mut Vec<CoreEvent>) {
@@ -71,6 +71,7 @@ impl Common {
 
     pub fn text_delta(&mut self, delta: &str, out: &mut Vec<CoreEvent>) {
         if !delta.is_empty() {
+            self.flush_pending(out);
             self.text.push_str(delta);
             if !self.fold_only {
                 out.push(Event::TextDelta { delta: delta.to_owned() });
@@ -84,6 +85,29 @@ impl Common {
             if !self.fold_only {
                 out.push(Event::RawChunk(RawData::ReasoningDelta(delta.to_owned())));
             }
+        }
+    }
+
+    /// Ends the current reasoning part: a `reasoning` raw chunk with the reasoning
+    /// text since the last part (`fallback` when there is none) and `tokens`
+    /// (whose `at`, `text` and `provider` are filled in here).
+    pub fn flush_reasoning(&mut self, fallback: &str, tokens: Reasoning, out: &mut Vec<CoreEvent>) {
+        let text = match self.reasoning.take() {
+            Some(text) if !text.is_empty() => text,
+            _ => fallback.to_owned(),
+        };
+        out.push(Event::RawChunk(RawData::Reasoning(Reasoning {
+            at: self.text.len(),
+            text,
+            provider: self.provider,
+            ..tokens
+        })));
+    }
+
+    /// Reasoning text not yet in a part becomes one (text, a tool call or the end follows).
+    pub fn flush_pending(&mut self, out: &mut Vec<CoreEvent>) {
+        if self.reasoning.as_ref().is_some_and(|r| !r.is_empty()) {
+            self.flush_reasoning("", Reasoning::default(), out);
         }
     }
 
@@ -121,19 +145,21 @@ impl Common {
     /// A second call with the id of a started one is an error: the fold keys
     /// calls by id, so the first would silently lose its answer.
     pub fn maybe_start_call(&mut self, i: usize, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
-        let call = &mut self.calls[i];
-        if call.started {
+        let call = &self.calls[i];
+        let (false, Some(id), Some(name)) = (call.started, &call.id, &call.name) else {
             return Ok(());
+        };
+        let (id, name) = (id.clone(), name.clone());
+        if !self.ids.insert(id.clone()) {
+            return Err(CoreError::stream("malformed_event", MSG_SHARED_ID));
         }
-        if let (Some(id), Some(name)) = (&call.id, &call.name) {
-            if !self.ids.insert(id.clone()) {
-                return Err(CoreError::stream("malformed_event", MSG_SHARED_ID));
-            }
-            call.started = true;
-            out.push(Event::ToolCallStarted { id: id.clone(), name: name.clone() });
-            for fragment in std::mem::take(&mut call.buffered) {
-                out.push(Event::ToolCallDelta { id: id.clone(), delta: fragment });
-            }
+        self.flush_pending(out);
+        let call = &mut self.calls[i];
+        call.started = true;
+        let buffered = std::mem::take(&mut call.buffered);
+        out.push(Event::ToolCallStarted { id: id.clone(), name });
+        for fragment in buffered {
+            out.push(Event::ToolCallDelta { id: id.clone(), delta: fragment });
         }
         Ok(())
     }
@@ -182,6 +208,7 @@ impl Common {
         raw_finish_reason: Option<String>,
         out: &mut Vec<CoreEvent>,
     ) -> Result<(), CoreError> {
+        self.flush_pending(out);
         for i in 0..self.calls.len() {
             if !self.calls[i].completed {
                 if !self.calls[i].started {
@@ -201,35 +228,13 @@ impl Common {
         if let Some(usage) = self.take_reported_usage() {
             out.push(Event::RawChunk(RawData::Usage(usage)));
         }
-        let mut metadata = std::mem::take(&mut self.metadata);
-        if !self.reasoning_parts.is_empty() {
-            metadata.insert("reasoning_parts".to_owned(), Value::Array(std::mem::take(&mut self.reasoning_parts)));
-        }
-        if let Some(reasoning) = self.reasoning.take() {
-            metadata.insert("reasoning".to_owned(), Value::String(reasoning));
-        }
         out.push(Event::MessageCompleted {
             finish_reason: finish_reason.map(str::to_owned),
             raw_finish_reason,
-            metadata,
+            metadata: std::mem::take(&mut self.metadata),
         });
         Ok(())
     }
-}
-
-/// A reasoning part: a JSON object with `type` first, then the given fields.
-pub(crate) fn reasoning_part(kind: &str, fields: Vec<(&str, Value)>) -> Value {
-    let mut part = Map::new();
-    part.insert("type".to_owned(), Value::String(kind.to_owned()));
-    for (key, value) in fields {
-        part.insert(key.to_owned(), value);
-    }
-    Value::Object(part)
-}
-
-/// A string field of a reasoning part: the string, or null when absent.
-pub(crate) fn opt_string(value: Option<&str>) -> Value {
-    value.map_or(Value::Null, |s| Value::String(s.to_owned()))
 }
 
 pub(crate) fn obj<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Map<String, Value>> {
@@ -251,8 +256,13 @@ pub(crate) trait WireDecoder {
     fn on_close(&mut self, _out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
         Err(CoreError::stream("incomplete", MSG_INCOMPLETE))
     }
-    /// The usage reported so far (emitted before a terminal error).
-    fn take_usage(&mut self) -> Option<Usage> {
-        self.common().take_reported_usage()
+    /// What goes before a terminal error: the pending reasoning part, then the
+    /// usage reported so far.
+    fn before_error(&mut self, out: &mut Vec<CoreEvent>) {
+        let common = self.common();
+        common.flush_pending(out);
+        if let Some(u) = common.take_reported_usage() {
+            out.push(Event::RawChunk(RawData::Usage(u)));
+        }
     }
 }

@@ -3,11 +3,11 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::common::{reasoning_part, Call, Common, WireDecoder};
+use super::common::{Call, Common, WireDecoder};
 use super::json::parse_payload;
 use super::usage::count;
 use super::{canonical_dumps, provider_error, redact};
-use crate::event::{CoreError, CoreEvent, Usage};
+use crate::event::{CoreError, CoreEvent, Reasoning, Usage};
 use crate::lenient::{LArr, LBool, LObj, LStr};
 use crate::sse::SseEventRef;
 
@@ -94,24 +94,34 @@ pub fn usage(u: &Map<String, Value>) -> Usage {
 
 impl Decoder {
     pub fn new(max_argument_bytes: Option<usize>) -> Self {
-        Decoder { c: Common::new(max_argument_bytes) }
+        Decoder { c: Common::new(max_argument_bytes, "gemini") }
+    }
+
+    /// A reasoning part closed by `signature`.
+    fn signed(&mut self, signature: &str, out: &mut Vec<CoreEvent>) {
+        let tokens = Reasoning { signature: Some(signature.to_owned()), ..Reasoning::default() };
+        self.c.flush_reasoning("", tokens, out);
     }
 
     fn part(&mut self, part: &Part<'_>, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {
-        if let Some(text) = part.text.as_deref() {
-            if part.thought.0 == Some(true) {
+        let signature = part.thought_signature.non_empty();
+        if part.thought.0 == Some(true) {
+            if let Some(text) = part.text.as_deref() {
                 self.c.reasoning_delta(text, out);
-            } else {
+            }
+            if let Some(sig) = signature {
+                self.signed(sig, out);
+            }
+        } else {
+            if let (Some(sig), None) = (signature, &part.function_call.0) {
+                self.c.flush_pending(out);
+                self.signed(sig, out);
+            }
+            if let Some(text) = part.text.as_deref() {
                 self.c.text_delta(text, out);
             }
         }
-        let Some(fc) = &part.function_call.0 else {
-            if let Some(sig) = part.thought_signature.as_deref() {
-                let part = reasoning_part("thought_signature", vec![("signature", Value::String(sig.to_owned()))]);
-                self.c.reasoning_parts.push(part);
-            }
-            return Ok(());
-        };
+        let Some(fc) = &part.function_call.0 else { return Ok(()) };
         let n = self.c.calls.len();
         let id = match fc.get("id").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => id.to_owned(),
@@ -123,7 +133,7 @@ impl Decoder {
             Some(args) => canonical_dumps(args),
         };
         let mut call = Call { key: n as i128, id: Some(id), name: Some(name), ..Call::default() };
-        if let Some(sig) = part.thought_signature.as_deref() {
+        if let Some(sig) = signature {
             call.metadata.insert("thought_signature".to_owned(), Value::String(sig.to_owned()));
         }
         let i = self.c.new_call(call, out)?;
@@ -200,6 +210,11 @@ mod tests {
             vec![
                 Event::MessageStarted { id: Some("g1".into()), model: Some("gemini-2.5".into()) },
                 Event::RawChunk(RawData::ReasoningDelta("hm".into())),
+                Event::RawChunk(RawData::Reasoning(crate::event::Reasoning {
+                    text: "hm".into(),
+                    provider: "gemini",
+                    ..Default::default()
+                })),
                 Event::TextDelta { delta: "Hi".into() },
                 Event::ToolCallStarted { id: "call_0".into(), name: "f".into() },
                 Event::ToolCallDelta { id: "call_0".into(), delta: args_json(json!({"a": 1}).as_object().unwrap()) },
@@ -221,7 +236,7 @@ mod tests {
                 Event::MessageCompleted {
                     finish_reason: Some("tool_calls".into()),
                     raw_finish_reason: Some("STOP".into()),
-                    metadata: json!({"reasoning": "hm"}).as_object().unwrap().clone()
+                    metadata: Map::new()
                 },
             ]
         );

@@ -240,7 +240,12 @@ impl Other {
 
 impl Decoder {
     pub fn new(max_argument_bytes: Option<usize>) -> Self {
-        Decoder { c: Common::new(max_argument_bytes), finish: None, by_index: HashMap::new(), others: BTreeMap::new() }
+        Decoder {
+            c: Common::new(max_argument_bytes, "openai"),
+            finish: None,
+            by_index: HashMap::new(),
+            others: BTreeMap::new(),
+        }
     }
 
     fn end(&mut self, out: &mut Vec<CoreEvent>) -> Result<(), CoreError> {

@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::common::{obj, opt_string, reasoning_part, string, Call, Common, WireDecoder};
+use super::common::{obj, string, Call, Common, WireDecoder};
 use super::json::parse_payload;
 use super::provider_error;
 use super::usage::openai_usage;
-use crate::event::{CoreError, CoreEvent};
+use crate::event::{CoreError, CoreEvent, Reasoning};
 use crate::lenient::{LArr, LObj, LStr};
 use crate::sse::SseEventRef;
 
@@ -52,37 +52,14 @@ struct Item<'a> {
     #[serde(borrow)]
     encrypted_content: LStr<'a>,
     #[serde(borrow)]
-    summary: LArr<LObj<SummaryPart<'a>>>,
+    summary: LArr<LObj<Summary<'a>>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct SummaryPart<'a> {
-    #[serde(borrow, rename = "type")]
-    kind: LStr<'a>,
+struct Summary<'a> {
     #[serde(borrow)]
     text: LStr<'a>,
-}
-
-/// A finished reasoning item as a reasoning part: its id, encrypted content
-/// and summary texts.
-fn reasoning_item(item: &Item<'_>) -> Value {
-    let summary = item
-        .summary
-        .items()
-        .iter()
-        .filter_map(|p| p.0.as_ref())
-        .filter(|p| p.kind.as_deref() == Some("summary_text"))
-        .filter_map(|p| p.text.as_deref().map(|t| Value::String(t.to_owned())))
-        .collect();
-    reasoning_part(
-        "reasoning",
-        vec![
-            ("id", opt_string(item.id.as_deref())),
-            ("encrypted_content", opt_string(item.encrypted_content.as_deref())),
-            ("summary", Value::Array(summary)),
-        ],
-    )
 }
 
 /// The openai-responses decoder.
@@ -94,7 +71,7 @@ pub struct Decoder {
 
 impl Decoder {
     pub fn new(max_argument_bytes: Option<usize>) -> Self {
-        Decoder { c: Common::new(max_argument_bytes), items: HashMap::new() }
+        Decoder { c: Common::new(max_argument_bytes, "openai"), items: HashMap::new() }
     }
 
     fn call_of(&self, item_id: Option<&str>) -> Option<usize> {
@@ -119,6 +96,19 @@ impl Decoder {
         let i = self.c.new_call(call, out)?;
         self.items.insert(item_id.to_owned(), i);
         Ok(i)
+    }
+
+    /// A finished reasoning item: its summary text (the deltas, else the item's
+    /// `summary` texts), id and encrypted content become one reasoning part.
+    fn reasoning_item(&mut self, item: &Item<'_>, out: &mut Vec<CoreEvent>) {
+        let fallback: String =
+            item.summary.items().iter().filter_map(|s| s.0.as_ref().and_then(|s| s.text.as_deref())).collect();
+        let tokens = Reasoning {
+            id: item.id.non_empty().map(str::to_owned),
+            encrypted_content: item.encrypted_content.non_empty().map(str::to_owned),
+            ..Reasoning::default()
+        };
+        self.c.flush_reasoning(&fallback, tokens, out);
     }
 
     fn set_final(&mut self, i: usize, args: Option<&str>) -> Result<(), CoreError> {
@@ -166,9 +156,8 @@ impl WireDecoder for Decoder {
             }
             "response.output_item.done" => {
                 if let Some(item) = p.item.0.as_ref().filter(|i| i.kind.as_deref() == Some("reasoning")) {
-                    self.c.reasoning_parts.push(reasoning_item(item));
-                }
-                if let Some((item, item_id)) = Self::function_item(&p.item) {
+                    self.reasoning_item(item, out);
+                } else if let Some((item, item_id)) = Self::function_item(&p.item) {
                     let i = match self.call_of(Some(item_id)) {
                         Some(i) => i,
                         None => self.track(item, item_id, out)?,
@@ -236,7 +225,7 @@ impl WireDecoder for Decoder {
 
 #[cfg(test)]
 mod tests {
-    use crate::event::{Event, RawData, Usage};
+    use crate::event::{Event, RawData, Reasoning, Usage};
     use crate::pipeline::tests::run;
     use serde_json::{json, Map};
 
@@ -245,6 +234,8 @@ mod tests {
         let body = concat!(
             "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"r1\",\"model\":\"gpt-5\"}}\n\n",
             "event: response.reasoning_summary_text.delta\ndata: {\"delta\":\"think\"}\n\n",
+            "data: {\"type\":\"response.output_item.done\",\"item\":{\"type\":\"reasoning\",\"id\":\"rs_1\",\"encrypted_content\":\"enc\",\"summary\":[]}}\n\n",
+            "data: {\"type\":\"response.output_item.done\",\"item\":{\"type\":\"reasoning\",\"id\":\"rs_2\",\"summary\":[{\"text\":\"a\"},{\"text\":\"b\"}]}}\n\n",
             "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"Hi\"}\n\n",
             "data: {\"type\":\"response.output_item.added\",\"item\":{\"type\":\"function_call\",\"id\":\"fc_1\",\"call_id\":\"call_1\",\"name\":\"f\",\"arguments\":\"x\"}}\n\n",
             "data: {\"type\":\"response.function_call_arguments.delta\",\"item_id\":\"fc_1\",\"delta\":\"{\\\"a\\\":\"}\n\n",
@@ -252,13 +243,22 @@ mod tests {
             "data: {\"type\":\"response.completed\",\"response\":{\"status\":\"completed\",\"usage\":{\"input_tokens\":4,\"output_tokens\":3,\"total_tokens\":7,\"output_tokens_details\":{\"reasoning_tokens\":2}}}}\n\n",
         );
         let events = run("openai-responses", body.as_bytes());
-        let mut meta = Map::new();
-        meta.insert("reasoning".into(), json!("think"));
+        let part = |text: &str, id: &str, encrypted: Option<&str>| {
+            Event::RawChunk(RawData::Reasoning(Reasoning {
+                text: text.into(),
+                id: Some(id.into()),
+                encrypted_content: encrypted.map(Into::into),
+                provider: "openai",
+                ..Reasoning::default()
+            }))
+        };
         assert_eq!(
             events,
             vec![
                 Event::MessageStarted { id: Some("r1".into()), model: Some("gpt-5".into()) },
                 Event::RawChunk(RawData::ReasoningDelta("think".into())),
+                part("think", "rs_1", Some("enc")),
+                part("ab", "rs_2", None),
                 Event::TextDelta { delta: "Hi".into() },
                 Event::ToolCallStarted { id: "call_1".into(), name: "f".into() },
                 Event::ToolCallDelta { id: "call_1".into(), delta: "{\"a\":".into() },
@@ -280,7 +280,7 @@ mod tests {
                 Event::MessageCompleted {
                     finish_reason: Some("tool_calls".into()),
                     raw_finish_reason: Some("completed".into()),
-                    metadata: meta
+                    metadata: Map::new()
                 },
             ]
         );
