@@ -25,6 +25,7 @@ from .._source import AsyncSource, Call, Source
 from ._attempts import AttemptConfig, Attempts
 from ._clients import Clients, HttpOptions, Prepared
 from ._keys import Secret, resolve_key
+from ._params import apply_common_params, merge_options
 from ._sources import AsyncHttpSource, HttpSource
 from .base import Adapter
 
@@ -76,6 +77,13 @@ class HttpAdapter(Adapter):
     @abstractmethod
     def prepare(self, request: Request, call: Call, secret: Secret | None) -> Prepared:
         """Translate ``request`` into a Prepared call (pre-flight errors raise here)."""
+
+    def settle(self, body: dict[str, Any], request: Request, *, wire: str, owned: frozenset[str]) -> None:
+        """Finish ``body`` for ``wire``: the request's common parameters translated (or refused),
+        then its ``options`` deep-merged, never over what the wire owns."""
+        drop = self.options.drop_unsupported_params
+        apply_common_params(body, request, wire=wire, provider=self.provider, drop_unsupported=drop)
+        merge_options(body, request.options, owned=owned, provider=self.provider)
 
     @abstractmethod
     def auth_headers(self, key: str) -> dict[str, str]:

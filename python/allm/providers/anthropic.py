@@ -54,7 +54,6 @@ from ._errors import from_status
 from ._http import HttpAdapter
 from ._keys import Secret
 from ._output_schema import anthropic_schema
-from ._params import apply_common_params, merge_options
 from ._translate import (
     json_list,
     json_object,
@@ -94,14 +93,7 @@ class Anthropic(HttpAdapter):
         if not request.model:
             raise EngineError("missing_model", "Anthropic needs a model", provider=self.provider)
         body = messages_body(request)
-        apply_common_params(
-            body,
-            request,
-            wire="anthropic",
-            provider=self.provider,
-            drop_unsupported=self.options.drop_unsupported_params,
-        )
-        merge_options(body, request.options, owned=_OWNED, provider=self.provider)
+        self.settle(body, request, wire="anthropic", owned=_OWNED)
         return Prepared(
             url=self.base_url + "/v1/messages",
             body=encode_json(body),

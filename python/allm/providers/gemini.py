@@ -50,7 +50,6 @@ from ._clients import Prepared, encode_json
 from ._errors import from_status
 from ._http import HttpAdapter
 from ._keys import Secret
-from ._params import apply_common_params, merge_options
 from ._translate import (
     json_list,
     json_object,
@@ -87,14 +86,7 @@ class Gemini(HttpAdapter):
             raise EngineError("missing_model", "Gemini needs a model", provider=self.provider)
         model = request.model.removeprefix("models/")
         body = generate_body(request)
-        apply_common_params(
-            body,
-            request,
-            wire="gemini",
-            provider=self.provider,
-            drop_unsupported=self.options.drop_unsupported_params,
-        )
-        merge_options(body, request.options, owned=_OWNED, provider=self.provider)
+        self.settle(body, request, wire="gemini", owned=_OWNED)
         url = f"{self.base_url}/v1beta/models/{quote(model, safe='-._~')}:streamGenerateContent?alt=sse"
         return Prepared(url=url, body=encode_json(body), wire="gemini", secret=secret)
 

@@ -56,7 +56,6 @@ from ._clients import HttpOptions, Prepared, encode_json
 from ._errors import from_status
 from ._http import HttpAdapter
 from ._keys import Secret
-from ._params import apply_common_params, merge_options
 from ._translate import (
     arguments_json,
     data_url,
@@ -132,14 +131,7 @@ class OpenAI(HttpAdapter):
         else:
             body = chat_body(request, compatible=not self.options.base.default)
             path, wire, owned = "/chat/completions", "openai-chat", _CHAT_OWNED
-        apply_common_params(
-            body,
-            request,
-            wire=wire,
-            provider=self.provider,
-            drop_unsupported=self.options.drop_unsupported_params,
-        )
-        merge_options(body, request.options, owned=owned, provider=self.provider)
+        self.settle(body, request, wire=wire, owned=owned)
         if endpoint == "responses":
             request_encrypted_reasoning(body)
         return Prepared(url=self.base_url + path, body=encode_json(body), wire=wire, secret=secret)
