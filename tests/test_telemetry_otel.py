@@ -205,3 +205,16 @@ def test_the_readme_console_export_example_prints_the_span() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert '"name": "chat gpt-4o"' in done.stdout
     assert '"gen_ai.usage.input_tokens": 12' in done.stdout
+
+
+def test_a_session_operation_is_the_parent_of_its_chat(backend: object, otel: Otel) -> None:
+    with FaultServer() as server:
+        server.script("s", [Reply.sse(openai_chat_sse(["hello"], usage=USAGE))])
+        session, result = allm.Session().start(engine_for(server, "s"), [allm.user("hi")])
+    assert result.halted_reason == "completed" and session.status == "completed"
+    assert tree(otel) == [
+        ("allm.session.start", None),
+        ("allm.chat", "allm.session.start"),
+        ("allm.step", "allm.chat"),
+        ("chat gpt-4o-mini", "allm.step"),
+    ]

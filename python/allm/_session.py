@@ -46,6 +46,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Generic, Literal, cast
 
+from . import _spans
 from ._chat import AsyncChatStream, ChatStream, R, astream, astream_step, stream, stream_step
 from ._collector import StepHalt, StreamCollector, held_calls
 from ._constructors import user
@@ -164,66 +165,89 @@ class Session:
     ) -> SessionStream[ChatResult]:
         """Begin the conversation with ``messages``; a stream folding to (session, ChatResult)."""
         self._require("start")
-        return self._chat(engine, self.thread.add(*_messages(messages)), opts)
+        return self._chat(engine, self.thread.add(*_messages(messages)), opts, "start")
 
     def stream_reply(self, engine: Engine, text: str | Message, **opts: Any) -> SessionStream[ChatResult]:
         """Append the user's ``text`` (an answer, when awaiting_user) and chat; streaming."""
         self._require("reply")
-        return self._chat(engine, self.thread.add(_user_message(text)), opts)
+        return self._chat(engine, self.thread.add(_user_message(text)), opts, "reply")
 
     def stream_continue(
         self, engine: Engine, message: str | Message | None = None, **opts: Any
     ) -> SessionStream[ChatResult]:
         """Chat on from the current thread (after ``message``, if given); streaming."""
         self._require("continue")
-        return self._chat(engine, self._thread_with(message), opts)
+        return self._chat(engine, self._thread_with(message), opts, "continue")
 
     def stream_step(
         self, engine: Engine, message: str | Message | None = None, **opts: Any
     ) -> SessionStream[StepResult]:
         """Run one step from the current thread (after ``message``, if given); streaming."""
         self._require("step")
-        inner = stream_step(engine, self._thread_with(message), **self._opts(opts))
-        return SessionStream(inner, self, _after_step, "step_completed")
+        span = self._span("step")
+        with span.active():
+            inner = stream_step(engine, self._thread_with(message), **self._opts(opts))
+        return SessionStream(inner, self, _after_step, "step_completed", span)
 
     def _thread_with(self, message: str | Message | None) -> Thread:
         return self.thread if message is None else self.thread.add(_user_message(message))
 
-    def _chat(self, engine: Engine, thread: Thread, opts: dict[str, Any]) -> SessionStream[ChatResult]:
-        return SessionStream(stream(engine, thread, **self._opts(opts)), self, _after_chat, "chat_completed")
+    def _chat(
+        self, engine: Engine, thread: Thread, opts: dict[str, Any], operation: str
+    ) -> SessionStream[ChatResult]:
+        span = self._span(operation)
+        with span.active():  # the chat loop's spans nest under the operation's
+            inner = stream(engine, thread, **self._opts(opts))
+        return SessionStream(inner, self, _after_chat, "chat_completed", span)
+
+    def _span(self, operation: str) -> _spans.Span:
+        """The telemetry span of one session operation (``allm.session.<operation>``)."""
+        return _spans.start(
+            "session",
+            f"allm.session.{operation}",
+            attributes={"allm.session_id": self.id},
+            session_id=self.id,
+            operation=operation,
+        )
 
     def astream_start(
         self, engine: Engine, messages: Thread | Sequence[Message] | str, **opts: Any
     ) -> AsyncSessionStream[ChatResult]:
         """Async twin of :meth:`stream_start`."""
         self._require("start")
-        return self._achat(engine, self.thread.add(*_messages(messages)), opts)
+        return self._achat(engine, self.thread.add(*_messages(messages)), opts, "start")
 
     def astream_reply(
         self, engine: Engine, text: str | Message, **opts: Any
     ) -> AsyncSessionStream[ChatResult]:
         """Async twin of :meth:`stream_reply`."""
         self._require("reply")
-        return self._achat(engine, self.thread.add(_user_message(text)), opts)
+        return self._achat(engine, self.thread.add(_user_message(text)), opts, "reply")
 
     def astream_continue(
         self, engine: Engine, message: str | Message | None = None, **opts: Any
     ) -> AsyncSessionStream[ChatResult]:
         """Async twin of :meth:`stream_continue`."""
         self._require("continue")
-        return self._achat(engine, self._thread_with(message), opts)
+        return self._achat(engine, self._thread_with(message), opts, "continue")
 
     def astream_step(
         self, engine: Engine, message: str | Message | None = None, **opts: Any
     ) -> AsyncSessionStream[StepResult]:
         """Async twin of :meth:`stream_step`."""
         self._require("step")
-        inner = astream_step(engine, self._thread_with(message), **self._opts(opts))
-        return AsyncSessionStream(inner, self, _after_step, "step_completed")
+        span = self._span("step")
+        with span.active():
+            inner = astream_step(engine, self._thread_with(message), **self._opts(opts))
+        return AsyncSessionStream(inner, self, _after_step, "step_completed", span)
 
-    def _achat(self, engine: Engine, thread: Thread, opts: dict[str, Any]) -> AsyncSessionStream[ChatResult]:
-        inner = astream(engine, thread, **self._opts(opts))
-        return AsyncSessionStream(inner, self, _after_chat, "chat_completed")
+    def _achat(
+        self, engine: Engine, thread: Thread, opts: dict[str, Any], operation: str
+    ) -> AsyncSessionStream[ChatResult]:
+        span = self._span(operation)
+        with span.active():
+            inner = astream(engine, thread, **self._opts(opts))
+        return AsyncSessionStream(inner, self, _after_chat, "chat_completed", span)
 
     # -- folded operations -----------------------------------------------------
 
@@ -470,9 +494,15 @@ class _Operation(Generic[R]):
     """What both session stream flavours share: the session, how it settles, the final event."""
 
     def __init__(
-        self, request_id: str, session: Session, settle: Callable[[Session, R], Session], last: str
+        self,
+        request_id: str,
+        session: Session,
+        settle: Callable[[Session, R], Session],
+        last: str,
+        span: _spans.Span,
     ) -> None:
         self._request_id = request_id
+        self._span = span
         self._session = session
         self._settle: Callable[[Session, R], Session] = settle
         self._last = last
@@ -489,6 +519,7 @@ class _Operation(Generic[R]):
 
     def _settled(self, result: R) -> tuple[Session, R]:
         """The new session (unchanged when the final event never came) and the result."""
+        self._span.end()
         return (self._settle(self._session, result) if self._finished else self._session), result
 
 
@@ -505,9 +536,14 @@ class SessionStream(_Operation[R]):
     __module__ = "allm"
 
     def __init__(
-        self, inner: ChatStream[R], session: Session, settle: Callable[[Session, R], Session], last: str
+        self,
+        inner: ChatStream[R],
+        session: Session,
+        settle: Callable[[Session, R], Session],
+        last: str,
+        span: _spans.Span,
     ) -> None:
-        super().__init__(inner.request_id, session, settle, last)
+        super().__init__(inner.request_id, session, settle, last, span)
         self._inner: ChatStream[R] = inner
 
     def __iter__(self) -> Iterator[Event]:
@@ -528,6 +564,7 @@ class SessionStream(_Operation[R]):
     def close(self) -> None:
         """Close the underlying stream (idempotent)."""
         self._inner.close()
+        self._span.end()
 
     def __enter__(self) -> SessionStream[R]:
         return self
@@ -545,9 +582,14 @@ class AsyncSessionStream(_Operation[R]):
     __module__ = "allm"
 
     def __init__(
-        self, inner: AsyncChatStream[R], session: Session, settle: Callable[[Session, R], Session], last: str
+        self,
+        inner: AsyncChatStream[R],
+        session: Session,
+        settle: Callable[[Session, R], Session],
+        last: str,
+        span: _spans.Span,
     ) -> None:
-        super().__init__(inner.request_id, session, settle, last)
+        super().__init__(inner.request_id, session, settle, last, span)
         self._inner: AsyncChatStream[R] = inner
 
     def __aiter__(self) -> AsyncSessionStream[R]:
@@ -568,6 +610,7 @@ class AsyncSessionStream(_Operation[R]):
     async def aclose(self) -> None:
         """Close the underlying stream (idempotent)."""
         await self._inner.aclose()
+        self._span.end()
 
     async def __aenter__(self) -> AsyncSessionStream[R]:
         return self
