@@ -45,13 +45,15 @@ def create_env(env_dir: Path, interpreter: str, wheel: Path, extras: str) -> Pat
 
 
 def copy_suite(dest: Path) -> Path:
-    """The tests, README.md and pyproject.toml, without the package sources.
+    """The tests, the fuzzer they check, README.md and pyproject.toml, without the package sources.
 
     The shared recorded streams beside the checkout are not linked: the tests
     that read them take most of the suite's time and run in the source-tree
     run of ``make test``; here they skip.
     """
-    shutil.copytree(ROOT / "tests", dest / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    skip = shutil.ignore_patterns("__pycache__", "failures")
+    for folder in ("tests", "fuzz"):
+        shutil.copytree(ROOT / folder, dest / folder, ignore=skip)
     for name in ("README.md", "pyproject.toml"):
         shutil.copy2(ROOT / name, dest / name)
     return dest
