@@ -232,3 +232,34 @@ def test_a_session_cost_is_the_sum_of_its_calls_when_every_price_is_known(backen
         assert session.cost == Decimal(6)
     finally:
         set_price("mine", None)
+
+
+_NO_PRICES = """
+import importlib.abc, sys
+
+class Hide(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "genai_prices" or name.startswith("genai_prices."):
+            raise ModuleNotFoundError(name)
+        return None
+
+sys.meta_path.insert(0, Hide())
+from decimal import Decimal
+import allm
+from allm._results import Response
+from allm._messages import Message
+usage = allm.Usage(input_tokens=1000, output_tokens=100)
+response = Response(message=Message(role="assistant"), usage=usage, model="gpt-4o", provider="openai")
+assert response.cost is None, response.cost
+allm.set_price("gpt-4o", allm.Price(input=1, output=1))
+assert response.cost == Decimal("0.0011"), response.cost
+print("ok")
+"""
+
+
+def test_without_the_prices_extra_costs_are_none_unless_set_by_hand() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _NO_PRICES], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
