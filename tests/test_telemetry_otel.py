@@ -218,3 +218,31 @@ def test_a_session_operation_is_the_parent_of_its_chat(backend: object, otel: Ot
         ("allm.step", "allm.chat"),
         ("chat gpt-4o-mini", "allm.step"),
     ]
+
+
+def _tracing_lookup(args: dict[str, Any]) -> str:
+    tracer = __import__("opentelemetry.trace", fromlist=["get_tracer"]).get_tracer("user-tool")
+    with tracer.start_as_current_span("inside the tool"):
+        return "ok"
+
+
+async def _async_tracing_lookup(args: dict[str, Any]) -> str:
+    return _tracing_lookup(args)
+
+
+@pytest.mark.parametrize("handler", [_tracing_lookup, _async_tracing_lookup], ids=["thread", "task"])
+def test_a_tool_handlers_own_spans_nest_under_its_execute_tool_span(otel: Otel, handler: Any) -> None:
+    with FaultServer() as server:
+        server.script("h", [Reply.sse(tool_turn()), Reply.sse(openai_chat_sse(["done"], usage=USAGE))])
+        engine = engine_for(server, "h").put_tool(
+            allm.tool("lookup", "Look up", {"type": "object"}, handler=handler)
+        )
+
+        async def run() -> allm.ChatResult:
+            try:
+                return await allm.achat(engine, [allm.user("find 1")])
+            finally:
+                await engine.aclose()
+
+        asyncio.run(run())
+    assert ("inside the tool", "execute_tool lookup") in tree(otel)

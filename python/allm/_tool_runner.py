@@ -47,6 +47,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import contextvars
 import inspect
 import json
 import queue
@@ -490,9 +491,12 @@ class ToolRunner:
                 else:
                     future.set_exception(error)
 
+        caller = contextvars.copy_context()  # the task's: its execute_tool span is current there
+
         def work() -> None:
             try:
-                value, error = _run_in_thread(handler, call.arguments, context, self.tool_timeout), None
+                run = _run_in_thread
+                value, error = caller.run(run, handler, call.arguments, context, self.tool_timeout), None
             except BaseException as exc:
                 value, error = None, exc
             with contextlib.suppress(RuntimeError):  # the loop is gone; nobody is waiting any more
