@@ -46,39 +46,22 @@ struct Delta<'a> {
     stop_reason: LStr<'a>,
 }
 
+/// A content block: from `content_block_start`, or one of a whole turn given inside
+/// `message_start.message.content` (where a text block carries its `text`).
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Block<'a> {
     #[serde(borrow, rename = "type")]
     kind: LStr<'a>,
     #[serde(borrow)]
-    id: LStr<'a>,
-    #[serde(borrow)]
-    name: LStr<'a>,
-    input: LObj<Map<String, Value>>,
-    #[serde(borrow)]
-    thinking: LStr<'a>,
-    #[serde(borrow)]
-    signature: LStr<'a>,
-    #[serde(borrow)]
-    data: LStr<'a>,
-}
-
-/// A block of a whole turn given inside `message_start.message.content`.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct TurnBlock<'a> {
-    #[serde(borrow, rename = "type")]
-    kind: LStr<'a>,
-    #[serde(borrow)]
     text: LStr<'a>,
     #[serde(borrow)]
-    thinking: LStr<'a>,
-    #[serde(borrow)]
     id: LStr<'a>,
     #[serde(borrow)]
     name: LStr<'a>,
     input: LObj<Map<String, Value>>,
+    #[serde(borrow)]
+    thinking: LStr<'a>,
     #[serde(borrow)]
     signature: LStr<'a>,
     #[serde(borrow)]
@@ -166,7 +149,7 @@ impl Decoder {
         }
         let Some(content) = message.get("content").and_then(Value::as_array) else { return Ok(()) };
         for block in content {
-            let Ok(LObj(Some(block))) = LObj::<TurnBlock<'_>>::deserialize(block) else { continue };
+            let Ok(LObj(Some(block))) = LObj::<Block<'_>>::deserialize(block) else { continue };
             match block.kind.as_deref() {
                 Some("text") => self.c.text_delta(block.text.as_deref().unwrap_or(""), out),
                 Some("thinking") => {
