@@ -3,6 +3,7 @@
 #   make test    build, then run cargo tests and pytest (each behavioural test on both backends),
 #                and the JSON-heavy tests again with orjson hidden (the default install has none)
 #   make bench   run the benchmark suites and print the ratio table
+#   make bench-http  client CPU per streamed event over real HTTP (local SSE server in a child process)
 #   make wheels  build the native abi3 wheel, the pure-Python wheel and the sdist into dist/
 #   make fuzz    differential fuzzing, native against pure (FUZZ_SECONDS, FUZZ_SEED)
 #   make soak    SOAK_STREAMS streams over a local fault-injecting server; resources must stay flat
@@ -14,7 +15,7 @@ STAMP  := $(VENV)/.deps-stamp
 FUZZ_SECONDS ?= 300
 SOAK_STREAMS ?= 2080
 
-.PHONY: demo test test-installed wheels build bench fuzz soak lint typecheck clean
+.PHONY: demo test test-installed wheels build bench bench-http fuzz soak lint typecheck clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +74,9 @@ bench: build
 	ALLM_FLOOR_STREAMS=$(CURDIR)/.benchmarks/streams cargo bench -q -p allm-core --bench floor \
 		| tee .benchmarks/floor.txt
 	$(PY) benches/report.py .benchmarks/latest.json .benchmarks/floor.txt
+
+bench-http: build
+	$(PY) benches/e2e_http.py
 
 lint: typecheck
 	$(VENV)/bin/ruff check python tests benches build_backend fuzz

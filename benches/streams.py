@@ -269,22 +269,26 @@ def _anthropic_pings(n_events: int) -> int:
 
 
 @cache
-def script(wire: str, n_events: int, seed: int = SEED) -> Script:
-    """The script for one wire and size: deltas fill exactly n_events SSE events."""
+def script(wire: str, n_events: int, seed: int = SEED, tools: bool = True) -> Script:
+    """The script for one wire and size: deltas fill exactly n_events SSE events.
+
+    ``tools=False`` gives a text-only answer (a plain token stream, no tool calls).
+    """
     rng = random.Random(f"{seed}:{wire}:{n_events}")
-    calls = _n_calls(n_events)
+    calls = _n_calls(n_events) if tools else 0
     deltas = n_events - _overhead(wire, calls)
     if wire == "anthropic":
         deltas -= _anthropic_pings(n_events)
     # ~70% text, ~30% tool-argument deltas (at least 3 fragments per call)
-    arg_deltas = max(3 * calls, int(deltas * 0.3))
+    arg_deltas = max(3 * calls, int(deltas * 0.3)) if calls else 0
     text_deltas = deltas - arg_deltas
     text_pieces = tuple(_text_piece(rng) for _ in range(text_deltas))
     # split argument deltas across calls, unevenly
     weights = [rng.uniform(0.5, 1.5) for _ in range(calls)]
     total_w = sum(weights)
     per_call = [max(3, int(arg_deltas * w / total_w)) for w in weights]
-    per_call[-1] += arg_deltas - sum(per_call)
+    if per_call:
+        per_call[-1] += arg_deltas - sum(per_call)
     # interleave: a random merge of the per-call fragment sequences
     order: list[int] = []
     remaining = list(per_call)
@@ -373,7 +377,7 @@ def _openai_chat(s: Script) -> str:
         frag = call.fragments[pos[i]]
         pos[i] += 1
         chunk({"tool_calls": [{"index": i, "function": {"arguments": frag}}]})
-    chunk({}, "tool_calls")
+    chunk({}, "tool_calls" if s.calls else "stop")
     usage_obj = {
         "id": CHAT_ID,
         "object": "chat.completion.chunk",
@@ -602,7 +606,7 @@ def _anthropic(s: Script, n_events: int) -> str:
     event(
         "message_delta",
         {
-            "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+            "delta": {"stop_reason": "tool_use" if s.calls else "end_turn", "stop_sequence": None},
             "usage": {"output_tokens": s.output_tokens},
         },
     )
@@ -649,9 +653,9 @@ class Stream:
 
 
 @cache
-def stream(wire: str, n_events: int, seed: int = SEED) -> Stream:
-    """The body of one provider stream with its network chunking."""
-    s = script(wire, n_events, seed)
+def stream(wire: str, n_events: int, seed: int = SEED, tools: bool = True) -> Stream:
+    """The body of one provider stream with its network chunking (``tools``: see :func:`script`)."""
+    s = script(wire, n_events, seed, tools)
     if wire == "openai-chat":
         text = _openai_chat(s)
     elif wire == "openai-responses":
