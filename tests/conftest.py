@@ -16,6 +16,7 @@ if os.environ.get("ALLM_TEST_WITHOUT_ORJSON"):
     sys.modules["orjson"] = None  # type: ignore[assignment]
 
 from allm import _backend, _pure
+from allm.providers._clients import TRANSPORT_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
@@ -50,11 +51,28 @@ def use_backend(name: str) -> ModuleType:
     return module
 
 
-@pytest.fixture(params=["rust", "python"])
+HTTP_BACKENDS = ["rust", "rust+httpx", "python"]
+"""The ``backend`` params of tests marked ``http``: the native backend over its native
+transport and over httpx, and the pure backend (always httpx)."""
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        http = metafunc.definition.get_closest_marker("http") is not None
+        metafunc.parametrize("backend", HTTP_BACKENDS if http else ["rust", "python"], indirect=True)
+
+
+@pytest.fixture
 def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """The backend under test, also installed as the one the façade uses."""
-    module = use_backend(request.param)
+    """The backend under test, also installed as the one the façade uses; ``rust+httpx``
+    also makes httpx the HTTP transport (the default with the native backend is native)."""
+    name, _, transport = str(request.param).partition("+")
+    module = use_backend(name)
     monkeypatch.setattr(_backend, "backend", module)
+    if transport:
+        monkeypatch.setenv(TRANSPORT_ENV, transport)
+    else:
+        monkeypatch.delenv(TRANSPORT_ENV, raising=False)
     return module
 
 

@@ -15,6 +15,8 @@ from allm.providers import OpenAI
 from support.fault_server import FaultServer, Reply
 from support.wire import openai_chat_sse, sse
 
+pytestmark = pytest.mark.http
+
 DEPTH = 1000
 DEEP_ARRAY = "[" * DEPTH + "]" * DEPTH
 USER = [allm.user("go")]

@@ -13,6 +13,8 @@ import allm
 from allm import _backend
 from allm.providers import OpenAI
 
+pytestmark = pytest.mark.http
+
 BODY = b"".join(
     b'data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"w%d "}}]}\n\n' % i
     for i in range(50)

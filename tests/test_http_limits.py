@@ -11,6 +11,8 @@ import allm
 from allm.errors import ValidationError
 from allm.providers import Anthropic, OpenAI
 
+pytestmark = pytest.mark.http
+
 REQ = allm.request([allm.user("hi")])
 
 

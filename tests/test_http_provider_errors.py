@@ -15,6 +15,8 @@ import allm
 from allm.providers import Gemini, OpenAI
 from support.fault_server import FaultServer, Reply
 
+pytestmark = pytest.mark.http
+
 KEY = "sk-errors-test-0123456789"
 HTTP = Path(__file__).parent / "fixtures" / "http"
 REQ = allm.request([allm.user("hi")])

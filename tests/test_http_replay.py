@@ -19,6 +19,8 @@ from allm.errors import AdapterError, StreamError
 from allm.providers import Anthropic, Gemini, OpenAI
 from support.fault_server import rechunk
 
+pytestmark = pytest.mark.http
+
 OWN = Path(__file__).resolve().parent / "fixtures" / "http"
 KEY = "sk-replay-0123456789abcdef"
 

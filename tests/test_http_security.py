@@ -20,6 +20,8 @@ from allm.providers._redact import redact
 from support.fault_server import FaultServer, Reply
 from support.wire import anthropic_sse, gemini_sse, openai_chat_sse
 
+pytestmark = pytest.mark.http
+
 CANARY = "sk-CANARY-d41d8cd98f00b204e9800998ecf8427e"
 REQ = allm.request([allm.user("hi")])
 

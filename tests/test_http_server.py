@@ -12,13 +12,15 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 import allm
 from allm.providers import Anthropic, Gemini, OpenAI
 from support.fault_server import FaultServer, Reply
+from support.pools import pool_busy
 from support.wire import anthropic_overloaded_first, anthropic_sse, gemini_sse, openai_chat_sse, responses_sse
+
+pytestmark = pytest.mark.http
 
 KEY = "sk-server-test-0123456789"
 FAST = {"base_delay": 0.001, "max_delay": 0.005}
@@ -53,16 +55,8 @@ def make(adapter: type, server: FaultServer, name: str, retry: Any = None, **opt
     )
 
 
-def pool_busy(client: httpx.Client | httpx.AsyncClient) -> int:
-    """Connections of the client's pool that are not idle (checked out or mid-request)."""
-    pool = client._transport._pool  # type: ignore[union-attr]
-    return sum(1 for c in pool.connections if not (c.is_idle() or c.is_closed())) + len(pool._requests)
-
-
 def assert_released(engine: allm.Engine, server: FaultServer) -> None:
-    client = engine.instance.clients.own_sync
-    if client is not None:
-        assert pool_busy(client) == 0
+    assert pool_busy(engine) == 0
     engine.close()
     assert server.wait_closed() == 0
 
@@ -312,7 +306,7 @@ def test_break_and_close_release_the_connection(backend, server) -> None:
     stream = allm.stream_generate(engine, REQ)
     next(iter(stream))
     del stream  # garbage collection closes it
-    assert pool_busy(engine.instance.clients.own_sync) == 0
+    assert pool_busy(engine) == 0
     assert_released(engine, server)
 
 
@@ -375,9 +369,7 @@ async def test_async_faults(backend, server) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     for e in (engine, engine2, engine3):
-        client = e.instance.clients.own_async
-        assert client is not None and not client.is_closed
-        assert pool_busy(client) == 0  # checked while the pool is still open
+        assert pool_busy(e, asynchronous=True) == 0  # checked while the pool is still open
         await e.aclose()
     assert await asyncio.to_thread(server.wait_closed) == 0
 
@@ -398,8 +390,6 @@ async def test_200_concurrent_streams(backend, server) -> None:
     assert [r.output_text for r in results] == [f"re: call {i} done" for i in range(200)]
     assert all(r.finish_reason == "stop" and r.error is None for r in results)
     assert len(server.requests_for(name)) == 200
-    client = engine.instance.clients.own_async
-    assert pool_busy(client) == 0
+    assert pool_busy(engine, asynchronous=True) == 0
     await engine.aclose()
-    assert client.is_closed
     assert await asyncio.to_thread(server.wait_closed) == 0

@@ -11,6 +11,8 @@ import allm
 from allm.providers import Anthropic, Gemini, OpenAI
 from support.fault_server import FaultServer, Reply
 
+pytestmark = pytest.mark.http
+
 # Matches none of the known key shapes, so only the call's own key can find it.
 KEY = "plainkey-5f1c0d2e9a8b7c6d5e4f3a2b1c0d9e8f"
 ECHO = f"Incorrect API key provided: {KEY}"

@@ -15,6 +15,8 @@ from support.fault_server import FaultServer, Reply
 from support.output_models import CITY, CITY_JSON, CITY_SCHEMA, City
 from support.wire import anthropic_sse, gemini_sse, openai_chat_sse, responses_sse
 
+pytestmark = pytest.mark.http
+
 KEY = "sk-server-test-0123456789"
 MODELS: dict[type, str] = {OpenAI: "gpt-4o-mini", Anthropic: "claude-x", Gemini: "gemini-2.5-flash"}
 REQUEST = allm.request([allm.user("the capital of France?")], output_type=City)

@@ -28,6 +28,8 @@ from test_reasoning import (
     RESPONSES_SUMMARY,
 )
 
+pytestmark = pytest.mark.http
+
 OWN = Path(__file__).parent / "fixtures"
 KEY = "sk-reasoning-test-0123456789"
 WEATHER = allm.tool(

@@ -9,6 +9,8 @@ import pytest
 import allm
 from allm.providers.fake import Fake
 
+pytestmark = pytest.mark.http
+
 SCRIPT = [("text", "a"), ("text", "b"), ("text", "c"), ("finish", "stop")]
 
 

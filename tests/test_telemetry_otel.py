@@ -16,6 +16,8 @@ from support.fault_server import FaultServer, Reply
 from support.otel import Otel, installed
 from support.wire import openai_chat_sse, sse
 
+pytestmark = pytest.mark.http
+
 KEY = "plain-otel-key-7d1e2c3b4a5f6e7d8c9b"
 USAGE = {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}
 

@@ -1,6 +1,6 @@
 """Type stubs for ``allm._native``, the Rust backend (see docs/internals.md §1)."""
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from ._results import Response
@@ -62,6 +62,51 @@ def collect(
     max_argument_bytes: int | None = ...,
     max_response_bytes: int | None = ...,
 ) -> Response: ...
+
+class HttpError(Exception):
+    """A transport failure: ``args == (kind, message)``, kind naming httpx's exception for it."""
+
+class HttpBody:
+    @property
+    def status(self) -> int: ...
+    @property
+    def headers(self) -> list[tuple[str, str]]: ...
+    @property
+    def finished(self) -> bool: ...
+    def read(self, wait: float | None = None) -> bytes | None: ...
+    def aread(self, wait: float | None = None) -> Awaitable[bytes | None]: ...
+    def pump(
+        self,
+        decoder: StreamDecoder,
+        *,
+        idle: float | None = None,
+        idle_left: float | None = None,
+        deadline_left: float | None = None,
+        read_timeout: float | None = None,
+    ) -> tuple[str, float | None]: ...
+    def apump(
+        self,
+        decoder: StreamDecoder,
+        *,
+        idle: float | None = None,
+        idle_left: float | None = None,
+        deadline_left: float | None = None,
+        read_timeout: float | None = None,
+    ) -> Awaitable[tuple[str, float | None]]: ...
+    def close(self) -> None: ...
+
+class HttpClient:
+    def __init__(self, *, connect_timeout: float | None = None, max_idle_per_host: int = 100) -> None: ...
+    @property
+    def in_flight(self) -> int: ...
+    def close(self) -> None: ...
+    def send(
+        self, url: str, headers: list[tuple[str, str]], body: _Chunk, head_timeout: float | None = None
+    ) -> HttpBody: ...
+    def asend(
+        self, url: str, headers: list[tuple[str, str]], body: _Chunk, head_timeout: float | None = None
+    ) -> Awaitable[HttpBody]: ...
+
 def filter_events(
     events: Iterable[Event], emit_text_deltas: bool, emit_tool_deltas: bool, include_raw_chunks: bool
 ) -> list[Event]: ...

@@ -56,6 +56,8 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: bytes
+    target: str = ""
+    """The request line's target as sent (absolute when the client went through a proxy)."""
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -171,14 +173,16 @@ class FaultServer:
                 except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
                     return
                 lines = head.decode("latin-1").split("\r\n")
-                method, path, _ = lines[0].split(" ", 2)
+                method, target, _ = lines[0].split(" ", 2)
+                # A proxy's request names the origin (absolute form): route by its path.
+                path = "/" + target.split("/", 3)[3] if target.startswith("http://") else target
                 headers = {}
                 for line in lines[1:]:
                     if ":" in line:
                         k, v = line.split(":", 1)
                         headers[k.strip().lower()] = v.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
-                recorded = Recorded(method, path, headers, body)
+                recorded = Recorded(method, path, headers, body, target)
                 with self._lock:
                     self.requests.append(recorded)
                 keep = await self._reply(reader, writer, self._next(recorded))

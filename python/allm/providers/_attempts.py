@@ -38,7 +38,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import httpx
 
@@ -57,7 +57,7 @@ from ._errors import from_body_error, from_exception, from_status, html_page_err
 from ._json_reply import reply_events
 from ._redact import redact
 
-__all__ = ["ERROR_BODY_LIMIT", "TAIL_LIMIT", "AttemptConfig", "Attempts"]
+__all__ = ["ERROR_BODY_LIMIT", "TAIL_LIMIT", "Answer", "AttemptConfig", "Attempts"]
 
 _log = logging.getLogger("allm.http")
 
@@ -69,6 +69,16 @@ TAIL_LIMIT = 1 << 16
 _RETRY_IN_STREAM = frozenset({"rate_limited", "provider_unavailable"})
 _NOT_A_STREAM = frozenset({"application/json", "text/html", "text/plain"})
 _STREAM, _BODY, _TAIL = 0, 1, 2
+
+
+class Answer(Protocol):
+    """A response head: an ``httpx.Response``, or the native transport's."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> httpx.Headers: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +119,7 @@ class Attempts:
         self.last_event = time.monotonic()
         self._mode = _STREAM
         self._body = bytearray()
-        self._answer: httpx.Response | None = None
+        self._answer: Answer | None = None
 
     def __repr__(self) -> str:
         return f"Attempts(provider={self.config.provider!r}, attempt={self.attempt})"
@@ -138,8 +148,8 @@ class Attempts:
         _log.debug("allm %s POST attempt %d", self.config.provider, self.attempt)
         return True
 
-    def build_request(self, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
-        """The request of this attempt, credential included."""
+    def headers(self) -> dict[str, str]:
+        """The request headers of this attempt, credential included."""
         headers = {
             "content-type": "application/json",
             "accept": "text/event-stream",
@@ -148,24 +158,63 @@ class Attempts:
         }
         if self.prepared.secret is not None:
             headers.update(self.config.auth_headers(self.prepared.secret.reveal()))
+        return headers
+
+    def build_request(self, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+        """The httpx request of this attempt."""
         return client.build_request(
             "POST",
             self.prepared.url,
-            headers=headers,
+            headers=self.headers(),
             content=self.prepared.body,
             timeout=self.config.timeout,
         )
 
-    def opened(self, response: httpx.Response) -> None:
-        """The response headers arrived: choose how its body is read."""
-        if self.prepared.secret is not None:  # drop the credential from the request kept on the response
-            for name in self.config.auth_headers("x"):
-                response.request.headers.pop(name, None)
+    def opened(self, response: Answer) -> None:
+        """The response head arrived: choose how its body is read."""
         _log.debug("allm %s answered %d", self.config.provider, response.status_code)
         ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if response.status_code >= 300 or ctype in _NOT_A_STREAM:
             self._answer = response
             self._read_body(_BODY)
+
+    @property
+    def pumping(self) -> bool:
+        """Whether the rest of the body may be pumped natively (:meth:`pumped`): the
+        ``generate`` path, reading the event stream after its first bytes were checked."""
+        return self.quiet and self._mode == _STREAM and self.head_checked
+
+    def clocks(self) -> dict[str, float | None]:
+        """The clocks a native pump keeps: the idle timeout, what is left of it and of the
+        deadline, and the read timeout."""
+        idle = self.config.idle
+        return {
+            "idle": idle,
+            "idle_left": None if idle is None else max(0.0, idle - (time.monotonic() - self.last_event)),
+            "deadline_left": self._deadline_left(),
+            "read_timeout": self.config.timeout.read,
+        }
+
+    def read_wait(self) -> tuple[float | None, bool]:
+        """How long the next read may wait, and whether that limit is the read timeout
+        (else it is the idle clock or the deadline)."""
+        idle, read = self.idle_left(), self.config.timeout.read
+        if read is not None and (idle is None or read < idle):
+            return read, True
+        return idle, False
+
+    def pumped(self, outcome: str, since_event: float | None) -> list[Event]:
+        """A native pump stopped (see :attr:`pumping`); ``outcome`` is "done", "end", "idle"
+        or "read_timeout"."""
+        if since_event is not None:
+            self.last_event = time.monotonic() - since_event
+        if outcome == "done":
+            return self._decoded([])
+        if outcome == "end":
+            return self.ended()
+        if outcome == "idle":
+            return self.idle_expired()
+        return self.failed(httpx.ReadTimeout("no data arrived within the read timeout"))
 
     def chunk(self, data: bytes) -> list[Event]:
         """One network chunk of the body."""
@@ -339,7 +388,7 @@ class Attempts:
         self.held = []
         return out
 
-    def _status_failed(self, response: httpx.Response, body: bytes) -> list[Event]:
+    def _status_failed(self, response: Answer, body: bytes) -> list[Event]:
         provider, status, headers = self.config.provider, response.status_code, response.headers
         if 300 <= status < 400:
             error = AdapterError(
@@ -358,7 +407,7 @@ class Attempts:
             retryable = False
         return self._fail(error, retryable, delay if delay else None)
 
-    def _not_a_stream(self, response: httpx.Response, body: bytes) -> list[Event]:
+    def _not_a_stream(self, response: Answer, body: bytes) -> list[Event]:
         provider = self.config.provider
         error = from_body_error(
             provider, response.status_code, response.headers, body, secret=self._secret_text()
@@ -377,7 +426,7 @@ class Attempts:
             )
         return self._fail(error, error.reason in _RETRY_IN_STREAM)
 
-    def _json_reply(self, response: httpx.Response, body: bytes) -> list[Event] | None:
+    def _json_reply(self, response: Answer, body: bytes) -> list[Event] | None:
         """The events of a complete JSON answer to the stream request, or None when it is not one."""
         parse = self.config.parse_body
         if parse is None or not 200 <= response.status_code < 300:

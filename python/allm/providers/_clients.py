@@ -1,10 +1,15 @@
-"""HTTP adapter options and the httpx clients they configure.
+"""HTTP adapter options and the clients they configure.
 
 :class:`HttpOptions` is the validated form of an HTTP adapter's ``adapter_opts``
 (every refusal is a ``ValidationError`` naming the option); :class:`Clients`
-owns the pooled httpx clients (the user's, or ours: one sync client, and one
-async client per event loop, created on first use). :class:`Prepared` is one
-call translated and ready to send.
+owns the pooled clients of the adapter's transport: the native one (one pool
+for sync calls, one for async calls, any event loop), or httpx (the user's, or
+ours: one sync client, and one async client per event loop), each created on
+first use. :class:`Prepared` is one call translated and ready to send.
+
+The transport (option ``transport``, else the ``ALLM_HTTP_TRANSPORT``
+environment variable, else automatic) is ``"native"`` when the native backend
+is loaded and no ``http_client`` was given, and ``"httpx"`` otherwise.
 
 Thread safety: ``Clients`` may be shared across threads (a lock guards the
 creation and closing of our clients); ``HttpOptions`` and ``Prepared`` are
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,13 +28,18 @@ from typing import Any
 
 import httpx
 
+from .. import _backend  # pyright: ignore[reportPrivateUsage]
 from .._limits import LIMIT_OPTIONS, check_limits
 from .._retry import RetryPolicy
 from ..errors import ValidationError
 from ._keys import Secret
 from ._urls import BaseURL, check_base_url
 
-__all__ = ["DEFAULT_IDLE_TIMEOUT", "Clients", "HttpOptions", "Prepared", "encode_json"]
+__all__ = ["DEFAULT_IDLE_TIMEOUT", "TRANSPORT_ENV", "Clients", "HttpOptions", "Prepared", "encode_json"]
+
+TRANSPORT_ENV = "ALLM_HTTP_TRANSPORT"
+"""The environment variable that picks every adapter's default transport ("native", "httpx", "auto")."""
+TRANSPORTS = ("native", "httpx")
 
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 DEFAULT_IDLE_TIMEOUT = 60.0
@@ -42,6 +53,7 @@ COMMON_OPTIONS = (
     "max_retries",
     "drop_unsupported_params",
     "deadline",
+    "transport",
     *LIMIT_OPTIONS,
 )
 
@@ -78,6 +90,7 @@ class HttpOptions:
     client: httpx.Client | httpx.AsyncClient | None = field(repr=False)
     drop_unsupported_params: bool = False
     deadline: float | None = None
+    transport: str = "httpx"
 
     @classmethod
     def parse(
@@ -112,6 +125,7 @@ class HttpOptions:
             limits=check_limits(opts),
             policy=RetryPolicy.from_option(retry, opts.get("max_retries")),
             client=client,
+            transport=_transport_option(opts.get("transport"), client),
         )
 
     def request_timeout(self) -> httpx.Timeout:
@@ -121,6 +135,30 @@ class HttpOptions:
         if self.idle is not None:
             read = self.idle if read is None else min(read, self.idle)
         return httpx.Timeout(connect=t.connect, read=read, write=t.write, pool=t.pool)
+
+
+def native_transport_available() -> bool:
+    """Whether the active backend carries the native HTTP transport."""
+    return hasattr(_backend.backend, "HttpClient")
+
+
+def _transport_option(value: Any, client: object) -> str:
+    """The transport: the option, else the environment's choice, else native where it can be."""
+    source = "transport"
+    if value is None:
+        value = os.environ.get(TRANSPORT_ENV, "").strip().lower() or "auto"
+        source = TRANSPORT_ENV
+    if value == "auto":
+        return "native" if client is None and native_transport_available() else "httpx"
+    if value not in TRANSPORTS:
+        problem = f"must be one of {', '.join(TRANSPORTS)} (or auto), not {value!r}"
+    elif value == "native" and client is not None:
+        problem = "'native' cannot use an http_client (that is an httpx client: use transport 'httpx')"
+    elif value == "native" and not native_transport_available():
+        problem = "'native' needs the native backend, which is not loaded (see allm.backend_info())"
+    else:
+        return str(value)
+    raise ValidationError("invalid_options", errors=[(source, problem)])
 
 
 def _timeout_option(value: Any) -> httpx.Timeout:
@@ -150,16 +188,25 @@ def _positive_seconds(value: Any) -> bool:
 
 
 class Clients:
-    """The httpx clients of one adapter: the user's, or ours (created on first use, then reused)."""
+    """The clients of one adapter: native, or httpx (the user's, or ours); made on first use, then reused."""
 
     def __init__(self, options: HttpOptions) -> None:
         client = options.client
+        self.transport = options.transport
         self._timeout = options.timeout
+        self._native: Any = None
         self._user_sync = client if isinstance(client, httpx.Client) else None
         self._user_async = client if isinstance(client, httpx.AsyncClient) else None
         self._own_sync: httpx.Client | None = None
         self._own_async: tuple[asyncio.AbstractEventLoop, httpx.AsyncClient] | None = None
         self._lock = threading.Lock()
+
+    def native(self) -> Any:
+        """The native client (``allm._native.HttpClient``: its pools live as long as this adapter)."""
+        with self._lock:
+            if self._native is None:
+                self._native = _backend.backend.HttpClient(connect_timeout=self._timeout.connect)
+            return self._native
 
     def sync_client(self) -> httpx.Client:
         """The user's client, or ours."""
@@ -197,11 +244,14 @@ class Clients:
         return self._own_async[1] if self._own_async is not None else None
 
     def close(self) -> None:
-        """Close the sync client we created (never the user's)."""
+        """Close the sync client we created (never the user's) and drop the native pools."""
         with self._lock:
             client, self._own_sync = self._own_sync, None
+            native, self._native = self._native, None
         if client is not None:
             client.close()
+        if native is not None:
+            native.close()
 
     async def aclose(self) -> None:
         """Close the clients we created; the async one only from its own loop."""

@@ -2,10 +2,11 @@
 
 The machinery is split by concern:
 
-* :mod:`._clients`: the validated options and the pooled httpx clients;
+* :mod:`._clients`: the validated options, the transport choice and the pooled clients;
 * :mod:`._attempts`: the I/O-free state of one call (attempts, the retry
   rule, decoding, the idle clock, bounded error bodies and tails);
-* :mod:`._sources`: the thin sync and async drivers of that state over httpx.
+* :mod:`._sources`: the thin sync and async drivers of that state, over the
+  native transport or httpx.
 
 Redirects are never followed (the key must not travel to another origin).
 Thread safety: an adapter may be shared across threads and event loops.
@@ -72,7 +73,7 @@ class HttpAdapter(Adapter):
         cls.parse_options(retry, opts)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r})"
+        return f"{type(self).__name__}(base_url={self.base_url!r}, transport={self.transport!r})"
 
     @abstractmethod
     def prepare(self, request: Request, call: Call, secret: Secret | None) -> Prepared:
@@ -97,6 +98,11 @@ class HttpAdapter(Adapter):
     def base_url(self) -> str:
         """The base URL calls go to."""
         return self.options.base.url
+
+    @property
+    def transport(self) -> str:
+        """The HTTP transport of every call: "native" or "httpx"."""
+        return self.options.transport
 
     @property
     def policy(self) -> RetryPolicy:

@@ -1,20 +1,25 @@
-"""Thin sync and async drivers of :class:`~._attempts.Attempts` over httpx.
+"""Thin sync and async drivers of :class:`~._attempts.Attempts`, over either transport.
 
 One :class:`HttpSource` / :class:`AsyncHttpSource` is one model call. Nothing
-is sent until the first batch is pulled. The drivers send requests, read
-chunks, release responses and sleep between attempts; every decision is the
-state machine's. Both have the same shape (see :mod:`._attempts`). They differ
-where the I/O does, and only there:
+is sent until the first batch is pulled. The sources run the attempt loop of
+:mod:`._attempts`; an *exchange* does the I/O of one transport (send a
+request, take one read step, release the response) and every decision stays
+with the state machine. The transports differ where the I/O does, and only there:
 
-* idle time: the sync driver relies on the socket read timeout
+* native (``allm._native.HttpClient``): bytes are read and de-chunked in Rust
+  with the GIL released; a read returns every frame ready at one wake-up, and
+  on the ``generate`` path (:attr:`Attempts.pumping`) the body is fed straight
+  into the decoder without returning to Python per frame. Its clocks (idle
+  timeout, deadline, read timeout) are kept natively, so pings never reset the
+  idle clock; async calls are awaitables completed from the native runtime,
+  and cancelling one aborts the native read;
+* httpx: the sync exchange relies on the socket read timeout
   (``min(read, idle_timeout)``) plus the state's check after each chunk that
-  carried no event (so pings are caught at the first ping past the deadline);
-  the async driver keeps one deadline per stream (:class:`_IdleWatch`, a timer
-  that re-arms itself from the last-event timestamp), because asyncio can
-  interrupt a pending read and a socket timeout cannot see pings;
-* release: the async driver also closes its ``aiter_bytes`` iterator on every
-  exit path, and a garbage-collected async source schedules the close on its
-  loop (``close_now``), since nothing can be awaited there.
+  carried no event; the async exchange keeps one deadline per stream
+  (:class:`_IdleWatch`), because asyncio can interrupt a pending read and a
+  socket timeout cannot see pings. It closes its ``aiter_bytes`` iterator on
+  every exit path, and a garbage-collected async source schedules the close
+  on its loop (``close_now``), since nothing can be awaited there.
 
 A response whose body was read to its end goes back to the connection pool;
 anything else (an early close, a failure, a tail past the limit) closes the
@@ -29,7 +34,7 @@ import logging
 import sys
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, Protocol, cast
 
 import httpx
 
@@ -45,12 +50,13 @@ _log = logging.getLogger("allm.http")
 
 
 class HttpSource(Source):
-    """A synchronous provider call over httpx."""
+    """A synchronous provider call."""
 
     def __init__(self, clients: Clients, state: Attempts) -> None:
-        self._clients = clients
         self._state = state
-        self._response: httpx.Response | None = None
+        self._exchange: _Exchange = (
+            _NativeExchange(clients) if clients.transport == "native" else _HttpxExchange(clients)
+        )
         self._started = False
 
     def __repr__(self) -> str:
@@ -69,63 +75,39 @@ class HttpSource(Source):
 
     def close(self) -> None:
         self._started = True  # a source closed before its first pull never sends
-        self._release()
+        self._exchange.release()
 
     def _run(self) -> Generator[list[Event], None, None]:
         if self._started:
             return
         self._started = True
-        state = self._state
+        state, exchange = self._state, self._exchange
         try:
             while state.begin():
-                batch, chunks = self._send(state)
+                batch = exchange.send(state)
                 while True:
                     if batch:
                         yield batch
                     if not state.reading:
                         break
-                    try:
-                        batch = state.chunk(next(chunks))
-                    except StopIteration:
-                        batch = state.ended()
-                    except Exception as exc:
-                        batch = state.failed(exc)
-                self._release()
+                    batch = exchange.step(state)
+                exchange.release()
                 if state.delay is not None:
                     time.sleep(state.delay)
         finally:
-            self._release()
-
-    def _send(self, state: Attempts) -> tuple[list[Event], Iterator[bytes]]:
-        client = self._clients.sync_client()
-        try:
-            self._response = response = client.send(
-                state.build_request(client), stream=True, follow_redirects=False
-            )
-        except Exception as exc:
-            return state.send_failed(exc), iter(())
-        state.opened(response)
-        return [], response.iter_bytes()
-
-    def _release(self) -> None:
-        response, self._response = self._response, None
-        if response is not None:
-            try:
-                response.close()
-            except Exception:
-                _log.debug("closing the %s response failed", self._state.config.provider, exc_info=False)
+            exchange.release()
 
 
 class AsyncHttpSource(AsyncSource):
-    """An asynchronous provider call over httpx (asyncio)."""
-
-    _pending_closes: ClassVar[set[asyncio.Task[Any]]] = set()
+    """An asynchronous provider call (asyncio)."""
 
     def __init__(self, clients: Clients, state: Attempts) -> None:
-        self._clients = clients
         self._state = state
-        self._response: httpx.Response | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._exchange: _AsyncExchange = (
+            _AsyncNativeExchange(clients)
+            if clients.transport == "native"
+            else _AsyncHttpxExchange(clients, state)
+        )
         self._started = False
 
     def __repr__(self) -> str:
@@ -144,10 +126,278 @@ class AsyncHttpSource(AsyncSource):
 
     async def aclose(self) -> None:
         self._started = True
-        await self._release()
+        await self._exchange.release()
 
     def close_now(self) -> None:
         self._started = True
+        self._exchange.close_now()
+
+    async def _run(self) -> AsyncGenerator[list[Event], None]:
+        if self._started:
+            return
+        self._started = True
+        state, exchange = self._state, self._exchange
+        try:
+            while state.begin():
+                batch = await exchange.send(state)
+                try:
+                    while True:
+                        if batch:
+                            yield batch
+                        if not state.reading:
+                            break
+                        batch = await exchange.step(state)
+                finally:
+                    await exchange.release()
+                if state.delay is not None:
+                    await asyncio.sleep(state.delay)
+        finally:
+            exchange.stop()
+            await exchange.release()
+
+
+class _Exchange(Protocol):
+    """The I/O of one transport for a sync source: one response at a time."""
+
+    def send(self, state: Attempts) -> list[Event]:
+        """Send the attempt's request; a batch when sending failed (else the state reads the body)."""
+        ...
+
+    def step(self, state: Attempts) -> list[Event]:
+        """Read once and hand what was read to the state; the batch it returns."""
+        ...
+
+    def release(self) -> None:
+        """Close the response (back to the pool if its body was read to the end)."""
+        ...
+
+
+class _AsyncExchange(Protocol):
+    """The I/O of one transport for an async source."""
+
+    async def send(self, state: Attempts) -> list[Event]: ...
+
+    async def step(self, state: Attempts) -> list[Event]: ...
+
+    async def release(self) -> None: ...
+
+    def close_now(self) -> None:
+        """Release without awaiting (the source was garbage-collected)."""
+        ...
+
+    def stop(self) -> None:
+        """The source is done: stop any timer."""
+        ...
+
+
+# -- native ----------------------------------------------------------------------------
+
+
+class _NativeAnswer:
+    """The head of a native response, shaped like ``httpx.Response`` for :class:`Attempts`."""
+
+    __slots__ = ("headers", "status_code")
+
+    def __init__(self, body: Any) -> None:
+        self.status_code: int = body.status
+        self.headers = httpx.Headers(body.headers)
+
+
+def _as_httpx(exc: BaseException) -> BaseException:
+    """The httpx exception for a native transport failure (``HttpError(kind, message)``), so
+    that both transports classify failures through the same rules."""
+    kind, message = exc.args
+    cls = getattr(httpx, kind, None)
+    return cls(message) if isinstance(cls, type) and issubclass(cls, httpx.RequestError) else exc
+
+
+def _request_args(state: Attempts) -> tuple[str, list[tuple[str, str]], bytes, float | None]:
+    prepared = state.prepared
+    return prepared.url, list(state.headers().items()), prepared.body, state.config.timeout.read
+
+
+def _after_read(state: Attempts, data: bytes | None, by_read: bool) -> list[Event]:
+    """Hand one native read to the state: data, the end (``b""``), or a wait that ran out (None)."""
+    if data is None:
+        if by_read:
+            return state.failed(httpx.ReadTimeout("no data arrived within the read timeout"))
+        return state.idle_expired()
+    return state.chunk(data) if data else state.ended()
+
+
+class _NativeExchange:
+    """Sync I/O over the native transport (GIL released while waiting and decoding)."""
+
+    def __init__(self, clients: Clients) -> None:
+        self._client = clients.native()
+        self._error: type[BaseException] = _native_error(self._client)
+        self._body: Any = None
+
+    def send(self, state: Attempts) -> list[Event]:
+        try:
+            self._body = body = self._client.send(*_request_args(state))
+        except self._error as exc:
+            return state.send_failed(_as_httpx(exc))
+        state.opened(_NativeAnswer(body))
+        return []
+
+    def step(self, state: Attempts) -> list[Event]:
+        body = self._body
+        try:
+            if state.pumping:
+                return state.pumped(*body.pump(state.decoder, **state.clocks()))
+            wait, by_read = state.read_wait()
+            data = body.read(wait)
+        except self._error as exc:
+            return state.failed(_as_httpx(exc))
+        return _after_read(state, data, by_read)
+
+    def release(self) -> None:
+        body, self._body = self._body, None
+        if body is not None:
+            body.close()
+
+
+class _AsyncNativeExchange:
+    """Async I/O over the native transport: awaitables completed from its runtime."""
+
+    def __init__(self, clients: Clients) -> None:
+        self._client = clients.native()
+        self._error: type[BaseException] = _native_error(self._client)
+        self._body: Any = None
+
+    async def send(self, state: Attempts) -> list[Event]:
+        try:
+            self._body = body = await self._client.asend(*_request_args(state))
+        except self._error as exc:
+            return state.send_failed(_as_httpx(exc))
+        state.opened(_NativeAnswer(body))
+        return []
+
+    async def step(self, state: Attempts) -> list[Event]:
+        body = self._body
+        try:
+            if state.pumping:
+                return state.pumped(*await body.apump(state.decoder, **state.clocks()))
+            wait, by_read = state.read_wait()
+            data = await body.aread(wait)
+        except self._error as exc:
+            return state.failed(_as_httpx(exc))
+        return _after_read(state, data, by_read)
+
+    async def release(self) -> None:
+        self.close_now()
+
+    def close_now(self) -> None:
+        body, self._body = self._body, None
+        if body is not None:
+            body.close()
+
+    def stop(self) -> None:
+        """Nothing to stop: the native clocks end with each read."""
+
+
+def _native_error(client: Any) -> type[BaseException]:
+    """The native module's ``HttpError`` (of the module the client came from)."""
+    return cast("type[BaseException]", sys.modules[type(client).__module__].HttpError)
+
+
+# -- httpx -----------------------------------------------------------------------------
+
+
+def _forget_key(state: Attempts, response: httpx.Response) -> None:
+    """Drop the credential from the request httpx keeps on the response."""
+    if state.prepared.secret is not None:
+        for name in state.config.auth_headers("x"):
+            response.request.headers.pop(name, None)
+
+
+class _HttpxExchange:
+    """Sync I/O over httpx."""
+
+    def __init__(self, clients: Clients) -> None:
+        self._clients = clients
+        self._response: httpx.Response | None = None
+        self._chunks: Iterator[bytes] = iter(())
+
+    def send(self, state: Attempts) -> list[Event]:
+        client = self._clients.sync_client()
+        try:
+            self._response = response = client.send(
+                state.build_request(client), stream=True, follow_redirects=False
+            )
+        except Exception as exc:
+            return state.send_failed(exc)
+        _forget_key(state, response)
+        state.opened(response)
+        self._chunks = response.iter_bytes()
+        return []
+
+    def step(self, state: Attempts) -> list[Event]:
+        try:
+            return state.chunk(next(self._chunks))
+        except StopIteration:
+            return state.ended()
+        except Exception as exc:
+            return state.failed(exc)
+
+    def release(self) -> None:
+        response, self._response = self._response, None
+        if response is not None:
+            try:
+                response.close()
+            except Exception:
+                _log.debug("closing a response failed", exc_info=False)
+
+
+class _AsyncHttpxExchange:
+    """Async I/O over httpx, with one idle deadline per stream."""
+
+    _pending_closes: ClassVar[set[asyncio.Task[Any]]] = set()
+
+    def __init__(self, clients: Clients, state: Attempts) -> None:
+        self._clients = clients
+        self._watch = _IdleWatch(state)
+        self._response: httpx.Response | None = None
+        self._chunks: AsyncGenerator[bytes, None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def send(self, state: Attempts) -> list[Event]:
+        self._loop = asyncio.get_running_loop()
+        client = self._clients.async_client()
+        try:
+            self._response = response = await client.send(
+                state.build_request(client), stream=True, follow_redirects=False
+            )
+        except Exception as exc:
+            return state.send_failed(exc)
+        _forget_key(state, response)
+        state.opened(response)
+        # aiter_bytes is an async generator (typed as an iterator): it has aclose().
+        self._chunks = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
+        return []
+
+    async def step(self, state: Attempts) -> list[Event]:
+        chunks = self._chunks
+        assert chunks is not None, "a failed send ends the attempt before any read"
+        try:
+            return state.chunk(await self._watch.read(chunks))
+        except StopAsyncIteration:
+            return state.ended()
+        except _IdleExpired:
+            return state.idle_expired()
+        except Exception as exc:
+            return state.failed(exc)
+
+    async def release(self) -> None:
+        chunks, self._chunks = self._chunks, None
+        if chunks is not None:
+            await chunks.aclose()
+        response, self._response = self._response, None
+        if response is not None:
+            await _aclose_quietly(response)
+
+    def close_now(self) -> None:
         response, self._response = self._response, None
         loop = self._loop
         if response is None or loop is None or loop.is_closed():
@@ -155,62 +405,14 @@ class AsyncHttpSource(AsyncSource):
 
         def schedule() -> None:
             task = loop.create_task(_aclose_quietly(response))
-            AsyncHttpSource._pending_closes.add(task)
-            task.add_done_callback(AsyncHttpSource._pending_closes.discard)
+            _AsyncHttpxExchange._pending_closes.add(task)
+            task.add_done_callback(_AsyncHttpxExchange._pending_closes.discard)
 
         with contextlib.suppress(RuntimeError):  # the loop closed in between
             loop.call_soon_threadsafe(schedule)
 
-    async def _run(self) -> AsyncGenerator[list[Event], None]:
-        if self._started:
-            return
-        self._started = True
-        self._loop = asyncio.get_running_loop()
-        state = self._state
-        watch = _IdleWatch(state)
-        try:
-            while state.begin():
-                batch, chunks = await self._send(state)
-                try:
-                    while True:
-                        if batch:
-                            yield batch
-                        if not state.reading or chunks is None:
-                            break
-                        try:
-                            batch = state.chunk(await watch.read(chunks))
-                        except StopAsyncIteration:
-                            batch = state.ended()
-                        except _IdleExpired:
-                            batch = state.idle_expired()
-                        except Exception as exc:
-                            batch = state.failed(exc)
-                finally:
-                    if chunks is not None:
-                        await chunks.aclose()
-                await self._release()
-                if state.delay is not None:
-                    await asyncio.sleep(state.delay)
-        finally:
-            watch.stop()
-            await self._release()
-
-    async def _send(self, state: Attempts) -> tuple[list[Event], AsyncGenerator[bytes, None] | None]:
-        client = self._clients.async_client()
-        try:
-            self._response = response = await client.send(
-                state.build_request(client), stream=True, follow_redirects=False
-            )
-        except Exception as exc:
-            return state.send_failed(exc), None
-        state.opened(response)
-        # aiter_bytes is an async generator (typed as an iterator): it has aclose().
-        return [], cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
-
-    async def _release(self) -> None:
-        response, self._response = self._response, None
-        if response is not None:
-            await _aclose_quietly(response)
+    def stop(self) -> None:
+        self._watch.stop()
 
 
 class _IdleExpired(Exception):
@@ -218,7 +420,7 @@ class _IdleExpired(Exception):
 
 
 class _IdleWatch:
-    """One idle deadline per async stream.
+    """One idle deadline per async httpx stream.
 
     A single timer, armed at the first read, fires at the state's deadline
     (last real event + ``idle_timeout``). If an event arrived meanwhile it

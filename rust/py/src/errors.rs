@@ -79,7 +79,7 @@ pub(crate) fn bad_chunk(obj: &Bound<'_, PyAny>) -> PyErr {
 }
 
 /// `StreamError("concurrent_use")`: a call overlapped another call on the same `what`.
-fn concurrent_use(py: Python<'_>, what: &str) -> PyErr {
+pub(crate) fn concurrent_use(py: Python<'_>, what: &str) -> PyErr {
     raise_built(py, cache(py).and_then(|c| c.concurrent_use.call1(py, (what,))))
 }
 

@@ -15,6 +15,7 @@ mod limits;
 mod partial_json;
 mod sse_decoder;
 mod stream_decoder;
+mod transport;
 
 use pyo3::prelude::*;
 
@@ -41,6 +42,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<fold::PyFold>()?;
     m.add_class::<stream_decoder::PyStreamDecoder>()?;
     m.add_function(wrap_pyfunction!(stream_decoder::collect, m)?)?;
+    m.add_class::<transport::PyHttpClient>()?;
+    m.add_class::<transport::PyHttpBody>()?;
+    m.add("HttpError", m.py().get_type::<transport::HttpError>())?;
     m.add_function(wrap_pyfunction!(filter::filter_events, m)?)?;
     m.add_function(wrap_pyfunction!(partial_json::parse_partial_json, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;

@@ -1,12 +1,15 @@
 //! `StreamDecoder` (bytes of one stream in, events out) and `collect` (bytes to a Response).
 
 use allm_core::{Core, CoreError, CoreEvent, Filter, Fold, Pipeline};
+use std::sync::Arc;
+
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::cache::cache;
 use crate::convert::{core_response, py_event, Bytes, IdCache};
-use crate::errors::{exclusive, guard, parse_wire, shared};
+use crate::errors::{concurrent_use, exclusive, guard, parse_wire, shared};
 use crate::limits::{limits, ALL_LIMITS};
 
 const NAME: &str = "StreamDecoder";
@@ -24,16 +27,56 @@ fn feed_chunk(py: Python<'_>, pipeline: &mut Pipeline, chunk: &[u8], out: &mut V
     }
 }
 
+/// The decoding state of one stream: pipeline, fold and scratch buffer.
+///
+/// It sits behind a lock so that the native transport can feed it with the
+/// GIL released, or from its own runtime (`HttpBody.pump` / `apump`); a
+/// decoder call made meanwhile gets `StreamError("concurrent_use")`.
+pub(crate) struct Decoding {
+    pipeline: Pipeline,
+    fold: Fold<Core>,
+    buf: Vec<CoreEvent>,
+}
+
+impl Decoding {
+    fn run(&mut self, py: Python<'_>, step: Step<'_>) {
+        self.buf.clear();
+        match step {
+            Step::Feed(chunk) => feed_chunk(py, &mut self.pipeline, chunk, &mut self.buf),
+            Step::Close => self.pipeline.close(&mut self.buf),
+            Step::Fail => self.pipeline.fail(CoreError::external(), &mut self.buf),
+        }
+    }
+
+    fn fold_buffered(&mut self) {
+        for e in self.buf.drain(..) {
+            self.fold.apply(e);
+        }
+    }
+}
+
+impl allm_http::Sink for Decoding {
+    fn feed(&mut self, data: &[u8]) -> bool {
+        self.buf.clear();
+        self.pipeline.feed(data, &mut self.buf);
+        let produced = !self.buf.is_empty();
+        self.fold_buffered();
+        produced
+    }
+
+    fn done(&self) -> bool {
+        self.pipeline.done()
+    }
+}
+
 /// Bytes of one provider stream in, allm events out, one batch per chunk.
 ///
 /// Not for sharing between threads: a call that overlaps another call on the
 /// same decoder raises `StreamError("concurrent_use")`.
 #[pyclass(module = "allm._native", name = "StreamDecoder")]
 pub(crate) struct PyStreamDecoder {
-    pipeline: Pipeline,
-    fold: Fold<Core>,
+    core: Arc<Mutex<Decoding>>,
     filter: Filter,
-    buf: Vec<CoreEvent>,
     external: Option<Py<PyAny>>,
     ids: IdCache,
 }
@@ -45,6 +88,11 @@ pub(crate) enum Step<'a> {
 }
 
 impl PyStreamDecoder {
+    /// The decoding state for one call; `concurrent_use` while the transport holds it.
+    pub(crate) fn core(&self, py: Python<'_>) -> PyResult<OwnedMutexGuard<Decoding>> {
+        self.core.clone().try_lock_owned().map_err(|_| concurrent_use(py, NAME))
+    }
+
     /// Runs one step; builds Python events for the ones that pass the filter
     /// (none when `quiet`). Returns the list (or None) and how many events were produced.
     fn step<'py>(
@@ -53,13 +101,9 @@ impl PyStreamDecoder {
         step: Step<'_>,
         quiet: bool,
     ) -> PyResult<(Option<Bound<'py, PyList>>, usize)> {
-        self.buf.clear();
-        match step {
-            Step::Feed(chunk) => feed_chunk(py, &mut self.pipeline, chunk, &mut self.buf),
-            Step::Close => self.pipeline.close(&mut self.buf),
-            Step::Fail => self.pipeline.fail(CoreError::external(), &mut self.buf),
-        }
-        let n = self.buf.len();
+        let mut core = self.core(py)?;
+        core.run(py, step);
+        let n = core.buf.len();
         let list = if quiet {
             None
         } else {
@@ -68,22 +112,21 @@ impl PyStreamDecoder {
             // Every event object is built before the list exists: building one can
             // run Python code (a garbage collection among it), which must never
             // see a list with unfilled slots.
-            let mut objs = Vec::with_capacity(self.buf.len());
-            for e in self.buf.iter().filter(|e| filter.keeps(e)) {
+            let mut objs = Vec::with_capacity(core.buf.len());
+            for e in core.buf.iter().filter(|e| filter.keeps(e)) {
                 objs.push(py_event(py, c, e, self.external.as_ref(), &mut self.ids)?);
             }
             Some(PyList::new(py, objs)?)
         };
-        for e in self.buf.drain(..) {
-            self.fold.apply(e);
-        }
+        core.fold_buffered();
         Ok((list, n))
     }
 
-    fn set_external(&mut self, error: &Bound<'_, PyAny>) {
-        if !self.pipeline.done() {
+    fn set_external(&mut self, py: Python<'_>, error: &Bound<'_, PyAny>) -> PyResult<()> {
+        if !self.core(py)?.pipeline.done() {
             self.external = Some(error.clone().unbind());
         }
+        Ok(())
     }
 }
 
@@ -103,15 +146,14 @@ impl PyStreamDecoder {
             let l = limits(py, kwargs, ALL_LIMITS, NAME)?;
             let wire = parse_wire(wire)?;
             let truthy = |o: Option<&Bound<'_, PyAny>>, default: bool| o.map_or(Ok(default), |b| b.is_truthy());
+            let core = Decoding { pipeline: Pipeline::new(wire, l), fold: Fold::new(), buf: Vec::new() };
             Ok(PyStreamDecoder {
-                pipeline: Pipeline::new(wire, l),
-                fold: Fold::new(),
+                core: Arc::new(Mutex::new(core)),
                 filter: Filter {
                     emit_text_deltas: truthy(emit_text_deltas, true)?,
                     emit_tool_deltas: truthy(emit_tool_deltas, true)?,
                     include_raw_chunks: truthy(include_raw_chunks, false)?,
                 },
-                buf: Vec::new(),
                 external: None,
                 ids: IdCache::default(),
             })
@@ -139,7 +181,7 @@ impl PyStreamDecoder {
         let py = slf.py();
         guard(py, || {
             let mut this = exclusive(slf, NAME)?;
-            this.set_external(error);
+            this.set_external(py, error)?;
             Ok(this.step(py, Step::Fail, false)?.0.expect("not quiet"))
         })
     }
@@ -164,7 +206,7 @@ impl PyStreamDecoder {
         let py = slf.py();
         guard(py, || {
             let mut this = exclusive(slf, NAME)?;
-            this.set_external(error);
+            this.set_external(py, error)?;
             Ok(this.step(py, Step::Fail, true)?.1)
         })
     }
@@ -174,20 +216,20 @@ impl PyStreamDecoder {
         let py = slf.py();
         guard(py, || {
             let this = shared(slf, NAME)?;
-            core_response(py, &this.fold, this.external.as_ref())
+            core_response(py, &this.core(py)?.fold, this.external.as_ref())
         })
     }
 
     /// A terminal event (`message_completed` or `error`) was produced.
     #[getter]
     fn done(slf: &Bound<'_, Self>) -> PyResult<bool> {
-        Ok(shared(slf, NAME)?.pipeline.done())
+        Ok(shared(slf, NAME)?.core(slf.py())?.pipeline.done())
     }
 
     /// At least one event was produced.
     #[getter]
     fn started(slf: &Bound<'_, Self>) -> PyResult<bool> {
-        Ok(shared(slf, NAME)?.pipeline.started())
+        Ok(shared(slf, NAME)?.core(slf.py())?.pipeline.started())
     }
 }
 
