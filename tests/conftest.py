@@ -52,8 +52,9 @@ def use_backend(name: str) -> ModuleType:
 
 
 HTTP_BACKENDS = ["rust", "rust+httpx", "python"]
-"""The ``backend`` params of tests marked ``http``: the native backend over its native
-transport and over httpx, and the pure backend (always httpx)."""
+"""The ``backend`` params of tests marked ``http``: the native backend over the native
+transport (asked for by name, so that async event streams take it too) and over httpx,
+and the pure backend (always httpx)."""
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -64,15 +65,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture
 def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """The backend under test, also installed as the one the façade uses; ``rust+httpx``
-    also makes httpx the HTTP transport (the default with the native backend is native)."""
+    """The backend under test, also installed as the one the façade uses, with its HTTP
+    transport: native for ``rust``, httpx for ``rust+httpx`` and ``python``."""
     name, _, transport = str(request.param).partition("+")
     module = use_backend(name)
     monkeypatch.setattr(_backend, "backend", module)
-    if transport:
-        monkeypatch.setenv(TRANSPORT_ENV, transport)
-    else:
-        monkeypatch.delenv(TRANSPORT_ENV, raising=False)
+    monkeypatch.setenv(TRANSPORT_ENV, transport or ("native" if name == "rust" else "httpx"))
     return module
 
 

@@ -63,13 +63,32 @@ def native_backend(native: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Modul
 # -- the choice ---------------------------------------------------------------------------
 
 
-def test_the_default_is_native_on_the_native_backend_and_httpx_on_the_pure_one(backend) -> None:
+def test_the_default_is_native_on_the_native_backend_and_httpx_on_the_pure_one(
+    backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(TRANSPORT_ENV)
     expected = "native" if backend.__name__ == "allm._native" else "httpx"
     assert transport_of() == expected
 
 
-def test_a_user_http_client_means_httpx(backend) -> None:
+def test_a_user_http_client_means_httpx(backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(TRANSPORT_ENV)
     assert transport_of(http_client=httpx.Client()) == "httpx"
+
+
+def test_an_http_client_wins_over_native_from_the_environment(native_backend, monkeypatch) -> None:
+    monkeypatch.setenv(TRANSPORT_ENV, "native")
+    assert transport_of(http_client=httpx.Client()) == "httpx"
+
+
+def test_auto_keeps_async_event_streams_on_httpx(native_backend) -> None:
+    adapter = OpenAI(api_key=KEY, base_url="http://127.0.0.1:9/v1")
+    assert (adapter.transport, adapter.clients.async_stream_transport) == ("native", "httpx")
+
+
+def test_native_by_name_also_carries_async_event_streams(native_backend) -> None:
+    adapter = OpenAI(api_key=KEY, base_url="http://127.0.0.1:9/v1", transport="native")
+    assert (adapter.transport, adapter.clients.async_stream_transport) == ("native", "native")
 
 
 def test_the_native_transport_refuses_an_http_client(native_backend) -> None:
@@ -171,7 +190,7 @@ async def test_cancelling_an_async_call_aborts_the_native_request(native_backend
 
 async def test_breaking_out_of_an_async_stream_closes_its_connection(native_backend, server) -> None:
     server.script("b", [Reply.sse(openai_chat_sse([f"w{i} " for i in range(200)]), delay=0.002)])
-    engine = engine_for(server, "b")
+    engine = engine_for(server, "b", transport="native")
     async with allm.astream_generate(engine, REQ) as stream:
         async for event in stream:
             if event.type == "text_delta":

@@ -102,12 +102,9 @@ class AsyncHttpSource(AsyncSource):
     """An asynchronous provider call (asyncio)."""
 
     def __init__(self, clients: Clients, state: Attempts) -> None:
+        self._clients = clients
         self._state = state
-        self._exchange: _AsyncExchange = (
-            _AsyncNativeExchange(clients)
-            if clients.transport == "native"
-            else _AsyncHttpxExchange(clients, state)
-        )
+        self._exchange: _AsyncExchange | None = None  # chosen when the call starts (see _choose)
         self._started = False
 
     def __repr__(self) -> str:
@@ -126,17 +123,30 @@ class AsyncHttpSource(AsyncSource):
 
     async def aclose(self) -> None:
         self._started = True
-        await self._exchange.release()
+        if self._exchange is not None:
+            await self._exchange.release()
 
     def close_now(self) -> None:
         self._started = True
-        self._exchange.close_now()
+        if self._exchange is not None:
+            self._exchange.close_now()
+
+    def _choose(self) -> _AsyncExchange:
+        """The exchange of this call: ``generate`` (quiet) takes the adapter's transport; an
+        event stream takes ``Clients.async_stream_transport`` (httpx unless native was asked
+        for: an awaitable per wake-up completed from another thread costs more than httpx)."""
+        clients, state = self._clients, self._state
+        transport = clients.transport if state.quiet else clients.async_stream_transport
+        if transport == "native":
+            return _AsyncNativeExchange(clients)
+        return _AsyncHttpxExchange(clients, state)
 
     async def _run(self) -> AsyncGenerator[list[Event], None]:
         if self._started:
             return
         self._started = True
-        state, exchange = self._state, self._exchange
+        state = self._state
+        self._exchange = exchange = self._choose()
         try:
             while state.begin():
                 batch = await exchange.send(state)
@@ -258,13 +268,23 @@ class _NativeExchange:
             body.close()
 
 
+_READY_READS = 16
+"""Reads an async native stream takes without awaiting (frames already there) before it
+awaits one, which lets the event loop run other tasks."""
+
+
 class _AsyncNativeExchange:
-    """Async I/O over the native transport: awaitables completed from its runtime."""
+    """Async I/O over the native transport: awaitables completed from its runtime.
+
+    A read first takes the frames that are already there (no awaitable, no
+    hand-off between threads); only when none are does it await one.
+    """
 
     def __init__(self, clients: Clients) -> None:
         self._client = clients.native()
         self._error: type[BaseException] = _native_error(self._client)
         self._body: Any = None
+        self._ready_reads = 0
 
     async def send(self, state: Attempts) -> list[Event]:
         try:
@@ -280,7 +300,12 @@ class _AsyncNativeExchange:
             if state.pumping:
                 return state.pumped(*await body.apump(state.decoder, **state.clocks()))
             wait, by_read = state.read_wait()
-            data = await body.aread(wait)
+            data = body.read_ready() if self._ready_reads < _READY_READS else None
+            if data is None:
+                self._ready_reads = 0
+                data = await body.aread(wait)
+            else:
+                self._ready_reads += 1
         except self._error as exc:
             return state.failed(_as_httpx(exc))
         return _after_read(state, data, by_read)

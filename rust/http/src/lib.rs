@@ -23,13 +23,13 @@ use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::task::Poll;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::runtime::{Builder, Runtime};
-use tokio::time::{timeout_at, Instant};
+use tokio::time::{sleep_until, timeout_at, Instant};
 
 /// Bytes joined into one [`Read::Data`] at most: a fast sender cannot make one read unbounded.
 pub const MAX_JOINED_BYTES: usize = 256 * 1024;
@@ -385,24 +385,54 @@ impl Body {
         Ok(Read::Data(joined.map_or(first, BytesMut::freeze)))
     }
 
+    /// The frames ready now, joined, without waiting: None when nothing is ready.
+    /// (A poll with a no-op waker: the next waiting read registers the real one.)
+    pub fn read_ready(&mut self) -> Option<Result<Read, Error>> {
+        let mut read = pin!(self.read_until(None));
+        match read.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(result) => Some(result),
+            Poll::Pending => None,
+        }
+    }
+
     /// Feeds frames into `sink` until it is done, the body ends, or a clock runs out.
+    ///
+    /// One timer serves the whole pump: it is re-armed only when it fires
+    /// before the clocks (which every frame moves) ran out, so a frame costs no
+    /// timer operation.
     pub async fn pump<S: Sink>(&mut self, sink: &mut S, clock: Clock) -> PumpEnd {
         let start = Instant::now();
         let deadline_at = clock.deadline_left.map(|d| start + d);
         let mut idle_at = clock.idle_left.map(|d| start + d);
+        let mut read_at = clock.read_timeout.map(|d| start + d);
         let mut last_event: Option<Instant> = None;
+        let never = start + Duration::from_secs(365 * 24 * 3600);
+        let mut timer = pin!(sleep_until(earliest(earliest(idle_at, deadline_at), read_at).unwrap_or(never)));
         let outcome = loop {
-            let guard_at = earliest(idle_at, deadline_at);
-            let read_at = clock.read_timeout.map(|d| Instant::now() + d);
-            let by_read = matches!((read_at, guard_at), (Some(r), Some(g)) if r < g) || guard_at.is_none();
-            let data = match self.read_until(earliest(read_at, guard_at)).await {
-                Err(e) => break Err(e),
-                Ok(Read::End) => break Ok(Pumped::End),
-                Ok(Read::Elapsed) => break Ok(if by_read { Pumped::ReadTimeout } else { Pumped::Idle }),
-                Ok(Read::Data(data)) => data,
+            let read = tokio::select! {
+                biased;
+                read = self.read_until(None) => read,
+                () = &mut timer => {
+                    let now = Instant::now();
+                    let guard_at = earliest(idle_at, deadline_at);
+                    if guard_at.is_some_and(|at| now >= at) {
+                        break Ok(Pumped::Idle);
+                    }
+                    if read_at.is_some_and(|at| now >= at) {
+                        break Ok(Pumped::ReadTimeout);
+                    }
+                    timer.as_mut().reset(earliest(guard_at, read_at).unwrap_or(never));
+                    continue;
+                }
             };
+            let data = match read {
+                Err(e) => break Err(e),
+                Ok(Read::Data(data)) => data,
+                Ok(_) => break Ok(Pumped::End),
+            };
+            let now = Instant::now();
+            read_at = clock.read_timeout.map(|d| now + d);
             if sink.feed(&data) {
-                let now = Instant::now();
                 last_event = Some(now);
                 idle_at = clock.idle.map(|d| now + d);
             }
@@ -410,7 +440,7 @@ impl Body {
                 break Ok(Pumped::Done);
             }
             // A trickle of pings keeps the socket busy, not the idle clock.
-            if earliest(idle_at, deadline_at).is_some_and(|at| Instant::now() >= at) {
+            if earliest(idle_at, deadline_at).is_some_and(|at| now >= at) {
                 break Ok(Pumped::Idle);
             }
         };

@@ -7,6 +7,7 @@
 //! `HttpError(kind, message)`, `kind` being the name of httpx's exception for
 //! the same failure.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 use std::time::Duration;
@@ -256,6 +257,18 @@ impl PyHttpBody {
         })
     }
 
+    /// The frames ready now, joined, without waiting (`b""` at the end; None
+    /// when nothing is ready): an async reader takes these without an awaitable.
+    fn read_ready(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        guard(py, || {
+            let mut body = self.lock(py)?;
+            match body.read_ready() {
+                Some(read) => Ok(read_result(py, read.map_err(raise)?)),
+                None => Ok(None),
+            }
+        })
+    }
+
     /// Async twin of `read`.
     #[pyo3(signature = (wait = None))]
     fn aread<'py>(&self, py: Python<'py>, wait: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
@@ -263,10 +276,13 @@ impl PyHttpBody {
             let mut body = self.lock(py)?;
             let closing = self.closing.clone();
             pyo3_async_runtimes::tokio::future_into_py(py, async move {
-                let read = read_or_close(&mut body, &closing, seconds(wait)).await;
-                drop(body);
-                let read = read.map_err(raise)?;
-                Ok(Python::attach(|py| read_result(py, read)))
+                // Bytes that become a Python object when the awaitable completes
+                // (one GIL acquisition per read, the bridge's own).
+                Ok(match read_or_close(&mut body, &closing, seconds(wait)).await.map_err(raise)? {
+                    Read::Data(data) => Some(Cow::Owned(data.to_vec())),
+                    Read::End => Some(Cow::Borrowed(&b""[..])),
+                    Read::Elapsed => None,
+                })
             })
         })
     }
