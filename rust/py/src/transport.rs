@@ -349,10 +349,4 @@ impl PyHttpBody {
             Ok(())
         })
     }
-
-    /// Whether the body was read to its end or closed.
-    #[getter]
-    fn finished(&self) -> bool {
-        self.body.try_lock().map_or(false, |body| body.finished())
-    }
 }
