@@ -31,7 +31,7 @@ demo: build
 	$(PY) -m allm.demo
 
 test: build
-	cargo test -p allm-core
+	cargo test -p allm-core -p allm-http
 	ALLM_EXPECT_NATIVE=1 $(PY) -m pytest -q -p no:cacheprovider
 	ALLM_EXPECT_NATIVE=1 ALLM_TEST_WITHOUT_ORJSON=1 $(PY) -m pytest -q -p no:cacheprovider \
 		tests/test_decoders_*.py tests/test_parity.py tests/test_serialization.py tests/test_backend.py

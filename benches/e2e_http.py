@@ -4,7 +4,9 @@
 
 A local SSE server (``sse_server.py``) runs in a child process, so this process
 holds only the client. For each wire (OpenAI Chat Completions, Anthropic Messages)
-and framing (one chunked-encoding frame per SSE event, or 1-4 KiB frames), every
+and framing (one chunked-encoding frame per SSE event; the same, 0.5 ms apart, so that
+every client wakes up once per event, as with a real provider's tokens; or 1-4 KiB
+frames), every
 client streams the same text-only answer, sync (streams one after another) and
 async (32 streams in flight on one event loop):
 
@@ -12,8 +14,7 @@ async (32 streams in flight on one event loop):
   ``iter_lines`` / ``aiter_lines``, ``orjson.loads`` of each ``data:`` line, text and
   usage accumulated by hand;
 * ``allm (httpx)`` / ``allm (native)``: ``allm.generate`` / ``agenerate`` with the
-  adapter option ``transport`` set; where allm has no such option the httpx row runs
-  without it (httpx is then the only path) and the native row prints ``n/a``;
+  adapter option ``transport`` set;
 * ``allm stream (httpx)`` / ``allm stream (native)``: ``stream_generate`` /
   ``astream_generate``, every event iterated, the text joined from its deltas;
 * ``openai SDK helper`` (chat wire): ``chat.completions.stream``, iterated, then
@@ -67,14 +68,16 @@ from streams import script
 
 HERE = Path(__file__).parent
 WIRES = ("openai-chat", "anthropic")
-FRAMES = ("event", "4k")
+FRAMES = ("event", "4k", "paced")
+PACED_EVENTS = 200
+"""Events per stream of the paced rows (0.5 ms apart: 0.1 s per stream at least)."""
 MODES = ("sync", "async")
 KEY = "sk-bench"
 PROMPT = "Tell me a long story about streams."
 SYNC_WARMUP = 2
 SYNC_MIN_STREAMS = 3
 LOOP = "httpx+orjson loop"
-NOT_AVAILABLE = "n/a (transport option not available)"
+NOT_AVAILABLE = "n/a (no native transport: the pure-Python backend is active)"
 
 Outcome = tuple[str, int]  # (answer text, output tokens)
 SyncRun = Callable[[], Outcome]
@@ -256,18 +259,15 @@ ADAPTERS: dict[str, tuple[type[Adapter], str]] = {
 
 
 def _engine(t: Target, transport: str) -> allm.Engine:
-    """An engine for the target over ``transport`` (NotAvailable when allm has no such option)."""
+    """An engine for the target over ``transport`` (NotAvailable when this backend lacks it)."""
     opts: dict[str, Any] = {"base_url": t.base_url, "api_key": KEY, "transport": transport}
     adapter, model = ADAPTERS[t.wire]
     try:
         return allm.Engine(adapter=adapter, model=model, adapter_opts=opts)
     except ValidationError as exc:
-        if not any(path == "transport" for path, _ in exc.errors):
-            raise
-        if transport != "httpx":
+        if any(path == "transport" for path, _ in exc.errors):
             raise NotAvailable(NOT_AVAILABLE) from None
-    del opts["transport"]  # no transport option: httpx is the only path
-    return allm.Engine(adapter=adapter, model=model, adapter_opts=opts)
+        raise
 
 
 def _response_outcome(response: allm.Response) -> Outcome:
@@ -572,6 +572,8 @@ class Config:
 
 def run_row(server: Server, client: Client, wire: str, frame: str, mode: str, cfg: Config) -> Result:
     events = cfg.sdk_events if client.sdk else cfg.events
+    if frame == "paced":
+        events = min(events, PACED_EVENTS)
     t = Target(server.port, wire, frame, events)
     result = Result(wire, frame, mode, client.name, events)
     try:

@@ -24,6 +24,10 @@ client whose base URL cannot carry a query (allm's) can still choose it:
 * ``frame=event`` (default): one chunked-encoding frame per SSE event, each written
   and drained on its own, so frames are separate on the wire as when a provider
   flushes once per token. ``frame=4k``: the body cut into 1-4 KiB frames.
+  ``frame=paced``: one frame per event with a 0.5 ms pause after each, so that every
+  client, however fast, wakes up once per event (a provider's tokens are further
+  apart still); without the pause a client slower than this server reads several
+  frames per wake-up and a faster one reads one, which favours the slow.
 
 Frames are rendered once per (wire, events, framing) and cached, so serving costs
 the server little CPU. ``GET /stats`` returns JSON: ``accepted`` (connections that
@@ -51,7 +55,9 @@ from streams import chunk_body, stream
 __all__ = ["FRAMES", "ROUTES", "Choice", "choose", "frames", "main"]
 
 ROUTES = {"/chat/completions": "openai-chat", "/messages": "anthropic"}
-FRAMES = ("event", "4k")
+FRAMES = ("event", "4k", "paced")
+PACE_SECONDS = 0.0005
+"""The pause after each frame of ``frame=paced``."""
 DEFAULT_EVENTS = 2_000
 MIN_EVENTS, MAX_EVENTS = 16, 1_000_000
 STREAM_HEAD = (
@@ -114,7 +120,7 @@ def _chunked(payload: bytes) -> bytes:
 def frames(choice: Choice) -> tuple[bytes, ...]:
     """The response body as chunked-encoding frames, the last one included."""
     body = stream(choice.wire, choice.events, tools=False).body
-    if choice.frame == "event":
+    if choice.frame in ("event", "paced"):
         pieces = [event + b"\n\n" for event in body.split(b"\n\n") if event]
     else:
         pieces = list(chunk_body(body, f"e2e:{choice.wire}:{choice.events}"))
@@ -152,7 +158,9 @@ class Server:
                         streamed = True
                         self.accepted += 1
                     self.requests += 1
-                    await _send_stream(writer, frames(choice))
+                    await _send_stream(
+                        writer, frames(choice), PACE_SECONDS if choice.frame == "paced" else 0.0
+                    )
                 if headers.get("connection", "").lower() == "close":
                     break
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):
@@ -197,12 +205,14 @@ async def _reply(
     await writer.drain()
 
 
-async def _send_stream(writer: asyncio.StreamWriter, body: tuple[bytes, ...]) -> None:
-    """The head, then every frame written and drained on its own."""
+async def _send_stream(writer: asyncio.StreamWriter, body: tuple[bytes, ...], pace: float) -> None:
+    """The head, then every frame written and drained on its own (and ``pace`` seconds apart)."""
     writer.write(STREAM_HEAD)
     for frame in body:
         writer.write(frame)
         await writer.drain()
+        if pace:
+            await asyncio.sleep(pace)
 
 
 async def serve(port: int) -> None:

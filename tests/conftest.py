@@ -52,9 +52,8 @@ def use_backend(name: str) -> ModuleType:
 
 
 HTTP_BACKENDS = ["rust", "rust+httpx", "python"]
-"""The ``backend`` params of tests marked ``http``: the native backend over the native
-transport (asked for by name, so that async event streams take it too) and over httpx,
-and the pure backend (always httpx)."""
+"""The ``backend`` params of tests marked ``http``: the native backend over its native
+transport and over httpx, and the pure backend (always httpx)."""
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -70,7 +69,10 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     name, _, transport = str(request.param).partition("+")
     module = use_backend(name)
     monkeypatch.setattr(_backend, "backend", module)
-    monkeypatch.setenv(TRANSPORT_ENV, transport or ("native" if name == "rust" else "httpx"))
+    if transport:
+        monkeypatch.setenv(TRANSPORT_ENV, transport)
+    else:
+        monkeypatch.delenv(TRANSPORT_ENV, raising=False)
     return module
 
 

@@ -24,6 +24,7 @@ from allm import _backend
 from allm.errors import ValidationError
 from allm.providers import Anthropic, OpenAI
 from allm.providers._clients import TRANSPORT_ENV
+from allm.providers._completions import for_running_loop
 from support.fault_server import FaultServer, Reply
 from support.pools import pool_busy
 from support.wire import anthropic_sse, openai_chat_sse
@@ -66,42 +67,19 @@ def native_backend(native: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Modul
 def test_the_default_is_native_on_the_native_backend_and_httpx_on_the_pure_one(
     backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(TRANSPORT_ENV)
+    monkeypatch.delenv(TRANSPORT_ENV, raising=False)
     expected = "native" if backend.__name__ == "allm._native" else "httpx"
     assert transport_of() == expected
 
 
 def test_a_user_http_client_means_httpx(backend, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(TRANSPORT_ENV)
+    monkeypatch.delenv(TRANSPORT_ENV, raising=False)
     assert transport_of(http_client=httpx.Client()) == "httpx"
 
 
 def test_an_http_client_wins_over_native_from_the_environment(native_backend, monkeypatch) -> None:
     monkeypatch.setenv(TRANSPORT_ENV, "native")
     assert transport_of(http_client=httpx.Client()) == "httpx"
-
-
-def test_auto_keeps_async_event_streams_on_httpx(native_backend) -> None:
-    adapter = OpenAI(api_key=KEY, base_url="http://127.0.0.1:9/v1")
-    assert (adapter.transport, adapter.clients.async_stream_transport) == ("native", "httpx")
-
-
-def test_native_by_name_also_carries_async_event_streams(native_backend) -> None:
-    adapter = OpenAI(api_key=KEY, base_url="http://127.0.0.1:9/v1", transport="native")
-    assert (adapter.transport, adapter.clients.async_stream_transport) == ("native", "native")
-
-
-def test_the_native_transport_refuses_an_http_client(native_backend) -> None:
-    with pytest.raises(ValidationError, match="transport"):
-        transport_of(transport="native", http_client=httpx.Client())
-
-
-def test_the_native_transport_needs_the_native_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    from allm import _backend, _pure
-
-    monkeypatch.setattr(_backend, "backend", _pure)
-    with pytest.raises(ValidationError, match="native backend"):
-        transport_of(transport="native")
 
 
 def test_an_unknown_transport_is_refused_naming_the_option(backend) -> None:
@@ -183,6 +161,7 @@ async def test_cancelling_an_async_call_aborts_the_native_request(native_backend
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    assert for_running_loop().queue.running == 0  # the native call was aborted, not left behind
     assert pool_busy(engine, asynchronous=True) == 0
     assert await asyncio.to_thread(server.wait_closed) == 0
     await engine.aclose()
@@ -190,7 +169,7 @@ async def test_cancelling_an_async_call_aborts_the_native_request(native_backend
 
 async def test_breaking_out_of_an_async_stream_closes_its_connection(native_backend, server) -> None:
     server.script("b", [Reply.sse(openai_chat_sse([f"w{i} " for i in range(200)]), delay=0.002)])
-    engine = engine_for(server, "b", transport="native")
+    engine = engine_for(server, "b")
     async with allm.astream_generate(engine, REQ) as stream:
         async for event in stream:
             if event.type == "text_delta":

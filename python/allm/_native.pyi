@@ -1,6 +1,6 @@
 """Type stubs for ``allm._native``, the Rust backend (see docs/internals.md §1)."""
 
-from collections.abc import Awaitable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from ._results import Response
@@ -72,7 +72,7 @@ class HttpBody:
     @property
     def headers(self) -> list[tuple[str, str]]: ...
     def read(self, wait: float | None = None) -> bytes | None: ...
-    def aread(self, wait: float | None = None) -> Awaitable[bytes | None]: ...
+    def aread(self, wait: float | None, completions: Completions, token: int) -> None: ...
     def read_ready(self) -> bytes | None: ...
     def pump(
         self,
@@ -86,12 +86,14 @@ class HttpBody:
     def apump(
         self,
         decoder: StreamDecoder,
+        completions: Completions,
+        token: int,
         *,
         idle: float | None = None,
         idle_left: float | None = None,
         deadline_left: float | None = None,
         read_timeout: float | None = None,
-    ) -> Awaitable[tuple[str, float | None]]: ...
+    ) -> None: ...
     def close(self) -> None: ...
 
 class HttpClient:
@@ -103,8 +105,24 @@ class HttpClient:
         self, url: str, headers: list[tuple[str, str]], body: _Chunk, head_timeout: float | None = None
     ) -> HttpBody: ...
     def asend(
-        self, url: str, headers: list[tuple[str, str]], body: _Chunk, head_timeout: float | None = None
-    ) -> Awaitable[HttpBody]: ...
+        self,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: _Chunk,
+        head_timeout: float | None,
+        completions: Completions,
+        token: int,
+    ) -> None: ...
+
+class Completions:
+    """The completion queue of async native calls on one event loop."""
+
+    def __init__(self) -> None: ...
+    def fileno(self) -> int: ...
+    def drain(self) -> list[tuple[int, bool, Any]]: ...
+    def cancel(self, token: int) -> None: ...
+    @property
+    def running(self) -> int: ...
 
 def filter_events(
     events: Iterable[Event], emit_text_deltas: bool, emit_tool_deltas: bool, include_raw_chunks: bool

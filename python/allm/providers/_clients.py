@@ -91,8 +91,6 @@ class HttpOptions:
     drop_unsupported_params: bool = False
     deadline: float | None = None
     transport: str = "httpx"
-    async_stream_transport: str = "httpx"
-    """The transport of async event streams: native only when asked for by name."""
 
     @classmethod
     def parse(
@@ -127,7 +125,7 @@ class HttpOptions:
             limits=check_limits(opts),
             policy=RetryPolicy.from_option(retry, opts.get("max_retries")),
             client=client,
-            **_transport_option(opts.get("transport"), client),
+            transport=_transport_option(opts.get("transport"), client),
         )
 
     def request_timeout(self) -> httpx.Timeout:
@@ -144,26 +142,24 @@ def native_transport_available() -> bool:
     return hasattr(_backend.backend, "HttpClient")
 
 
-def _transport_option(value: Any, client: object) -> dict[str, str]:
-    """The transport: the option, else the environment's choice, else native where it can be
-    (auto: except async event streams, which stay on httpx; see docs/internals.md §9)."""
+def _transport_option(value: Any, client: object) -> str:
+    """The transport: the option, else the environment's choice, else native where it can be."""
     source = "transport"
     if value is None:
         value = os.environ.get(TRANSPORT_ENV, "").strip().lower() or "auto"
         source = TRANSPORT_ENV
     if value == "auto":
-        auto = "native" if client is None and native_transport_available() else "httpx"
-        return {"transport": auto, "async_stream_transport": "httpx"}
+        return "native" if client is None and native_transport_available() else "httpx"
     if value not in TRANSPORTS:
         problem = f"must be one of {', '.join(TRANSPORTS)} (or auto), not {value!r}"
     elif value == "native" and client is not None and source == TRANSPORT_ENV:
-        return {"transport": "httpx", "async_stream_transport": "httpx"}  # the adapter's own client wins
+        return "httpx"  # the adapter's own client wins over the environment
     elif value == "native" and client is not None:
         problem = "'native' cannot use an http_client (that is an httpx client: use transport 'httpx')"
     elif value == "native" and not native_transport_available():
         problem = "'native' needs the native backend, which is not loaded (see allm.backend_info())"
     else:
-        return {"transport": str(value), "async_stream_transport": str(value)}
+        return str(value)
     raise ValidationError("invalid_options", errors=[(source, problem)])
 
 
@@ -199,7 +195,6 @@ class Clients:
     def __init__(self, options: HttpOptions) -> None:
         client = options.client
         self.transport = options.transport
-        self.async_stream_transport = options.async_stream_transport
         self._timeout = options.timeout
         self._native: Any = None
         self._user_sync = client if isinstance(client, httpx.Client) else None

@@ -11,8 +11,8 @@ with the state machine. The transports differ where the I/O does, and only there
   on the ``generate`` path (:attr:`Attempts.pumping`) the body is fed straight
   into the decoder without returning to Python per frame. Its clocks (idle
   timeout, deadline, read timeout) are kept natively, so pings never reset the
-  idle clock; async calls are awaitables completed from the native runtime,
-  and cancelling one aborts the native read;
+  idle clock; async calls run on the native runtime and complete on the event
+  loop through :mod:`._completions`, and cancelling one aborts the native call;
 * httpx: the sync exchange relies on the socket read timeout
   (``min(read, idle_timeout)``) plus the state's check after each chunk that
   carried no event; the async exchange keeps one deadline per stream
@@ -43,6 +43,7 @@ from .._source import AsyncSource, Source
 from ..events import Event
 from ._attempts import Attempts
 from ._clients import Clients
+from ._completions import for_running_loop
 
 __all__ = ["AsyncHttpSource", "HttpSource"]
 
@@ -102,9 +103,12 @@ class AsyncHttpSource(AsyncSource):
     """An asynchronous provider call (asyncio)."""
 
     def __init__(self, clients: Clients, state: Attempts) -> None:
-        self._clients = clients
         self._state = state
-        self._exchange: _AsyncExchange | None = None  # chosen when the call starts (see _choose)
+        self._exchange: _AsyncExchange = (
+            _AsyncNativeExchange(clients)
+            if clients.transport == "native"
+            else _AsyncHttpxExchange(clients, state)
+        )
         self._started = False
 
     def __repr__(self) -> str:
@@ -123,30 +127,17 @@ class AsyncHttpSource(AsyncSource):
 
     async def aclose(self) -> None:
         self._started = True
-        if self._exchange is not None:
-            await self._exchange.release()
+        await self._exchange.release()
 
     def close_now(self) -> None:
         self._started = True
-        if self._exchange is not None:
-            self._exchange.close_now()
-
-    def _choose(self) -> _AsyncExchange:
-        """The exchange of this call: ``generate`` (quiet) takes the adapter's transport; an
-        event stream takes ``Clients.async_stream_transport`` (httpx unless native was asked
-        for: an awaitable per wake-up completed from another thread costs more than httpx)."""
-        clients, state = self._clients, self._state
-        transport = clients.transport if state.quiet else clients.async_stream_transport
-        if transport == "native":
-            return _AsyncNativeExchange(clients)
-        return _AsyncHttpxExchange(clients, state)
+        self._exchange.close_now()
 
     async def _run(self) -> AsyncGenerator[list[Event], None]:
         if self._started:
             return
         self._started = True
-        state = self._state
-        self._exchange = exchange = self._choose()
+        state, exchange = self._state, self._exchange
         try:
             while state.begin():
                 batch = await exchange.send(state)
@@ -274,10 +265,11 @@ awaits one, which lets the event loop run other tasks."""
 
 
 class _AsyncNativeExchange:
-    """Async I/O over the native transport: awaitables completed from its runtime.
+    """Async I/O over the native transport: calls on its runtime, completed on this loop
+    through :mod:`._completions`.
 
-    A read first takes the frames that are already there (no awaitable, no
-    hand-off between threads); only when none are does it await one.
+    A read first takes the frames that are already there (no call, no hand-off
+    between threads); only when none are does it start one.
     """
 
     def __init__(self, clients: Clients) -> None:
@@ -287,8 +279,9 @@ class _AsyncNativeExchange:
         self._ready_reads = 0
 
     async def send(self, state: Attempts) -> list[Event]:
+        args = _request_args(state)
         try:
-            self._body = body = await self._client.asend(*_request_args(state))
+            self._body = body = await for_running_loop().call(lambda q, t: self._client.asend(*args, q, t))
         except self._error as exc:
             return state.send_failed(_as_httpx(exc))
         state.opened(_NativeAnswer(body))
@@ -298,12 +291,16 @@ class _AsyncNativeExchange:
         body = self._body
         try:
             if state.pumping:
-                return state.pumped(*await body.apump(state.decoder, **state.clocks()))
+                clocks = state.clocks()
+                outcome = await for_running_loop().call(
+                    lambda q, t: body.apump(state.decoder, q, t, **clocks)
+                )
+                return state.pumped(*outcome)
             wait, by_read = state.read_wait()
             data = body.read_ready() if self._ready_reads < _READY_READS else None
             if data is None:
                 self._ready_reads = 0
-                data = await body.aread(wait)
+                data = await for_running_loop().call(lambda q, t: body.aread(wait, q, t))
             else:
                 self._ready_reads += 1
         except self._error as exc:

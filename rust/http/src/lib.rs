@@ -15,8 +15,8 @@
 //! Two runtimes: blocking calls run on [`blocking_runtime`], a current-thread
 //! runtime that the calling thread drives itself inside `block_on` (the socket
 //! is read on the caller's thread, with no hand-off per frame; threads that
-//! call at once take turns driving it); async calls run on the caller's
-//! multi-thread runtime. A [`Client`] serves one of the two: its pooled
+//! call at once take turns driving it); async calls run on [`async_runtime`],
+//! a multi-thread runtime. A [`Client`] serves one of the two: its pooled
 //! connections live on the runtime that opened them.
 
 use std::future::{poll_fn, Future};
@@ -43,6 +43,19 @@ pub fn blocking_runtime() -> &'static Runtime {
             .thread_name("allm-http")
             .build()
             .expect("the tokio runtime of allm's blocking HTTP calls could not start")
+    })
+}
+
+/// The multi-thread runtime of async calls (its workers read the sockets and
+/// decode; results reach Python through the binding's completion queue).
+pub fn async_runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("allm-http-async")
+            .build()
+            .expect("the tokio runtime of allm's async HTTP calls could not start")
     })
 }
 
@@ -141,6 +154,7 @@ impl std::fmt::Display for Error {
 impl std::error::Error for Error {}
 
 fn body_failure(err: &reqwest::Error) -> ErrorKind {
+    let (mut cut_short, mut undecodable) = (false, false);
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
         // An io::Error's own source skips the error it wraps: look at that one too.
@@ -148,19 +162,23 @@ fn body_failure(err: &reqwest::Error) -> ErrorKind {
         let wrapped = io.and_then(|e| e.get_ref()).map(|e| e as &(dyn std::error::Error + 'static));
         for candidate in [Some(cause), wrapped].into_iter().flatten() {
             if let Some(http) = candidate.downcast_ref::<hyper::Error>() {
-                return if http.is_incomplete_message() || http.is_parse() {
-                    ErrorKind::RemoteProtocolError
-                } else {
-                    ErrorKind::ReadError
-                };
+                cut_short |= http.is_incomplete_message() || http.is_parse();
             }
         }
-        if io.is_some_and(|e| e.kind() == std::io::ErrorKind::InvalidData) {
-            return ErrorKind::DecodingError;
+        match io.map(std::io::Error::kind) {
+            Some(std::io::ErrorKind::UnexpectedEof) => cut_short = true,
+            Some(std::io::ErrorKind::InvalidData) => undecodable = true,
+            _ => {}
         }
         source = cause.source();
     }
-    ErrorKind::ReadError
+    if cut_short {
+        ErrorKind::RemoteProtocolError
+    } else if undecodable {
+        ErrorKind::DecodingError
+    } else {
+        ErrorKind::ReadError
+    }
 }
 
 /// The error and its causes, joined (reqwest's own text is terse; the cause says what happened).
@@ -272,7 +290,8 @@ impl Answer {
             .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
         let status = response.status().as_u16();
-        Answer { status, headers, body: Body { response: Some((response, in_flight)) } }
+        let body = Body { response: Some((response, in_flight)), held: BytesMut::new(), after: None };
+        Answer { status, headers, body }
     }
 }
 
@@ -349,6 +368,11 @@ pub struct PumpEnd {
 #[derive(Debug)]
 pub struct Body {
     response: Option<(reqwest::Response, InFlight)>,
+    /// Frames taken from the connection and not yet returned: a read dropped
+    /// while it joined frames (a timer won, a call was cancelled) loses nothing.
+    held: BytesMut,
+    /// The end or failure met right behind held frames, returned by the next read.
+    after: Option<Result<(), Error>>,
 }
 
 impl Body {
@@ -358,41 +382,81 @@ impl Body {
     }
 
     async fn read_until(&mut self, until: Option<Instant>) -> Result<Read, Error> {
-        let Some((response, _)) = self.response.as_mut() else {
-            return Ok(Read::End);
-        };
-        let first = match until {
-            Some(at) => match timeout_at(at, response.chunk()).await {
-                Ok(result) => result,
-                Err(_) => return Ok(Read::Elapsed),
-            },
-            None => response.chunk().await,
-        };
-        let Some(first) = first.map_err(Error::reading)? else {
-            self.response = None;
-            return Ok(Read::End);
-        };
-        let mut joined: Option<BytesMut> = None;
-        while joined.as_ref().map_or(0, BytesMut::len) < MAX_JOINED_BYTES {
-            match ready(response.chunk()).await {
-                Poll::Ready(Ok(Some(more))) => {
-                    joined.get_or_insert_with(|| BytesMut::from(&first[..])).extend_from_slice(&more);
-                }
-                // An end or a failure right behind ready data is seen by the next read.
-                _ => break,
+        if self.held.is_empty() {
+            if let Some(after) = self.after.take() {
+                return self.ended(after);
+            }
+            let Some((response, _)) = self.response.as_mut() else {
+                return Ok(Read::End);
+            };
+            let first = match until {
+                Some(at) => match timeout_at(at, response.chunk()).await {
+                    Ok(result) => result,
+                    Err(_) => return Ok(Read::Elapsed),
+                },
+                None => response.chunk().await,
+            };
+            match first {
+                Ok(Some(first)) => self.held.extend_from_slice(&first),
+                Ok(None) => return self.ended(Ok(())),
+                Err(e) => return self.ended(Err(Error::reading(e))),
             }
         }
-        Ok(Read::Data(joined.map_or(first, BytesMut::freeze)))
+        // The connection task hands over one frame at a time: give it one turn
+        // to parse what it already holds before deciding that nothing more is there.
+        let mut yielded = false;
+        while self.after.is_none() && self.held.len() < MAX_JOINED_BYTES {
+            match self.next_ready().await {
+                Poll::Ready(()) => yielded = false,
+                Poll::Pending if !yielded => {
+                    tokio::task::yield_now().await;
+                    yielded = true;
+                }
+                Poll::Pending => break,
+            }
+        }
+        Ok(Read::Data(self.held.split().freeze()))
+    }
+
+    /// Takes the next frame into `held` if the connection has it now (an end or
+    /// a failure goes to `after`); Pending when it has none.
+    async fn next_ready(&mut self) -> Poll<()> {
+        let Some((response, _)) = self.response.as_mut() else {
+            return Poll::Pending;
+        };
+        match ready(response.chunk()).await {
+            Poll::Ready(Ok(Some(more))) => self.held.extend_from_slice(&more),
+            Poll::Ready(Ok(None)) => self.after = Some(Ok(())),
+            Poll::Ready(Err(e)) => self.after = Some(Err(Error::reading(e))),
+            Poll::Pending => return Poll::Pending,
+        }
+        Poll::Ready(())
+    }
+
+    /// The body's end (its connection goes back to the pool) or failure.
+    fn ended(&mut self, how: Result<(), Error>) -> Result<Read, Error> {
+        if how.is_ok() {
+            self.response = None;
+        }
+        how.map(|()| Read::End)
     }
 
     /// The frames ready now, joined, without waiting: None when nothing is ready.
-    /// (A poll with a no-op waker: the next waiting read registers the real one.)
+    /// (Polls with a no-op waker and never yields: the next waiting read
+    /// registers the real waker and gives the connection its turn.)
     pub fn read_ready(&mut self) -> Option<Result<Read, Error>> {
-        let mut read = pin!(self.read_until(None));
-        match read.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(result) => Some(result),
-            Poll::Pending => None,
+        let mut context = Context::from_waker(Waker::noop());
+        while self.after.is_none() && self.held.len() < MAX_JOINED_BYTES {
+            let mut next = pin!(self.next_ready());
+            match next.as_mut().poll(&mut context) {
+                Poll::Ready(Poll::Ready(())) => {}
+                _ => break,
+            }
         }
+        if !self.held.is_empty() {
+            return Some(Ok(Read::Data(self.held.split().freeze())));
+        }
+        self.after.take().map(|after| self.ended(after))
     }
 
     /// Feeds frames into `sink` until it is done, the body ends, or a clock runs out.
@@ -450,6 +514,8 @@ impl Body {
     /// Drops the response: a body not read to its end closes its connection.
     pub fn close(&mut self) {
         self.response = None;
+        self.held.clear();
+        self.after = None;
     }
 
     /// Whether the body was read to its end or closed.

@@ -7,6 +7,7 @@
 //! under [`errors::guard`], so a Rust panic surfaces as `StreamError("unknown")`.
 
 mod cache;
+mod completions;
 mod convert;
 mod errors;
 mod filter;
@@ -44,6 +45,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(stream_decoder::collect, m)?)?;
     m.add_class::<transport::PyHttpClient>()?;
     m.add_class::<transport::PyHttpBody>()?;
+    m.add_class::<completions::PyCompletions>()?;
     m.add("HttpError", m.py().get_type::<transport::HttpError>())?;
     m.add_function(wrap_pyfunction!(filter::filter_events, m)?)?;
     m.add_function(wrap_pyfunction!(partial_json::parse_partial_json, m)?)?;

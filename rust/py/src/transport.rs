@@ -1,13 +1,12 @@
 //! `HttpClient` and `HttpBody`: the native HTTP transport (allm-http) for Python.
 //!
 //! Blocking calls release the GIL and drive the blocking runtime from the
-//! calling thread; async calls return awaitables completed from the tokio
-//! runtime through pyo3-async-runtimes (cancelling one drops the Rust future,
-//! which aborts the request or the read). A failure raises
+//! calling thread; async calls run on the async runtime and report through a
+//! [`PyCompletions`] queue (cancelling one aborts its task, which ends the
+//! request or the read). A failure raises
 //! `HttpError(kind, message)`, `kind` being the name of httpx's exception for
 //! the same failure.
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 use std::time::Duration;
@@ -21,6 +20,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
+use crate::completions::{Outcome, PyCompletions};
 use crate::convert::Bytes;
 use crate::errors::{concurrent_use, guard};
 use crate::stream_decoder::{Decoding, PyStreamDecoder};
@@ -35,7 +35,7 @@ create_exception!(
 const BODY: &str = "HttpBody";
 const DECODER: &str = "StreamDecoder";
 
-fn raise(err: Error) -> PyErr {
+pub(crate) fn raise(err: Error) -> PyErr {
     HttpError::new_err((err.kind.name(), err.message))
 }
 
@@ -129,23 +129,25 @@ impl PyHttpClient {
         })
     }
 
-    /// Async twin of `send`: an awaitable of the `HttpBody`.
-    #[pyo3(signature = (url, headers, body, head_timeout = None))]
-    fn asend<'py>(
+    /// Async twin of `send`: runs on the async runtime; the `HttpBody` (or the
+    /// `HttpError`) arrives through `completions` under `token`.
+    #[pyo3(signature = (url, headers, body, head_timeout, completions, token))]
+    #[allow(clippy::too_many_arguments)]
+    fn asend(
         &self,
-        py: Python<'py>,
+        py: Python<'_>,
         url: String,
         headers: Vec<(String, String)>,
-        body: &Bound<'py, PyAny>,
+        body: &Bound<'_, PyAny>,
         head_timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+        completions: &Bound<'_, PyCompletions>,
+        token: u64,
+    ) -> PyResult<()> {
         guard(py, || {
             let client = self.client(&self.nonblocking)?;
             let request = request(url, headers, body, head_timeout)?;
-            pyo3_async_runtimes::tokio::future_into_py(py, async move {
-                let answer = client.send(request).await.map_err(raise)?;
-                Ok(PyHttpBody::new(answer, false))
-            })
+            completions.get().submit(token, async move { Outcome::Sent(client.send(request).await) });
+            Ok(())
         })
     }
 }
@@ -168,7 +170,7 @@ pub(crate) struct PyHttpBody {
 }
 
 impl PyHttpBody {
-    fn new(answer: Answer, blocking: bool) -> Self {
+    pub(crate) fn new(answer: Answer, blocking: bool) -> Self {
         PyHttpBody {
             status: answer.status,
             headers: answer.headers,
@@ -215,7 +217,7 @@ async fn pump_or_close(body: &mut Body, sink: &mut Decoding, closing: &Notify, c
 }
 
 /// What a read returns to Python: the bytes, `b""` at the end, None when the wait ran out.
-fn read_result(py: Python<'_>, read: Read) -> Option<Py<PyAny>> {
+pub(crate) fn read_result(py: Python<'_>, read: Read) -> Option<Py<PyAny>> {
     match read {
         Read::Data(data) => Some(PyBytes::new(py, &data).into_any().unbind()),
         Read::End => Some(PyBytes::new(py, b"").into_any().unbind()),
@@ -224,7 +226,7 @@ fn read_result(py: Python<'_>, read: Read) -> Option<Py<PyAny>> {
 }
 
 /// What a pump returns to Python: the outcome's name and the seconds since the last event.
-fn pump_result(end: PumpEnd) -> PyResult<(&'static str, Option<f64>)> {
+pub(crate) fn pump_result(end: PumpEnd) -> PyResult<(&'static str, Option<f64>)> {
     let outcome = match end.outcome.map_err(raise)? {
         Pumped::Done => "done",
         Pumped::End => "end",
@@ -269,21 +271,21 @@ impl PyHttpBody {
         })
     }
 
-    /// Async twin of `read`.
-    #[pyo3(signature = (wait = None))]
-    fn aread<'py>(&self, py: Python<'py>, wait: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+    /// Async twin of `read`: the result arrives through `completions` under `token`.
+    fn aread(
+        &self,
+        py: Python<'_>,
+        wait: Option<f64>,
+        completions: &Bound<'_, PyCompletions>,
+        token: u64,
+    ) -> PyResult<()> {
         guard(py, || {
             let mut body = self.lock(py)?;
             let closing = self.closing.clone();
-            pyo3_async_runtimes::tokio::future_into_py(py, async move {
-                // Bytes that become a Python object when the awaitable completes
-                // (one GIL acquisition per read, the bridge's own).
-                Ok(match read_or_close(&mut body, &closing, seconds(wait)).await.map_err(raise)? {
-                    Read::Data(data) => Some(Cow::Owned(data.to_vec())),
-                    Read::End => Some(Cow::Borrowed(&b""[..])),
-                    Read::Elapsed => None,
-                })
-            })
+            completions
+                .get()
+                .submit(token, async move { Outcome::Read(read_or_close(&mut body, &closing, seconds(wait)).await) });
+            Ok(())
         })
     }
 
@@ -310,25 +312,30 @@ impl PyHttpBody {
         })
     }
 
-    /// Async twin of `pump`: the decoder is fed on the tokio runtime.
-    #[pyo3(signature = (decoder, *, idle = None, idle_left = None, deadline_left = None, read_timeout = None))]
-    fn apump<'py>(
+    /// Async twin of `pump`: the decoder is fed on the async runtime; the
+    /// outcome arrives through `completions` under `token`.
+    #[pyo3(signature = (decoder, completions, token, *, idle = None, idle_left = None, deadline_left = None, read_timeout = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn apump(
         &self,
-        py: Python<'py>,
-        decoder: &Bound<'py, PyStreamDecoder>,
+        py: Python<'_>,
+        decoder: &Bound<'_, PyStreamDecoder>,
+        completions: &Bound<'_, PyCompletions>,
+        token: u64,
         idle: Option<f64>,
         idle_left: Option<f64>,
         deadline_left: Option<f64>,
         read_timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    ) -> PyResult<()> {
         guard(py, || {
             let mut body = self.lock(py)?;
             let mut sink = decoder.try_borrow().map_err(|_| concurrent_use(py, DECODER))?.core(py)?;
             let clock = clock(idle, idle_left, deadline_left, read_timeout);
             let closing = self.closing.clone();
-            pyo3_async_runtimes::tokio::future_into_py(py, async move {
-                pump_result(pump_or_close(&mut body, &mut sink, &closing, clock).await)
-            })
+            completions.get().submit(token, async move {
+                Outcome::Pumped(pump_or_close(&mut body, &mut sink, &closing, clock).await)
+            });
+            Ok(())
         })
     }
 
