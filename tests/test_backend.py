@@ -26,6 +26,13 @@ def test_backend_info_reports_name_version_profile_and_reason():
     assert info.build_profile and info.reason
 
 
+def test_backend_info_names_the_default_http_transport():
+    script = "import allm; print(allm.backend_info().http_transport)"
+    assert run(script, "python").stdout.strip() == "httpx"
+    if allm.backend_info().name == "rust":
+        assert run(script, "rust").stdout.strip() == "native"
+
+
 def test_python_backend_is_chosen_on_request():
     out = run("import allm; print(allm.backend_info().name)", "python")
     assert out.stdout.strip() == "python"

@@ -51,6 +51,7 @@ def report() -> str:
             f"{DISTRIBUTION} {allm.__version__}",
             f"backend: {info.name} {info.version} ({info.build_profile})",
             f"reason: {info.reason}",
+            f"http transport: {info.http_transport}",
             f"extras installed: {', '.join(installed) or 'none'}",
             f"extras missing: {', '.join(missing) or 'none'}",
             f"python: {platform.python_implementation()} {platform.python_version()} "

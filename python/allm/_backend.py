@@ -15,7 +15,10 @@ from types import ModuleType
 
 from ._version import __version__
 
-__all__ = ["BackendInfo", "backend", "backend_info", "load"]
+__all__ = ["TRANSPORT_ENV", "BackendInfo", "backend", "backend_info", "load"]
+
+TRANSPORT_ENV = "ALLM_HTTP_TRANSPORT"
+"""The environment variable that picks every adapter's default transport ("native", "httpx", "auto")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,9 @@ class BackendInfo:
     version: str
     build_profile: str
     reason: str
+    http_transport: str = "httpx"
+    """The default HTTP transport of adapters: "native" with the native backend (unless
+    ``ALLM_HTTP_TRANSPORT=httpx``), else "httpx"; an adapter's ``transport`` option wins."""
 
 
 def _load_native() -> ModuleType:
@@ -36,6 +42,11 @@ def _load_native() -> ModuleType:
             "rebuild the native module (make build)"
         )
     return _native
+
+
+def _transport() -> str:
+    """The native backend's default HTTP transport, as the environment leaves it."""
+    return "httpx" if os.environ.get(TRANSPORT_ENV, "").strip().lower() == "httpx" else "native"
 
 
 def load(choice: str) -> tuple[ModuleType, BackendInfo]:
@@ -51,7 +62,7 @@ def load(choice: str) -> tuple[ModuleType, BackendInfo]:
             reason = f"auto: native module unavailable ({exc}); using the pure-Python twin"
         else:
             return module, BackendInfo(
-                "rust", module.VERSION, module.BUILD_PROFILE, f"{choice}: native module loaded"
+                "rust", module.VERSION, module.BUILD_PROFILE, f"{choice}: native module loaded", _transport()
             )
     else:
         reason = "python: chosen by ALLM_BACKEND"
@@ -64,5 +75,6 @@ backend, _info = load(os.environ.get("ALLM_BACKEND", "auto").strip().lower() or 
 
 
 def backend_info() -> BackendInfo:
-    """Report the active backend: name ("rust" or "python"), version, build profile, reason."""
+    """Report the active backend: name ("rust" or "python"), version, build profile, reason,
+    and the default HTTP transport of adapters."""
     return _info

@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 
 from .. import _backend  # pyright: ignore[reportPrivateUsage]
+from .._backend import TRANSPORT_ENV
 from .._limits import LIMIT_OPTIONS, check_limits
 from .._retry import RetryPolicy
 from ..errors import ValidationError
@@ -37,8 +38,6 @@ from ._urls import BaseURL, check_base_url
 
 __all__ = ["DEFAULT_IDLE_TIMEOUT", "TRANSPORT_ENV", "Clients", "HttpOptions", "Prepared", "encode_json"]
 
-TRANSPORT_ENV = "ALLM_HTTP_TRANSPORT"
-"""The environment variable that picks every adapter's default transport ("native", "httpx", "auto")."""
 TRANSPORTS = ("native", "httpx")
 
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
