@@ -224,3 +224,18 @@ async def test_a_thousand_concurrent_streams_need_no_thread_each(native_backend,
     assert max(threads) < 40  # the runtime's few workers, not a thread per stream
     assert pool_busy(engine, asynchronous=True) == 0
     await engine.aclose()
+
+
+def test_a_native_adapter_keeps_native_decoders_when_the_active_backend_changes(
+    native_backend, server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from allm import _pure
+
+    server.script("m", [Reply.sse(openai_chat_sse(["still", " native"]))] * 2)
+    engine = engine_for(server, "m")
+    assert engine.instance.transport == "native"
+    monkeypatch.setattr(_backend, "backend", _pure)
+    assert allm.generate(engine, REQ).output_text == "still native"
+    with allm.stream_generate(engine, REQ) as stream:
+        assert "".join(e.delta for e in stream if e.type == "text_delta") == "still native"
+    engine.close()

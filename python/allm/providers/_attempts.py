@@ -108,6 +108,9 @@ class Attempts:
         self.trace = trace
         self.started_at: float | None = None  # the first attempt's start: the deadline counts from it
         self._reply_fold: Any = None  # the fold of a complete JSON reply (no stream to decode)
+        self.decoder_type: Any = None
+        """The StreamDecoder class to use; None: the active backend's (the native transport
+        pins its own module's, which it feeds natively)."""
         self.quiet = False
         self.attempt = 0
         self.delay: float | None = None
@@ -134,9 +137,8 @@ class Attempts:
         self.delay = None
         if self.started_at is None:
             self.started_at = time.monotonic()
-        self.decoder = _backend.backend.StreamDecoder(
-            self.prepared.wire, include_raw_chunks=True, **self.config.limits
-        )
+        decoders = self.decoder_type or _backend.backend.StreamDecoder
+        self.decoder = decoders(self.prepared.wire, include_raw_chunks=True, **self.config.limits)
         self.held = []
         self.shown = False
         self.head_checked = False  # whether the body's first bytes were checked for an HTML page

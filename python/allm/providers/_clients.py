@@ -196,6 +196,8 @@ class Clients:
         self.transport = options.transport
         self._timeout = options.timeout
         self._native: Any = None
+        # The native module the transport was chosen with (the active backend may change later).
+        self._native_module: Any = _backend.backend if options.transport == "native" else None
         self._user_sync = client if isinstance(client, httpx.Client) else None
         self._user_async = client if isinstance(client, httpx.AsyncClient) else None
         self._own_sync: httpx.Client | None = None
@@ -206,7 +208,7 @@ class Clients:
         """The native client (``allm._native.HttpClient``: its pools live as long as this adapter)."""
         with self._lock:
             if self._native is None:
-                self._native = _backend.backend.HttpClient(connect_timeout=self._timeout.connect)
+                self._native = self._native_module.HttpClient(connect_timeout=self._timeout.connect)
             return self._native
 
     def sync_client(self) -> httpx.Client:

@@ -56,7 +56,7 @@ class HttpSource(Source):
     def __init__(self, clients: Clients, state: Attempts) -> None:
         self._state = state
         self._exchange: _Exchange = (
-            _NativeExchange(clients) if clients.transport == "native" else _HttpxExchange(clients)
+            _NativeExchange(clients, state) if clients.transport == "native" else _HttpxExchange(clients)
         )
         self._started = False
 
@@ -105,7 +105,7 @@ class AsyncHttpSource(AsyncSource):
     def __init__(self, clients: Clients, state: Attempts) -> None:
         self._state = state
         self._exchange: _AsyncExchange = (
-            _AsyncNativeExchange(clients)
+            _AsyncNativeExchange(clients, state)
             if clients.transport == "native"
             else _AsyncHttpxExchange(clients, state)
         )
@@ -229,9 +229,9 @@ def _after_read(state: Attempts, data: bytes | None, by_read: bool) -> list[Even
 class _NativeExchange:
     """Sync I/O over the native transport (GIL released while waiting and decoding)."""
 
-    def __init__(self, clients: Clients) -> None:
+    def __init__(self, clients: Clients, state: Attempts) -> None:
         self._client = clients.native()
-        self._error: type[BaseException] = _native_error(self._client)
+        self._error = _native_parts(self._client, state)
         self._body: Any = None
 
     def send(self, state: Attempts) -> list[Event]:
@@ -272,9 +272,9 @@ class _AsyncNativeExchange:
     between threads); only when none are does it start one.
     """
 
-    def __init__(self, clients: Clients) -> None:
+    def __init__(self, clients: Clients, state: Attempts) -> None:
         self._client = clients.native()
-        self._error: type[BaseException] = _native_error(self._client)
+        self._error = _native_parts(self._client, state)
         self._body: Any = None
         self._ready_reads = 0
 
@@ -319,9 +319,12 @@ class _AsyncNativeExchange:
         """Nothing to stop: the native clocks end with each read."""
 
 
-def _native_error(client: Any) -> type[BaseException]:
-    """The native module's ``HttpError`` (of the module the client came from)."""
-    return cast("type[BaseException]", sys.modules[type(client).__module__].HttpError)
+def _native_parts(client: Any, state: Attempts) -> type[BaseException]:
+    """Pin the state's decoders to the client's native module (the one the body is pumped
+    into, whatever backend is active later); that module's ``HttpError``."""
+    module = sys.modules[type(client).__module__]
+    state.decoder_type = module.StreamDecoder
+    return cast("type[BaseException]", module.HttpError)
 
 
 # -- httpx -----------------------------------------------------------------------------
