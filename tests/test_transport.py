@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
+import os
+import select
+import signal
 import threading
 from collections.abc import Iterator
 from types import ModuleType
@@ -238,4 +242,33 @@ def test_a_native_adapter_keeps_native_decoders_when_the_active_backend_changes(
     assert allm.generate(engine, REQ).output_text == "still native"
     with allm.stream_generate(engine, REQ) as stream:
         assert "".join(e.delta for e in stream if e.type == "text_delta") == "still native"
+    engine.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_makes_its_own_runtimes_and_pools(native_backend, server) -> None:
+    texts = ["parent", "async parent", "child", "async child"]
+    server.script("f", [Reply.sse(openai_chat_sse([t])) for t in texts])
+    engine = engine_for(server, "f")
+    assert allm.generate(engine, REQ).output_text == "parent"
+    assert asyncio.run(allm.agenerate(engine, REQ)).output_text == "async parent"
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's runtimes, pools and sockets must not be used
+        try:
+            got = [
+                allm.generate(engine, REQ).output_text,
+                asyncio.run(allm.agenerate(engine, REQ)).output_text,
+            ]
+            os.write(write_end, json.dumps(got).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    ready, _, _ = select.select([read_end], [], [], 20)
+    if not ready:
+        os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    assert ready, "the child hung on the parent's runtime"
+    assert json.loads(os.read(read_end, 4096)) == ["child", "async child"]
+    os.close(read_end)
     engine.close()

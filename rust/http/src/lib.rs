@@ -21,8 +21,8 @@
 
 use std::future::{poll_fn, Future};
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -34,10 +34,44 @@ use tokio::time::{sleep_until, timeout_at, Instant};
 /// Bytes joined into one [`Read::Data`] at most: a fast sender cannot make one read unbounded.
 pub const MAX_JOINED_BYTES: usize = 256 * 1024;
 
+/// Forks seen so far ([`forked`]): a runtime or pool made before the last one
+/// belongs to the parent process.
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
+/// To be called in a forked child before it makes a call: the parent's runtimes
+/// and pools (threads the child does not have, an epoll instance and sockets it
+/// shares with the parent) are left alone, never used or dropped, and new ones
+/// are made on first use.
+pub fn forked() {
+    FORKS.fetch_add(1, Ordering::AcqRel);
+}
+
+/// The number of forks seen; a value kept with a runtime or pool tells whether it is this process's.
+pub fn generation() -> u64 {
+    FORKS.load(Ordering::Acquire)
+}
+
+type RuntimeSlot = Mutex<Option<(u64, &'static Runtime)>>;
+
+/// This process's runtime in `slot`, built on first use (and again after a fork).
+fn runtime_in(slot: &RuntimeSlot, build: fn() -> Runtime) -> &'static Runtime {
+    let now = generation();
+    let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+    match *slot {
+        Some((made, runtime)) if made == now => runtime,
+        _ => {
+            // A parent's runtime is leaked, not dropped: dropping would wait for its threads.
+            let runtime: &'static Runtime = Box::leak(Box::new(build()));
+            *slot = Some((now, runtime));
+            runtime
+        }
+    }
+}
+
 /// The current-thread runtime of blocking calls (see the crate docs).
 pub fn blocking_runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
+    static RUNTIME: RuntimeSlot = Mutex::new(None);
+    runtime_in(&RUNTIME, || {
         Builder::new_current_thread()
             .enable_all()
             .thread_name("allm-http")
@@ -49,8 +83,8 @@ pub fn blocking_runtime() -> &'static Runtime {
 /// The multi-thread runtime of async calls (its workers read the sockets and
 /// decode; results reach Python through the binding's completion queue).
 pub fn async_runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
+    static RUNTIME: RuntimeSlot = Mutex::new(None);
+    runtime_in(&RUNTIME, || {
         Builder::new_multi_thread()
             .enable_all()
             .thread_name("allm-http-async")

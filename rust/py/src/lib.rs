@@ -46,6 +46,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<transport::PyHttpClient>()?;
     m.add_class::<transport::PyHttpBody>()?;
     m.add_class::<completions::PyCompletions>()?;
+    m.add_function(wrap_pyfunction!(transport::_after_fork, m)?)?;
     m.add("HttpError", m.py().get_type::<transport::HttpError>())?;
     m.add_function(wrap_pyfunction!(filter::filter_events, m)?)?;
     m.add_function(wrap_pyfunction!(partial_json::parse_partial_json, m)?)?;

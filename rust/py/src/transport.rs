@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 use std::time::Duration;
 
 use allm_http::{
-    block_on, settle_blocking, Answer, Body, Client, ClientOptions, Clock, Error, PumpEnd, Pumped, Read, Request,
+    block_on, generation, settle_blocking, Answer, Body, Client, ClientOptions, Clock, Error, PumpEnd, Pumped, Read,
+    Request,
 };
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
@@ -49,23 +50,41 @@ fn seconds(value: Option<f64>) -> Option<Duration> {
 #[pyclass(module = "allm._native", name = "HttpClient", frozen)]
 pub(crate) struct PyHttpClient {
     options: ClientOptions,
-    blocking: StdMutex<Option<Client>>,
-    nonblocking: StdMutex<Option<Client>>,
+    blocking: PoolSlot,
+    nonblocking: PoolSlot,
 }
 
+/// A pool and the fork generation it was made in (`allm_http::generation`).
+type PoolSlot = StdMutex<Option<(u64, Client)>>;
+
 impl PyHttpClient {
-    fn client(&self, slot: &StdMutex<Option<Client>>) -> PyResult<Client> {
+    /// This process's pool in `slot`, made on first use (and again after a fork:
+    /// the parent's is forgotten, never dropped, as its sockets are the parent's too).
+    fn client(&self, slot: &PoolSlot) -> PyResult<Client> {
+        let now = generation();
         let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(client) = slot.as_ref() {
-            return Ok(client.clone());
+        match slot.take() {
+            Some((made, client)) if made == now => {
+                *slot = Some((made, client.clone()));
+                return Ok(client);
+            }
+            Some((_, parents)) => std::mem::forget(parents),
+            None => {}
         }
         let client = Client::new(&self.options).map_err(raise)?;
-        Ok(slot.insert(client).clone())
+        Ok(slot.insert((now, client)).1.clone())
     }
 
-    fn slots(&self) -> [&StdMutex<Option<Client>>; 2] {
+    fn slots(&self) -> [&PoolSlot; 2] {
         [&self.blocking, &self.nonblocking]
     }
+}
+
+/// Call in a forked child (`os.register_at_fork(after_in_child=...)`): runtimes
+/// and pools made before the fork are the parent's; new ones are made on first use.
+#[pyfunction]
+pub(crate) fn _after_fork() {
+    allm_http::forked();
 }
 
 fn request(
@@ -93,8 +112,8 @@ impl PyHttpClient {
     /// Responses whose body is neither read to its end nor closed, on both pools.
     #[getter]
     fn in_flight(&self) -> usize {
-        let count = |slot: &StdMutex<Option<Client>>| {
-            slot.lock().unwrap_or_else(PoisonError::into_inner).as_ref().map_or(0, Client::in_flight)
+        let count = |slot: &PoolSlot| {
+            slot.lock().unwrap_or_else(PoisonError::into_inner).as_ref().map_or(0, |(_, c)| c.in_flight())
         };
         self.slots().into_iter().map(count).sum()
     }
