@@ -412,10 +412,11 @@ pub struct Body {
 impl Body {
     /// The next frame, waiting at most `wait`, joined with the frames already behind it.
     pub async fn read(&mut self, wait: Option<Duration>) -> Result<Read, Error> {
-        self.read_until(wait.map(|w| Instant::now() + w)).await
+        self.read_until(wait.map(|w| Instant::now() + w), true).await
     }
 
-    async fn read_until(&mut self, until: Option<Instant>) -> Result<Read, Error> {
+    /// The next frame (with the ones behind it when `join`) before `until`.
+    async fn read_until(&mut self, until: Option<Instant>, join: bool) -> Result<Read, Error> {
         if self.held.is_empty() {
             if let Some(after) = self.after.take() {
                 return self.ended(after);
@@ -439,7 +440,7 @@ impl Body {
         // The connection task hands over one frame at a time: give it one turn
         // to parse what it already holds before deciding that nothing more is there.
         let mut yielded = false;
-        while self.after.is_none() && self.held.len() < MAX_JOINED_BYTES {
+        while join && self.after.is_none() && self.held.len() < MAX_JOINED_BYTES {
             match self.next_ready().await {
                 Poll::Ready(()) => yielded = false,
                 Poll::Pending if !yielded => {
@@ -509,7 +510,9 @@ impl Body {
         let outcome = loop {
             let read = tokio::select! {
                 biased;
-                read = self.read_until(None) => read,
+                // Frame by frame: the pump feeds each one at once, and joining
+                // would cost the runtime an extra turn (an epoll_wait) per frame.
+                read = self.read_until(None, false) => read,
                 () = &mut timer => {
                     let now = Instant::now();
                     let guard_at = earliest(idle_at, deadline_at);
