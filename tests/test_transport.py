@@ -272,3 +272,38 @@ def test_a_forked_child_makes_its_own_runtimes_and_pools(native_backend, server)
     assert json.loads(os.read(read_end, 4096)) == ["child", "async child"]
     os.close(read_end)
     engine.close()
+
+
+def test_https_uses_the_roots_of_ssl_cert_file_and_http2_when_offered(
+    native_backend, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from support.tls_server import TlsServer
+
+    with TlsServer(anthropic_sse(["over h2"]), tmp_path) as tls:
+        engine = allm.Engine(
+            adapter=Anthropic,
+            model="claude-x",
+            retry=False,
+            adapter_opts={"api_key": KEY, "base_url": tls.origin},
+        )
+        monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca_file))
+        assert allm.generate(engine, REQ).output_text == "over h2"
+        assert asyncio.run(allm.agenerate(engine, REQ)).output_text == "over h2"
+        engine.close()
+    assert tls.versions == ["2", "2"]
+
+
+def test_https_refuses_a_certificate_no_root_vouches_for(native_backend, tmp_path) -> None:
+    from support.tls_server import TlsServer
+
+    with TlsServer(anthropic_sse(["never"]), tmp_path) as tls:
+        engine = allm.Engine(
+            adapter=Anthropic,
+            model="claude-x",
+            retry=False,
+            adapter_opts={"api_key": KEY, "base_url": tls.origin},
+        )
+        response = allm.generate(engine, REQ)
+        engine.close()
+    assert response.error is not None and response.error.reason == "network_error"
+    assert tls.versions == []
