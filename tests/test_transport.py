@@ -165,7 +165,7 @@ async def test_cancelling_an_async_call_aborts_the_native_request(native_backend
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert for_running_loop().queue.running == 0  # the native call was aborted, not left behind
+    assert for_running_loop(native_backend).queue.running == 0  # the native call was aborted, not left behind
     assert pool_busy(engine, asynchronous=True) == 0
     assert await asyncio.to_thread(server.wait_closed) == 0
     await engine.aclose()

@@ -41,19 +41,7 @@ def _load_native() -> ModuleType:
             f"allm._native is version {_native.VERSION}, the package is {__version__}; "
             "rebuild the native module (make build)"
         )
-    _hook_forks(_native)
     return _native
-
-
-_forks_hooked: set[int] = set()
-
-
-def _hook_forks(native: ModuleType) -> None:
-    """The native HTTP transport's runtimes and pools are per process: tell it, in a forked
-    child, that the ones it holds are the parent's (registered once per module)."""
-    if id(native) not in _forks_hooked:
-        _forks_hooked.add(id(native))
-        os.register_at_fork(after_in_child=native._after_fork)
 
 
 def _transport() -> str:

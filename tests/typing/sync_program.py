@@ -102,3 +102,7 @@ except AllmError as exc:
     why: str = exc.reason
 
 info = allm.backend_info()
+transport: str = info.http_transport
+over_httpx = allm.Engine(
+    adapter=allm.providers.OpenAI, model="gpt-4o-mini", adapter_opts={"transport": "httpx"}
+)

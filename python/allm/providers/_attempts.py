@@ -189,10 +189,9 @@ class Attempts:
     def clocks(self) -> dict[str, float | None]:
         """The clocks a native pump keeps: the idle timeout, what is left of it and of the
         deadline, and the read timeout."""
-        idle = self.config.idle
         return {
-            "idle": idle,
-            "idle_left": None if idle is None else max(0.0, idle - (time.monotonic() - self.last_event)),
+            "idle": self.config.idle,
+            "idle_left": self._idle_clock_left(),
             "deadline_left": self._deadline_left(),
             "read_timeout": self.config.timeout.read,
         }
@@ -269,12 +268,15 @@ class Attempts:
 
     def idle_left(self) -> float | None:
         """Seconds until the idle timer or the call's deadline runs out (0 when one did), or None."""
-        idle = self.config.idle
-        left = None if idle is None else max(0.0, idle - (time.monotonic() - self.last_event))
+        left = self._idle_clock_left()
         deadline = self._deadline_left()
         if deadline is None:
             return left
         return deadline if left is None else min(left, deadline)
+
+    def _idle_clock_left(self) -> float | None:
+        idle = self.config.idle
+        return None if idle is None else max(0.0, idle - (time.monotonic() - self.last_event))
 
     def _deadline_left(self) -> float | None:
         deadline = self.config.deadline

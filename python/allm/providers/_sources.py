@@ -34,6 +34,7 @@ import logging
 import sys
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from types import ModuleType
 from typing import Any, ClassVar, Protocol, cast
 
 import httpx
@@ -43,7 +44,7 @@ from .._source import AsyncSource, Source
 from ..events import Event
 from ._attempts import Attempts
 from ._clients import Clients
-from ._completions import for_running_loop
+from ._completions import LoopCompletions, for_running_loop
 
 __all__ = ["AsyncHttpSource", "HttpSource"]
 
@@ -231,7 +232,7 @@ class _NativeExchange:
 
     def __init__(self, clients: Clients, state: Attempts) -> None:
         self._client = clients.native()
-        self._error = _native_parts(self._client, state)
+        self._error: type[BaseException] = _pin_decoders(self._client, state).HttpError
         self._body: Any = None
 
     def send(self, state: Attempts) -> list[Event]:
@@ -274,14 +275,16 @@ class _AsyncNativeExchange:
 
     def __init__(self, clients: Clients, state: Attempts) -> None:
         self._client = clients.native()
-        self._error = _native_parts(self._client, state)
+        self._native = _pin_decoders(self._client, state)
+        self._error: type[BaseException] = self._native.HttpError
+        self._calls: LoopCompletions | None = None
         self._body: Any = None
         self._ready_reads = 0
 
     async def send(self, state: Attempts) -> list[Event]:
         args = _request_args(state)
         try:
-            self._body = body = await for_running_loop().call(lambda q, t: self._client.asend(*args, q, t))
+            self._body = body = await self._on_loop().call(lambda q, t: self._client.asend(*args, q, t))
         except self._error as exc:
             return state.send_failed(_as_httpx(exc))
         state.opened(_NativeAnswer(body))
@@ -292,20 +295,24 @@ class _AsyncNativeExchange:
         try:
             if state.pumping:
                 clocks = state.clocks()
-                outcome = await for_running_loop().call(
-                    lambda q, t: body.apump(state.decoder, q, t, **clocks)
-                )
+                outcome = await self._on_loop().call(lambda q, t: body.apump(state.decoder, q, t, **clocks))
                 return state.pumped(*outcome)
             wait, by_read = state.read_wait()
             data = body.read_ready() if self._ready_reads < _READY_READS else None
             if data is None:
                 self._ready_reads = 0
-                data = await for_running_loop().call(lambda q, t: body.aread(wait, q, t))
+                data = await self._on_loop().call(lambda q, t: body.aread(wait, q, t))
             else:
                 self._ready_reads += 1
         except self._error as exc:
             return state.failed(_as_httpx(exc))
         return _after_read(state, data, by_read)
+
+    def _on_loop(self) -> LoopCompletions:
+        """The completion queue of the loop this call runs on (looked up once)."""
+        if self._calls is None:
+            self._calls = for_running_loop(self._native)
+        return self._calls
 
     async def release(self) -> None:
         self.close_now()
@@ -319,12 +326,12 @@ class _AsyncNativeExchange:
         """Nothing to stop: the native clocks end with each read."""
 
 
-def _native_parts(client: Any, state: Attempts) -> type[BaseException]:
+def _pin_decoders(client: Any, state: Attempts) -> ModuleType:
     """Pin the state's decoders to the client's native module (the one the body is pumped
-    into, whatever backend is active later); that module's ``HttpError``."""
+    into, whatever backend is active later); that module."""
     module = sys.modules[type(client).__module__]
     state.decoder_type = module.StreamDecoder
-    return cast("type[BaseException]", module.HttpError)
+    return module
 
 
 # -- httpx -----------------------------------------------------------------------------

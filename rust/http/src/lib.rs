@@ -19,6 +19,7 @@
 //! a multi-thread runtime. A [`Client`] serves one of the two: its pooled
 //! connections live on the runtime that opened them.
 
+use std::convert::Infallible;
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -51,26 +52,62 @@ pub fn generation() -> u64 {
     FORKS.load(Ordering::Acquire)
 }
 
-type RuntimeSlot = Mutex<Option<(u64, &'static Runtime)>>;
+/// A value that belongs to one process: made on first use, and made again in a
+/// forked child, where the parent's is forgotten (never used, never dropped: a
+/// runtime's threads are gone, and its epoll instance and a pool's sockets are
+/// the parent's too).
+pub struct PerProcess<T>(Mutex<Option<(u64, T)>>);
 
-/// This process's runtime in `slot`, built on first use (and again after a fork).
-fn runtime_in(slot: &RuntimeSlot, build: fn() -> Runtime) -> &'static Runtime {
-    let now = generation();
-    let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-    match *slot {
-        Some((made, runtime)) if made == now => runtime,
-        _ => {
-            // A parent's runtime is leaked, not dropped: dropping would wait for its threads.
-            let runtime: &'static Runtime = Box::leak(Box::new(build()));
-            *slot = Some((now, runtime));
-            runtime
+impl<T: Clone> PerProcess<T> {
+    pub const fn new() -> Self {
+        PerProcess(Mutex::new(None))
+    }
+
+    /// This process's value, made by `make` if there is none yet.
+    pub fn get_or_try_make<E>(&self, make: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+        let now = generation();
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match slot.take() {
+            Some((made, value)) if made == now => {
+                *slot = Some((made, value.clone()));
+                return Ok(value);
+            }
+            Some((_, parents)) => std::mem::forget(parents),
+            None => {}
+        }
+        Ok(slot.insert((now, make()?)).1.clone())
+    }
+
+    /// This process's value, if it was made.
+    pub fn get(&self) -> Option<T> {
+        let slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.as_ref().filter(|(made, _)| *made == generation()).map(|(_, value)| value.clone())
+    }
+
+    /// Drops this process's value (a later use makes a new one).
+    pub fn clear(&self) {
+        let taken = self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+        match taken {
+            Some((made, value)) if made == generation() => drop(value),
+            other => std::mem::forget(other),
         }
     }
 }
 
+impl<T: Clone> Default for PerProcess<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn runtime_in(slot: &PerProcess<&'static Runtime>, build: fn() -> Runtime) -> &'static Runtime {
+    let Ok(runtime) = slot.get_or_try_make(|| Ok::<_, Infallible>(&*Box::leak(Box::new(build()))));
+    runtime
+}
+
 /// The current-thread runtime of blocking calls (see the crate docs).
 pub fn blocking_runtime() -> &'static Runtime {
-    static RUNTIME: RuntimeSlot = Mutex::new(None);
+    static RUNTIME: PerProcess<&'static Runtime> = PerProcess::new();
     runtime_in(&RUNTIME, || {
         Builder::new_current_thread()
             .enable_all()
@@ -83,7 +120,7 @@ pub fn blocking_runtime() -> &'static Runtime {
 /// The multi-thread runtime of async calls (its workers read the sockets and
 /// decode; results reach Python through the binding's completion queue).
 pub fn async_runtime() -> &'static Runtime {
-    static RUNTIME: RuntimeSlot = Mutex::new(None);
+    static RUNTIME: PerProcess<&'static Runtime> = PerProcess::new();
     runtime_in(&RUNTIME, || {
         Builder::new_multi_thread()
             .enable_all()

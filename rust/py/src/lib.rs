@@ -19,6 +19,7 @@ mod stream_decoder;
 mod transport;
 
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use crate::cache::cache;
 use crate::errors::guard;
@@ -46,7 +47,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<transport::PyHttpClient>()?;
     m.add_class::<transport::PyHttpBody>()?;
     m.add_class::<completions::PyCompletions>()?;
-    m.add_function(wrap_pyfunction!(transport::_after_fork, m)?)?;
+    let after_fork = wrap_pyfunction!(transport::_after_fork, m)?;
+    m.add_function(after_fork.clone())?;
+    // The HTTP transport's runtimes and pools are per process: a forked child makes its own.
+    let kwargs = PyDict::new(m.py());
+    kwargs.set_item("after_in_child", after_fork)?;
+    m.py().import("os")?.call_method("register_at_fork", (), Some(&kwargs))?;
     m.add("HttpError", m.py().get_type::<transport::HttpError>())?;
     m.add_function(wrap_pyfunction!(filter::filter_events, m)?)?;
     m.add_function(wrap_pyfunction!(partial_json::parse_partial_json, m)?)?;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, MutexGuard, OwnedMutexGuard};
 
 use crate::cache::cache;
 use crate::convert::{core_response, py_event, Bytes, IdCache};
@@ -81,6 +81,11 @@ pub(crate) struct PyStreamDecoder {
     ids: IdCache,
 }
 
+/// The decoding state behind `core` (a field, so that other fields stay free to borrow).
+fn lock<'a>(core: &'a Mutex<Decoding>, py: Python<'_>) -> PyResult<MutexGuard<'a, Decoding>> {
+    core.try_lock().map_err(|_| concurrent_use(py, NAME))
+}
+
 pub(crate) enum Step<'a> {
     Feed(&'a [u8]),
     Close,
@@ -89,7 +94,13 @@ pub(crate) enum Step<'a> {
 
 impl PyStreamDecoder {
     /// The decoding state for one call; `concurrent_use` while the transport holds it.
-    pub(crate) fn core(&self, py: Python<'_>) -> PyResult<OwnedMutexGuard<Decoding>> {
+    fn core(&self, py: Python<'_>) -> PyResult<MutexGuard<'_, Decoding>> {
+        lock(&self.core, py)
+    }
+
+    /// The decoding state, held by the native transport while it feeds it (GIL released
+    /// or on its runtime).
+    pub(crate) fn core_owned(&self, py: Python<'_>) -> PyResult<OwnedMutexGuard<Decoding>> {
         self.core.clone().try_lock_owned().map_err(|_| concurrent_use(py, NAME))
     }
 
@@ -101,7 +112,7 @@ impl PyStreamDecoder {
         step: Step<'_>,
         quiet: bool,
     ) -> PyResult<(Option<Bound<'py, PyList>>, usize)> {
-        let mut core = self.core(py)?;
+        let mut core = lock(&self.core, py)?;
         core.run(py, step);
         let n = core.buf.len();
         let list = if quiet {
@@ -216,7 +227,8 @@ impl PyStreamDecoder {
         let py = slf.py();
         guard(py, || {
             let this = shared(slf, NAME)?;
-            core_response(py, &this.core(py)?.fold, this.external.as_ref())
+            let core = this.core(py)?;
+            core_response(py, &core.fold, this.external.as_ref())
         })
     }
 

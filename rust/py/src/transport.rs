@@ -8,11 +8,11 @@
 //! the same failure.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex as StdMutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use allm_http::{
-    block_on, generation, settle_blocking, Answer, Body, Client, ClientOptions, Clock, Error, PumpEnd, Pumped, Read,
+    block_on, settle_blocking, Answer, Body, Client, ClientOptions, Clock, Error, PerProcess, PumpEnd, Pumped, Read,
     Request,
 };
 use pyo3::create_exception;
@@ -46,42 +46,26 @@ fn seconds(value: Option<f64>) -> Option<Duration> {
 }
 
 /// A keep-alive connection pool for blocking calls and one for async calls
-/// (each created on first use). Safe to share between threads and event loops.
+/// (each created on first use, per process). Safe to share between threads and event loops.
 #[pyclass(module = "allm._native", name = "HttpClient", frozen)]
 pub(crate) struct PyHttpClient {
     options: ClientOptions,
-    blocking: PoolSlot,
-    nonblocking: PoolSlot,
+    blocking: PerProcess<Client>,
+    nonblocking: PerProcess<Client>,
 }
 
-/// A pool and the fork generation it was made in (`allm_http::generation`).
-type PoolSlot = StdMutex<Option<(u64, Client)>>;
-
 impl PyHttpClient {
-    /// This process's pool in `slot`, made on first use (and again after a fork:
-    /// the parent's is forgotten, never dropped, as its sockets are the parent's too).
-    fn client(&self, slot: &PoolSlot) -> PyResult<Client> {
-        let now = generation();
-        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        match slot.take() {
-            Some((made, client)) if made == now => {
-                *slot = Some((made, client.clone()));
-                return Ok(client);
-            }
-            Some((_, parents)) => std::mem::forget(parents),
-            None => {}
-        }
-        let client = Client::new(&self.options).map_err(raise)?;
-        Ok(slot.insert((now, client)).1.clone())
+    fn client(&self, slot: &PerProcess<Client>) -> PyResult<Client> {
+        slot.get_or_try_make(|| Client::new(&self.options)).map_err(raise)
     }
 
-    fn slots(&self) -> [&PoolSlot; 2] {
+    fn slots(&self) -> [&PerProcess<Client>; 2] {
         [&self.blocking, &self.nonblocking]
     }
 }
 
-/// Call in a forked child (`os.register_at_fork(after_in_child=...)`): runtimes
-/// and pools made before the fork are the parent's; new ones are made on first use.
+/// Called in a forked child (the module registers it with `os.register_at_fork`):
+/// runtimes and pools made before the fork are the parent's; new ones are made on first use.
 #[pyfunction]
 pub(crate) fn _after_fork() {
     allm_http::forked();
@@ -104,18 +88,15 @@ impl PyHttpClient {
     fn new(connect_timeout: Option<f64>, max_idle_per_host: usize) -> Self {
         PyHttpClient {
             options: ClientOptions { connect_timeout: seconds(connect_timeout), max_idle_per_host },
-            blocking: StdMutex::new(None),
-            nonblocking: StdMutex::new(None),
+            blocking: PerProcess::new(),
+            nonblocking: PerProcess::new(),
         }
     }
 
     /// Responses whose body is neither read to its end nor closed, on both pools.
     #[getter]
     fn in_flight(&self) -> usize {
-        let count = |slot: &PoolSlot| {
-            slot.lock().unwrap_or_else(PoisonError::into_inner).as_ref().map_or(0, |(_, c)| c.in_flight())
-        };
-        self.slots().into_iter().map(count).sum()
+        self.slots().into_iter().filter_map(PerProcess::get).map(|c| c.in_flight()).sum()
     }
 
     /// Drops both pools: their idle connections close now (a response still in
@@ -123,7 +104,7 @@ impl PyHttpClient {
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         guard(py, || {
             for slot in self.slots() {
-                drop(slot.lock().unwrap_or_else(PoisonError::into_inner).take());
+                slot.clear();
             }
             py.detach(settle_blocking);
             Ok(())
@@ -324,7 +305,7 @@ impl PyHttpBody {
     ) -> PyResult<(&'static str, Option<f64>)> {
         guard(py, || {
             let mut body = self.lock(py)?;
-            let mut sink = decoder.try_borrow().map_err(|_| concurrent_use(py, DECODER))?.core(py)?;
+            let mut sink = decoder.try_borrow().map_err(|_| concurrent_use(py, DECODER))?.core_owned(py)?;
             let clock = clock(idle, idle_left, deadline_left, read_timeout);
             let closing = &self.closing;
             pump_result(py.detach(|| block_on(pump_or_close(&mut body, &mut sink, closing, clock))))
@@ -348,7 +329,7 @@ impl PyHttpBody {
     ) -> PyResult<()> {
         guard(py, || {
             let mut body = self.lock(py)?;
-            let mut sink = decoder.try_borrow().map_err(|_| concurrent_use(py, DECODER))?.core(py)?;
+            let mut sink = decoder.try_borrow().map_err(|_| concurrent_use(py, DECODER))?.core_owned(py)?;
             let clock = clock(idle, idle_left, deadline_left, read_timeout);
             let closing = self.closing.clone();
             completions.get().submit(token, async move {
